@@ -1,0 +1,129 @@
+"""The Jijian application factory."""
+from __future__ import annotations
+
+import sqlite3
+
+from flask import Flask, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import INSTANCE_DIR, load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        instance_relative_config=True,
+        template_folder="../templates",
+    )
+    app.config.update(load_config(config))
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401 - every table known before the first query
+    from app.auth.loader import init_login
+    from app.extensions import babel, csrf, db, migrate
+    from app.i18n import select_locale
+
+    ensure_compiled_translations()
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
+    init_login(app)
+
+
+def ensure_compiled_translations() -> None:
+    """Compile the .po parts when a catalog is missing or older than its parts."""
+    from app.commands.translations import ROOT, compile_catalogs
+
+    for lang_dir in (p for p in ROOT.iterdir() if p.is_dir()):
+        mo = lang_dir / "LC_MESSAGES" / "messages.mo"
+        parts = list((lang_dir / "parts").glob("*.po"))
+        if parts and (not mo.exists() or max(p.stat().st_mtime for p in parts) > mo.stat().st_mtime):
+            compile_catalogs()
+            return
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
+    from app.auth.views import bp as auth_bp
+    from app.main.views import bp as main_bp
+
+    for bp in (main_bp, auth_bp, api_bp):
+        app.register_blueprint(bp)
+    for name in _feature_blueprints():
+        module = __import__(f"app.{name}.views", fromlist=["bp"])
+        app.register_blueprint(module.bp)
+
+
+def _feature_blueprints() -> list[str]:
+    """Feature packages with pages: each has views.py exposing ``bp``."""
+    from importlib.util import find_spec
+
+    names = ["production", "wages", "invoices", "reports", "jobs_admin", "admin"]
+    return [n for n in names if find_spec(f"app.{n}") is not None and find_spec(f"app.{n}.views") is not None]
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import init_errors
+
+    init_errors(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.templating import init_templating
+
+    init_templating(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import init_cli
+
+    init_cli(app)
+
+
+# --- SQLite: WAL, busy timeout, foreign keys, and write transactions that take the lock up front.
+
+
+def _wants_write_lock() -> bool:
+    """Requests that may write (and jobs or commands that say so) begin IMMEDIATE, so SQLite
+    never has to upgrade a read lock mid-transaction and fail with "database is locked"."""
+    from app.db_tx import write_intent
+
+    if write_intent():
+        return True
+    if has_request_context():
+        return request.method not in ("GET", "HEAD", "OPTIONS")
+    return False
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    from flask import current_app, has_app_context
+
+    timeout = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 30000) if has_app_context() else 30000
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={int(timeout)}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn):
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")

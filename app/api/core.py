@@ -1,0 +1,203 @@
+"""The API's machinery: bearer tokens, JSON parsing without floats, form validation,
+idempotency keys, paging, error bodies, and the one commit per request."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import wraps
+
+from flask import Response, g, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import MultiDict
+
+from app import idempotency
+from app.api import bp
+from app.errors import api_error
+from app.extensions import csrf, db
+from app.services.accounts import account_for_token
+from app.services.errors import ValidationError
+
+csrf.exempt(bp)
+
+PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi_document"}
+
+
+@dataclass
+class EndpointSpec:
+    rule: str
+    method: str
+    roles: tuple
+    summary: str
+    form: type | None
+    status: int
+    query: dict = field(default_factory=dict)
+
+
+REGISTRY: list[EndpointSpec] = []
+
+
+class MalformedJSON(Exception):
+    pass
+
+
+def dumps(payload) -> str:
+    return json.dumps(payload, ensure_ascii=False, default=_json_default)
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def json_response(payload, status: int = 200) -> Response:
+    return Response(dumps(payload), status=status, mimetype="application/json")
+
+
+@bp.before_request
+def authenticate():
+    """Every endpoint but the token exchange and the OpenAPI document needs a bearer token.
+
+    The session cookie is ignored here, so a browser session can never be used cross-site.
+    """
+    g._login_user = None
+    header = request.headers.get("Authorization", "")
+    account = None
+    if header.startswith("Bearer "):
+        account = account_for_token(header[7:].strip())
+    if account is not None:
+        g._login_user = account
+        return None
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        from flask_login import AnonymousUserMixin
+
+        g._login_user = AnonymousUserMixin()
+        return None
+    return api_error(401, "unauthorized", _("Sign in first: send Authorization: Bearer <token>."))
+
+
+@bp.errorhandler(IntegrityError)
+def integrity_error(exc):
+    # A database constraint caught what a concurrent request made impossible.
+    db.session.rollback()
+    return api_error(409, "conflict", _("This conflicts with what is already recorded."))
+
+
+@bp.errorhandler(MalformedJSON)
+def malformed(exc):
+    return api_error(400, "malformed_json", _("The request body is not valid JSON."))
+
+
+def parse_json_body() -> dict:
+    raw = request.get_data(cache=True, as_text=True)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw, parse_float=Decimal)  # no float ever: 0.035 stays Decimal('0.035')
+    except ValueError as exc:
+        raise MalformedJSON() from exc
+    if not isinstance(body, dict):
+        raise MalformedJSON()
+    return body
+
+
+def body_to_formdata(body: dict, form_cls) -> MultiDict:
+    """JSON values as the strings a browser would post, refusing nested values."""
+    data = MultiDict()
+    wrong_type = {}
+    list_fields = {name for name, f in form_cls()._fields.items() if f.type in ("SelectMultipleField", "MultiCheckboxField")} if form_cls else set()
+    for key, value in body.items():
+        if value is None:
+            continue
+        if isinstance(value, list) and key in list_fields:
+            for item in value:
+                if isinstance(item, (dict, list)):
+                    wrong_type[key] = _("Wrong type.")
+                data.add(key, str(item))
+        elif isinstance(value, (dict, list)):
+            wrong_type[key] = _("Wrong type.")
+        elif isinstance(value, bool):
+            data.add(key, "y" if value else "")
+        else:
+            data.add(key, str(value))
+    if wrong_type:
+        raise ValidationError(fields=wrong_type)
+    return data
+
+
+def validate_form(form_cls, body: dict):
+    """Validate a JSON body with the same WTForms class the page uses; 422 with field messages."""
+    form = form_cls(formdata=body_to_formdata(body, form_cls), meta={"csrf": False})
+    form._api_body = body
+    if not form.validate():
+        fields = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+        fields = {name: errs[0] if len(errs) == 1 else errs for name, errs in fields.items()}
+        raise ValidationError(fields=fields)
+    return form
+
+
+def api_endpoint(rule: str, method: str = "GET", roles=("admin",), form=None, status: int = 200,
+                 summary: str = "", query: dict | None = None):
+    """Register an API view. The view gets the validated form (for writes) and returns the
+    payload, or (payload, status). This wrapper checks the role, honours Idempotency-Key,
+    and commits once."""
+
+    def decorator(fn):
+        @wraps(fn)
+        def view(**kwargs):
+            if current_user.role not in roles:
+                return api_error(403, "forbidden", _("You may not do this."))
+            claim = None
+            if method in ("POST", "PATCH", "PUT"):
+                body = parse_json_body()
+                key = request.headers.get("Idempotency-Key")
+                if key and method == "POST":
+                    fingerprint = idempotency.request_fingerprint(method, request.path, body)
+                    claim = idempotency.replay_or_claim(current_user.actor_key, key, fingerprint)
+                    if claim.status_code is not None:
+                        db.session.rollback()
+                        return Response(claim.response_body, status=claim.status_code, mimetype="application/json")
+                args = (validate_form(form, body),) if form is not None else (body,)
+            else:
+                args = ()
+            result = fn(*args, **kwargs)
+            if isinstance(result, Response):
+                db.session.commit()
+                return result
+            payload, code = result if isinstance(result, tuple) else (result, status)
+            text = dumps(payload)
+            if claim is not None:
+                idempotency.complete(claim, code, text)
+            db.session.commit()
+            return Response(text, status=code, mimetype="application/json")
+
+        REGISTRY.append(EndpointSpec(rule, method, tuple(roles), summary or (fn.__doc__ or "").strip().split("\n")[0], form, status, query or {}))
+        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
+        return view
+
+    return decorator
+
+
+def page_args() -> tuple[int, int]:
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", 50))
+    except ValueError:
+        raise ValidationError(fields={"page": _("Must be a whole number.")}) from None
+    if page < 1 or per_page < 1:
+        raise ValidationError(fields={"page": _("Must be 1 or more.")})
+    return page, min(per_page, 200)
+
+
+def paginate(stmt, serialize) -> dict:
+    """``{"items": [...], "total": N}`` for one page of ``stmt``: two queries whatever the page."""
+    page, per_page = page_args()
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    return {"items": [serialize(r) for r in rows], "total": total, "page": page, "per_page": per_page}

@@ -1,0 +1,24 @@
+"""Rows as the API's JSON objects (money as strings, dates as YYYY-MM-DD)."""
+from __future__ import annotations
+
+from flask_login import current_user
+
+from app.money import api_amount, api_rate
+
+
+def station_json(s) -> dict:
+    return {"id": s.id, "name": s.name, "address": s.address, "shortfall_policy": s.shortfall_policy}
+
+
+def worker_json(w) -> dict:
+    data = {
+        "id": w.id, "name": w.name, "phone": w.phone, "station_id": w.station_id,
+        "birth_year": w.birth_year, "gender": w.gender, "active": w.active,
+    }
+    if getattr(current_user, "role", None) == "admin":
+        # Sensitive fields are for admins only.
+        data.update(groups=w.groups, id_number=w.id_number, bank_account=w.bank_account, bank_name=w.bank_name)
+    return data
+
+
+__all__ = ["api_amount", "api_rate", "station_json", "worker_json"]

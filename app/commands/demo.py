@@ -1,0 +1,127 @@
+"""seed-demo: a realistic, idempotent demo (two stations, three clients, forty workers,
+three months of orders, batches and returns)."""
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import User, local_today
+from app.services import accounts, catalog, org, production
+
+DEMO_PASSWORD = "jijian-demo"
+DEMO_PIN = "123456"
+STATIONS = [("东城幸福就业车间", "东城区和平街道 12 号", "none"), ("西郊就业创业服务站", "西郊镇振兴路 8 号", "material_cost")]
+CLIENTS = [
+    ("宁夏红枸杞礼盒有限公司", "马经理", "0951-5012345", "银川市金凤区枸杞大道 88 号", "91640100MA7ABCDE1X", [
+        ("黑枸杞礼盒折叠", "个", "0.3500", "0.6000", "0.0500", 200),
+        ("礼盒丝带装饰", "个", "0.1200", "0.2000", "0.0100", 300)]),
+    ("瑞发假发制品厂", "李厂长", "0374-6123456", "许昌市建安区发制品园 6 号", "91411000MA9XYZ123K", [
+        ("假发手工钩针", "顶", "38.0000", "55.0000", "6.0000", 5)]),
+    ("绿源纸袋包装厂", "王主管", "0551-6654321", "合肥市包河区纸业路 3 号", "91340100MA2PQRS45T", [
+        ("手提纸袋粘贴", "个", "0.0800", "0.1300", "0.0200", 500)]),
+]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+GIVEN = ["秀英", "桂兰", "玉梅", "淑珍", "丽华", "红霞", "建国", "海燕", "春梅", "凤英", "志强", "美兰",
+         "金花", "秀兰", "德福", "翠萍", "晓燕", "国庆", "彩霞", "玉兰"]
+
+
+def seed_demo(rng: random.Random | None = None) -> dict:
+    """Fill the demo once; a second run changes nothing. Returns the logins."""
+    rng = rng or random.Random(2026)
+    logins = {"admin": ("admin", DEMO_PASSWORD),
+              "supervisors": [("zhan1", DEMO_PASSWORD), ("zhan2", DEMO_PASSWORD)],
+              "workers": [("13900000001", DEMO_PIN), ("13900000021", DEMO_PIN)]}
+    if db.session.scalar(select(User.id).where(User.username == "admin")) is not None:
+        return logins
+    stations = [org.create_station(n, a, p) for n, a, p in STATIONS]
+    accounts.create_staff("admin", DEMO_PASSWORD, "admin", display_name="运营企业管理员")
+    accounts.create_staff("zhan1", DEMO_PASSWORD, "supervisor", stations[0].id, "张站长")
+    accounts.create_staff("zhan2", DEMO_PASSWORD, "supervisor", stations[1].id, "刘站长")
+    products = []
+    for name, contact, phone, address, tax_id, items in CLIENTS:
+        client = catalog.create_client(name=name, contact=contact, phone=phone, address=address, tax_id=tax_id)
+        for pname, unit, rate, price, cost, size in items:
+            products.append(catalog.create_product(client_id=client.id, name=pname, unit=unit, piece_rate=Decimal(rate),
+                                                   unit_price=Decimal(price), material_cost=Decimal(cost), batch_size=size))
+    workers = []
+    today = local_today()
+    for i in range(40):
+        station = stations[i // 20]
+        female = i % 5 != 3
+        groups = [g for g, p in (("disabled", .12), ("relocated", .2), ("laid_off", .2), ("flexible", .35)) if rng.random() < p]
+        workers.append(org.register_worker(
+            name=SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 7) % len(GIVEN)], phone=f"139{i + 1:08d}", station_id=station.id,
+            pin=DEMO_PIN, birth_year=today.year - rng.randint(32, 58), gender="F" if female else "M", groups=groups,
+            id_number=f"6401{rng.randint(10, 99)}{today.year - 45}0{rng.randint(1, 9)}1{rng.randint(0, 2)}{rng.randint(100, 999)}{rng.randint(0, 9)}",
+            bank_account=f"6217{rng.randint(10**11, 10**12 - 1)}", bank_name="农村信用社"))
+    start = date(today.year, today.month, 1) - timedelta(days=75)
+    start = date(start.year, start.month, 1)
+    _seed_production(rng, stations, products, workers, start, today)
+    return logins
+
+
+def _seed_production(rng, stations, products, workers, start: date, today: date) -> None:
+    day = start
+    orders = []
+    while day <= today:
+        if day.day in (1, 10, 20) or not orders:
+            for station in stations:
+                product = rng.choice(products)
+                qty = product.batch_size * rng.randint(20, 40)
+                order = production.create_order(client_id=product.client_id, product_id=product.id,
+                                                station_id=station.id, quantity=qty,
+                                                due_date=day + timedelta(days=rng.randint(20, 40)))
+                orders.append(order)
+        for order in [o for o in orders if o.status == "open" and o.unissued > 0]:
+            local = [w for w in workers if w.station_id == order.station_id]
+            for worker in rng.sample(local, k=min(len(local), rng.randint(0, 3))):
+                size = min(order.unissued, order.product.batch_size)
+                if size <= 0:
+                    break
+                production.issue_batch(order=order, worker=worker, quantity=size, issued_on=day,
+                                       due_date=day + timedelta(days=rng.randint(3, 8)))
+        day += timedelta(days=1)
+    # Returns: most batches come back in parts; the youngest ones stay out, a few go overdue.
+    from app.models import Batch
+
+    for batch in db.session.scalars(select(Batch).order_by(Batch.id)).all():
+        age = (today - batch.issued_on).days
+        if age < 2 or rng.random() < 0.06:
+            continue
+        parts = rng.randint(1, 3)
+        left = batch.quantity
+        for part in range(parts):
+            work_date = min(today, batch.issued_on + timedelta(days=rng.randint(1, max(1, min(age, 9)))))
+            if part == parts - 1:
+                qty = left if age > 10 else rng.randint(0, left)
+            else:
+                qty = rng.randint(0, left // 2)
+            if qty <= 0:
+                continue
+            rejected = int(qty * rng.choice((0, 0, 0, 0.02, 0.05)))
+            unused = rng.choice((0, 0, 0, min(2, qty - rejected)))
+            accepted = qty - rejected - unused
+            production.record_return(batch=batch, accepted=accepted, rejected=rejected, unused=unused, work_date=work_date)
+            left -= qty
+        if batch.outstanding <= 3 and age > 14:
+            production.close_batch(batch=batch, reason="demo")
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo_command():
+        """Fill the database with demo data (once) and print the demo logins."""
+        logins = seed_demo()
+        db.session.commit()
+        click.echo("Jijian demo — http://127.0.0.1:5000")
+        click.echo(f"  admin:       {logins['admin'][0]} / {logins['admin'][1]}")
+        for name, pw in logins["supervisors"]:
+            click.echo(f"  supervisor:  {name} / {pw}")
+        for phone, pin in logins["workers"]:
+            click.echo(f"  worker:      phone {phone} / PIN {pin}   (http://127.0.0.1:5000/w/login)")

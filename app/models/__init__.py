@@ -1,0 +1,25 @@
+"""All models, imported here so Alembic and the app see every table."""
+from app.models import guards  # noqa: E402,F401 - triggers and exclusion constraints
+from app.models.base import local_today, to_local, utcnow
+from app.models.catalog import Client, Product, ProductRate, StoredFile
+from app.models.invoicing import CreditNote, Invoice, InvoiceLine, NumberCounter, Payment
+from app.models.org import KEY_GROUPS, ApiToken, LoginThrottle, Station, User, Worker
+from app.models.production import Batch, Order, Return
+from app.models.system import (
+    AuditEvent,
+    IdempotencyKey,
+    InsurancePolicy,
+    JobRun,
+    Notice,
+    PolicyCoverage,
+    Setting,
+)
+from app.models.wages import Adjustment, PayPeriod, Payslip, PayslipLine
+
+__all__ = [
+    "KEY_GROUPS", "Adjustment", "ApiToken", "AuditEvent", "Batch", "Client", "CreditNote",
+    "IdempotencyKey", "InsurancePolicy", "Invoice", "InvoiceLine", "JobRun", "LoginThrottle",
+    "Notice", "NumberCounter", "Order", "PayPeriod", "Payment", "Payslip", "PayslipLine",
+    "PolicyCoverage", "Product", "ProductRate", "Return", "Setting", "Station", "StoredFile",
+    "User", "Worker", "local_today", "to_local", "utcnow",
+]

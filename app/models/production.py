@@ -1,0 +1,164 @@
+"""Orders, take-home batches and the append-only record of returns.
+
+Counters on orders and batches are kept by conditional UPDATEs in the production service
+and guarded by CHECK constraints, so conservation holds under concurrent requests.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.catalog import Client, Product
+from app.models.org import Station, User, Worker
+from app.money import Money, Rate
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
+    quantity: Mapped[int]
+    due_date: Mapped[date]
+    note: Mapped[str | None] = mapped_column(String(500))
+    # Snapshot of the product's unit price when the order was taken (rule 2).
+    unit_price: Mapped[Decimal] = mapped_column(Rate())
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    # issued to workers minus unused materials returned: what is out plus what came back.
+    committed: Mapped[int] = mapped_column(default=0)
+    accepted: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    invoiced: Mapped[int] = mapped_column(default=0)
+    forecast_date: Mapped[date | None]
+    at_risk: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    client: Mapped[Client] = relationship()
+    product: Mapped[Product] = relationship()
+    station: Mapped[Station] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_pos"),
+        CheckConstraint("committed >= 0 and committed <= quantity", name="conservation"),
+        CheckConstraint("accepted >= 0 and rejected >= 0", name="counts_nonneg"),
+        CheckConstraint("invoiced >= 0 and invoiced <= accepted", name="invoiced_le_accepted"),
+        CheckConstraint("status in ('open', 'done', 'cancelled')", name="status"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def unissued(self) -> int:
+        return self.quantity - self.committed
+
+    @property
+    def out_with_workers(self) -> int:
+        return self.committed - self.accepted - self.rejected
+
+
+class Batch(db.Model):
+    """Materials for N pieces of one order handed to one worker (发料单)."""
+
+    __tablename__ = "batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    step: Mapped[str | None] = mapped_column(String(50))
+    quantity: Mapped[int]
+    # Snapshot of the piece rate in force when issued (rule 2).
+    piece_rate: Mapped[Decimal] = mapped_column(Rate())
+    material_cost: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"))
+    issued_on: Mapped[date]
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_date: Mapped[date]
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    overdue: Mapped[bool] = mapped_column(default=False)
+    accepted: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    unused: Mapped[int] = mapped_column(default=0)
+    closed_at: Mapped[datetime | None]
+    closed_on: Mapped[date | None]
+    close_reason: Mapped[str | None] = mapped_column(String(200))
+    shortfall: Mapped[int | None]
+    shortfall_policy: Mapped[str | None] = mapped_column(String(20))
+    shortfall_deduction: Mapped[Decimal | None] = mapped_column(Money())
+
+    order: Mapped[Order] = relationship()
+    worker: Mapped[Worker] = relationship()
+    product: Mapped[Product] = relationship()
+    station: Mapped[Station] = relationship()
+    issued_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_pos"),
+        CheckConstraint("accepted >= 0 and rejected >= 0 and unused >= 0", name="counts_nonneg"),
+        CheckConstraint("accepted + rejected + unused <= quantity", name="conservation"),
+        CheckConstraint("status in ('open', 'closed')", name="status"),
+        Index("ix_batches_worker_status", "worker_id", "status"),
+        Index("ix_batches_station_status_due", "station_id", "status", "due_date"),
+        Index("ix_batches_order", "order_id", "status"),
+        Index("ix_batches_issued_on", "issued_on", "station_id"),
+    )
+
+    @property
+    def outstanding(self) -> int:
+        return self.quantity - self.accepted - self.rejected - self.unused
+
+
+class Return(db.Model):
+    """One record of what came back for a batch (收货记录). Never edited or deleted.
+
+    A correction is another row with signed counts that points at the row it corrects.
+    worker, station, product and piece rate are copied from the batch so that wage and
+    report aggregates read this table alone through covering indexes.
+    """
+
+    __tablename__ = "returns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    piece_rate: Mapped[Decimal] = mapped_column(Rate())
+    accepted: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    unused: Mapped[int] = mapped_column(default=0)
+    work_date: Mapped[date]
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("returns.id"))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    batch: Mapped[Batch] = relationship()
+    corrects: Mapped[Return | None] = relationship(remote_side=[id])
+    recorded_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(
+            "corrects_id is not null or (accepted >= 0 and rejected >= 0 and unused >= 0)",
+            name="only_corrections_negative",
+        ),
+        CheckConstraint("corrects_id is null or reason is not null", name="correction_reason"),
+        Index("ix_returns_batch", "batch_id"),
+        # Earnings: one worker, a date range, grouped by product and rate.
+        Index("ix_returns_worker_date", "worker_id", "work_date", "product_id", "piece_rate", "accepted"),
+        # Period close and reports: all workers over a date range.
+        Index("ix_returns_date_worker", "work_date", "worker_id", "product_id", "piece_rate", "accepted"),
+        Index("ix_returns_order_date", "order_id", "work_date", "accepted"),
+        Index("ix_returns_station_date", "station_id", "work_date", "accepted"),
+    )

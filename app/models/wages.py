@@ -1,0 +1,90 @@
+"""Pay periods, frozen pay statements and adjustments."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.org import Station, Worker
+from app.money import Money, Rate
+
+
+class PayPeriod(db.Model):
+    __tablename__ = "pay_periods"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    start: Mapped[date]
+    end: Mapped[date]
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint('"end" >= start', name="end_after_start"),
+        CheckConstraint("status in ('open', 'closed')", name="status"),
+        UniqueConstraint("start", name="uq_pay_periods_start"),
+    )
+
+
+class Payslip(db.Model):
+    """A worker's frozen pay statement (结算单) for a closed period, hash-chained."""
+
+    __tablename__ = "payslips"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pay_period_id: Mapped[int] = mapped_column(ForeignKey("pay_periods.id"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), index=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    worker_name: Mapped[str] = mapped_column(String(50))
+    pieces: Mapped[int]
+    gross: Mapped[Decimal] = mapped_column(Money())
+    adjustments: Mapped[Decimal] = mapped_column(Money())
+    deductions: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    net: Mapped[Decimal] = mapped_column(Money())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seq: Mapped[int] = mapped_column(unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    pdf_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
+
+    pay_period: Mapped[PayPeriod] = relationship()
+    worker: Mapped[Worker] = relationship()
+    station: Mapped[Station] = relationship()
+    lines: Mapped[list[PayslipLine]] = relationship(order_by="PayslipLine.id")
+
+    __table_args__ = (UniqueConstraint("pay_period_id", "worker_id", name="uq_payslips_period_worker"),)
+
+
+class PayslipLine(db.Model):
+    __tablename__ = "payslip_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payslip_id: Mapped[int] = mapped_column(ForeignKey("payslips.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="piece")  # piece | adjustment | shortfall
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    description: Mapped[str] = mapped_column(String(200))
+    piece_rate: Mapped[Decimal | None] = mapped_column(Rate())
+    pieces: Mapped[int | None]
+    amount: Mapped[Decimal] = mapped_column(Money())
+
+
+class Adjustment(db.Model):
+    """A bonus (positive) or deduction (negative) on one worker's pay statement."""
+
+    __tablename__ = "adjustments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
+    pay_period_id: Mapped[int] = mapped_column(ForeignKey("pay_periods.id"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    reason: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    worker: Mapped[Worker] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("amount <> 0", name="amount_nonzero"),
+        Index("ix_adjustments_period_worker", "pay_period_id", "worker_id"),
+    )

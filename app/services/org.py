@@ -1,0 +1,51 @@
+"""Stations and workers."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.auth.passwords import hash_secret
+from app.extensions import db
+from app.models import Station, Worker
+from app.services import audit
+from app.services.errors import ConflictError, ValidationError
+
+WORKER_FIELDS = ("name", "phone", "station_id", "birth_year", "gender", "groups", "active")
+
+
+def create_station(name: str, address: str | None = None, shortfall_policy: str = "none") -> Station:
+    """A new station with a unique name."""
+    name = (name or "").strip()
+    if db.session.scalar(select(Station.id).where(Station.name == name)) is not None:
+        raise ConflictError(_l("A station with this name exists."), code="station_exists",
+                            fields={"name": str(_l("A station with this name exists."))})
+    station = Station(name=name, address=address or None, shortfall_policy=shortfall_policy)
+    db.session.add(station)
+    db.session.flush()
+    audit.record("create", "station", station.id, after={"name": name, "shortfall_policy": shortfall_policy})
+    return station
+
+
+def register_worker(*, name: str, phone: str, station_id: int, pin: str, birth_year: int | None = None,
+                    gender: str | None = None, groups=(), id_number: str | None = None,
+                    bank_account: str | None = None, bank_name: str | None = None) -> Worker:
+    """A new worker at an existing station; the phone number is unique, the PIN only hashed."""
+    if db.session.get(Station, station_id) is None:
+        raise ValidationError(fields={"station_id": str(_l("No such station."))})
+    if db.session.scalar(select(Worker.id).where(Worker.phone == phone)) is not None:
+        raise ConflictError(_l("This phone number is already registered."), code="phone_taken",
+                            fields={"phone": str(_l("This phone number is already registered."))})
+    worker = Worker(name=name.strip(), phone=phone, station_id=station_id, pin_hash=hash_secret(pin),
+                    birth_year=birth_year, gender=gender or None, id_number=id_number or None,
+                    bank_account=bank_account or None, bank_name=bank_name or None)
+    worker.groups = groups
+    db.session.add(worker)
+    db.session.flush()
+    audit.record("create", "worker", worker.id, after=audit.snapshot(worker, WORKER_FIELDS))
+    return worker
+
+
+def set_worker_pin(worker: Worker, pin: str) -> None:
+    worker.pin_hash = hash_secret(pin)
+    db.session.flush()
+    audit.record("update", "worker", worker.id, after={"pin": "changed"})

@@ -1,0 +1,33 @@
+"""Which pay period a date falls in, and whether it may still change (rule 5)."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import PayPeriod
+from app.services.errors import ConflictError
+
+
+class PeriodClosed(ConflictError):
+    code = "period_closed"
+
+    def default_message(self):
+        return _l("The pay period for this date is closed; nothing dated in it can change.")
+
+
+def period_covering(day: date) -> PayPeriod | None:
+    return db.session.scalar(select(PayPeriod).where(PayPeriod.start <= day, PayPeriod.end >= day))
+
+
+def is_closed(day: date) -> bool:
+    period = period_covering(day)
+    return period is not None and period.status == "closed"
+
+
+def ensure_open(day: date, field: str = "work_date") -> None:
+    """Refuse a change dated inside a closed pay period."""
+    if is_closed(day):
+        raise PeriodClosed(fields={field: str(PeriodClosed().message)})

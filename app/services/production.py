@@ -1,0 +1,331 @@
+"""Orders, take-home batches and returns: the production record (rules 2, 3, 4, 9).
+
+Conservation is enforced by conditional UPDATEs of the counters on batches and orders (and
+by CHECK constraints behind them), so two tablets recording against one batch at once can
+never push it past what was issued, on SQLite and PostgreSQL alike.
+"""
+from __future__ import annotations
+
+import math
+import secrets
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Batch, Order, Product, Return, Station, Worker, local_today, utcnow
+from app.money import round_money
+from app.services import audit, numbers, periods
+from app.services.errors import ConflictError, ValidationError
+
+ORDER_FIELDS = ("number", "client_id", "product_id", "station_id", "quantity", "due_date", "unit_price", "status", "note")
+BATCH_FIELDS = ("code", "order_id", "worker_id", "quantity", "piece_rate", "due_date", "status",
+                "accepted", "rejected", "unused", "shortfall", "shortfall_policy", "shortfall_deduction")
+RETURN_FIELDS = ("batch_id", "accepted", "rejected", "unused", "work_date", "corrects_id", "reason", "note")
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read aloud and type
+FORECAST_DAYS = 14
+
+
+class OverIssue(ConflictError):
+    code = "over_issue"
+
+    def default_message(self):
+        return _l("This order does not have that many pieces left to hand out.")
+
+
+class OverReturn(ConflictError):
+    code = "over_return"
+
+    def default_message(self):
+        return _l("More pieces than are still out with this worker.")
+
+
+class BatchClosed(ConflictError):
+    code = "batch_closed"
+
+    def default_message(self):
+        return _l("This batch is closed.")
+
+
+# --- orders
+
+
+def create_order(*, client_id: int, product_id: int, station_id: int, quantity: int, due_date: date,
+                 note: str | None = None, user=None) -> Order:
+    """Take an order; it keeps the product's unit price as of now (rule 2)."""
+    product = db.session.get(Product, product_id)
+    errors = {}
+    if product is None or not product.active:
+        errors["product_id"] = str(_l("No such product."))
+    elif product.client_id != client_id:
+        errors["product_id"] = str(_l("This product belongs to another client."))
+    if db.session.get(Station, station_id) is None:
+        errors["station_id"] = str(_l("No such station."))
+    if quantity is None or quantity <= 0:
+        errors["quantity"] = str(_l("Must be more than zero."))
+    if errors:
+        raise ValidationError(fields=errors)
+    today = local_today()
+    year = today.year
+    number = f"D{year}-{numbers.next_number('order', year):05d}"
+    order = Order(number=number, client_id=client_id, product_id=product_id, station_id=station_id,
+                  quantity=quantity, due_date=due_date, note=note or None, unit_price=product.unit_price,
+                  created_by_id=getattr(user, "id", None) if getattr(user, "kind", "") == "staff" else None)
+    db.session.add(order)
+    db.session.flush()
+    audit.record("create", "order", order.id, after=audit.snapshot(order, ORDER_FIELDS), user=user)
+    return order
+
+
+def update_order(order: Order, expected_version: int | None = None, user=None, **changes) -> Order:
+    """Change an order's quantity, due date, note or status, unless someone saved since
+    ``expected_version``; the quantity never drops below what is already committed."""
+    from app.services.catalog import StaleEdit
+
+    if expected_version is not None and int(expected_version) != order.version:
+        raise StaleEdit()
+    before = audit.snapshot(order, ORDER_FIELDS)
+    quantity = changes.get("quantity")
+    if quantity is not None and quantity < order.committed:
+        raise ConflictError(_l("The quantity cannot be less than what is already handed out (%(n)s).", n=order.committed),
+                            code="quantity_below_issued", fields={"quantity": str(_l("At least %(n)s.", n=order.committed))})
+    for key in ("quantity", "due_date", "note", "status"):
+        if changes.get(key) is not None:
+            setattr(order, key, changes[key])
+    db.session.flush()
+    audit.record("update", "order", order.id, before=before, after=audit.snapshot(order, ORDER_FIELDS), user=user)
+    return order
+
+
+def forecast_completion(order: Order, today: date | None = None) -> date | None:
+    """When the order will be done at the last 14 days' pace of accepted pieces; None if no pace."""
+    today = today or local_today()
+    recent = recent_accepted_by_order([order.id], today).get(order.id, 0)
+    return forecast_from_pace(order, recent, today)
+
+
+def recent_accepted_by_order(order_ids, today: date | None = None) -> dict[int, int]:
+    """Accepted pieces of the last 14 days for many orders, in one query (for the board)."""
+    today = today or local_today()
+    if not order_ids:
+        return {}
+    rows = db.session.execute(
+        select(Return.order_id, func.sum(Return.accepted)).where(
+            Return.order_id.in_(order_ids), Return.work_date > today - timedelta(days=FORECAST_DAYS),
+            Return.work_date <= today).group_by(Return.order_id)
+    ).all()
+    return {order_id: int(total or 0) for order_id, total in rows}
+
+
+def forecast_from_pace(order: Order, recent: int, today: date | None = None) -> date | None:
+    today = today or local_today()
+    remaining = order.quantity - order.accepted
+    if remaining <= 0:
+        return today
+    if recent <= 0:
+        return None
+    return today + timedelta(days=math.ceil(Decimal(remaining) * FORECAST_DAYS / recent))
+
+
+def is_at_risk(order: Order, forecast: date | None, today: date | None = None) -> bool:
+    """An open order with pieces left is at risk when its forecast falls after its due date,
+    or, with no pace at all, when the due date is three days away or past."""
+    today = today or local_today()
+    if order.status != "open" or order.accepted >= order.quantity:
+        return False
+    if forecast is None:  # no pace yet: at risk only when the due date is near
+        return today >= order.due_date - timedelta(days=3)
+    return forecast > order.due_date
+
+
+# --- batches
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+
+
+def issue_batch(*, order: Order, worker: Worker, quantity: int, due_date: date | None = None,
+                user=None, step: str | None = None, issued_on: date | None = None) -> Batch:
+    """Hand ``quantity`` pieces of ``order`` to ``worker`` at the product's current piece rate.
+
+    Refused (OverIssue, 409) when the order has fewer unissued pieces, also under concurrency.
+    """
+    errors = {}
+    if quantity is None or quantity <= 0:
+        errors["quantity"] = str(_l("Must be more than zero."))
+    if not worker.active:
+        errors["worker_id"] = str(_l("This worker is no longer active."))
+    elif worker.station_id != order.station_id:
+        errors["worker_id"] = str(_l("This worker belongs to another station."))
+    today = local_today()
+    issued_on = issued_on or today
+    due_date = due_date or min(order.due_date, issued_on + timedelta(days=7))
+    if due_date < issued_on:
+        errors["due_date"] = str(_l("The due date cannot be before today."))
+    if errors:
+        raise ValidationError(fields=errors)
+    if order.status != "open":
+        raise ConflictError(_l("This order is not open."), code="order_not_open")
+    taken = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == "open", Order.committed + quantity <= Order.quantity)
+        .values(committed=Order.committed + quantity)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        db.session.refresh(order)
+        raise OverIssue(fields={"quantity": str(_l("At most %(n)s pieces are left to hand out.", n=order.unissued))})
+    product = db.session.get(Product, order.product_id)
+    for _attempt in range(5):
+        batch = Batch(code=_new_code(), order_id=order.id, worker_id=worker.id, station_id=order.station_id,
+                      product_id=order.product_id, step=step, quantity=quantity, piece_rate=product.piece_rate,
+                      material_cost=product.material_cost, issued_on=issued_on, due_date=due_date,
+                      issued_by_id=getattr(user, "id", None) if getattr(user, "kind", "") == "staff" else None)
+        try:
+            with db.session.begin_nested():
+                db.session.add(batch)
+            break
+        except IntegrityError:  # a code collision: draw another
+            continue
+    else:
+        raise RuntimeError("could not draw a unique batch code")
+    db.session.refresh(order)
+    audit.record("issue", "batch", batch.id, after=audit.snapshot(batch, BATCH_FIELDS), user=user)
+    return batch
+
+
+def _apply_counts(batch: Batch, accepted: int, rejected: int, unused: int) -> None:
+    """Move the batch's and order's counters by the given (signed) counts, or raise."""
+    total = accepted + rejected + unused
+    moved = db.session.execute(
+        update(Batch)
+        .where(
+            Batch.id == batch.id,
+            Batch.accepted + accepted >= 0, Batch.rejected + rejected >= 0, Batch.unused + unused >= 0,
+            Batch.accepted + Batch.rejected + Batch.unused + total <= Batch.quantity,
+        )
+        .values(accepted=Batch.accepted + accepted, rejected=Batch.rejected + rejected, unused=Batch.unused + unused)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        db.session.refresh(batch)
+        raise OverReturn(fields={"accepted": str(_l("At most %(n)s pieces are still out.", n=batch.outstanding))})
+    moved = db.session.execute(
+        update(Order)
+        .where(Order.id == batch.order_id, Order.accepted + accepted >= Order.invoiced,
+               Order.committed - unused <= Order.quantity)
+        .values(accepted=Order.accepted + accepted, rejected=Order.rejected + rejected,
+                committed=Order.committed - unused)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        raise ConflictError(_l("These pieces are already invoiced; void the invoice first."), code="already_invoiced")
+    db.session.refresh(batch)
+
+
+def record_return(*, batch: Batch, accepted: int, rejected: int = 0, unused: int = 0,
+                  work_date: date | None = None, note: str | None = None, user=None, photo=None) -> Return:
+    """Record what came back for an open batch. Counts are non-negative and together never
+    exceed what is still out (OverReturn, 409); a date in a closed pay period is refused."""
+    accepted, rejected, unused = int(accepted or 0), int(rejected or 0), int(unused or 0)
+    errors = {}
+    for name, value in (("accepted", accepted), ("rejected", rejected), ("unused", unused)):
+        if value < 0:
+            errors[name] = str(_l("Must not be negative."))
+    if not errors and accepted + rejected + unused == 0:
+        errors["accepted"] = str(_l("Enter at least one piece."))
+    work_date = work_date or local_today()
+    if work_date > local_today():
+        errors["work_date"] = str(_l("The work date cannot be in the future."))
+    elif work_date < batch.issued_on:
+        errors["work_date"] = str(_l("The work date cannot be before the batch was issued."))
+    if errors:
+        raise ValidationError(fields=errors)
+    if batch.status != "open":
+        raise BatchClosed()
+    periods.ensure_open(work_date)
+    _apply_counts(batch, accepted, rejected, unused)
+    row = Return(batch_id=batch.id, worker_id=batch.worker_id, station_id=batch.station_id, order_id=batch.order_id,
+                 product_id=batch.product_id, piece_rate=batch.piece_rate, accepted=accepted, rejected=rejected,
+                 unused=unused, work_date=work_date, note=note or None, photo_id=getattr(photo, "id", None),
+                 recorded_by_id=getattr(user, "id", None) if getattr(user, "kind", "") == "staff" else None)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("return", "return", row.id, after=audit.snapshot(row, RETURN_FIELDS), user=user)
+    return row
+
+
+def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0, unused: int = 0,
+                      reason: str, user=None) -> Return:
+    """Correct a recorded return by a new signed row pointing at it (rule 4).
+
+    It is dated like the original while that pay period is open; once it is closed, the
+    correction goes into today's (open) period. The corrected return never goes below zero.
+    """
+    accepted, rejected, unused = int(accepted or 0), int(rejected or 0), int(unused or 0)
+    if not (reason or "").strip():
+        raise ValidationError(fields={"reason": str(_l("Say why this is corrected."))})
+    if accepted == rejected == unused == 0:
+        raise ValidationError(fields={"accepted": str(_l("A correction changes at least one count."))})
+    if original.corrects_id is not None:
+        raise ValidationError(fields={"corrects": str(_l("Correct the original return, not a correction."))})
+    so_far = db.session.execute(
+        select(func.coalesce(func.sum(Return.accepted), 0), func.coalesce(func.sum(Return.rejected), 0),
+               func.coalesce(func.sum(Return.unused), 0)).where(Return.corrects_id == original.id)
+    ).one()
+    net = (original.accepted + so_far[0] + accepted, original.rejected + so_far[1] + rejected,
+           original.unused + so_far[2] + unused)
+    if min(net) < 0:
+        raise ConflictError(_l("A correction cannot take a return below zero."), code="over_correction",
+                            fields={"accepted": str(_l("The corrected counts would be below zero."))})
+    work_date = original.work_date
+    if periods.is_closed(work_date):
+        work_date = local_today()
+        periods.ensure_open(work_date)
+    batch = db.session.get(Batch, original.batch_id)
+    _apply_counts(batch, accepted, rejected, unused)
+    if batch.status == "closed":
+        _settle_shortfall(batch)
+    row = Return(batch_id=batch.id, worker_id=batch.worker_id, station_id=batch.station_id, order_id=batch.order_id,
+                 product_id=batch.product_id, piece_rate=batch.piece_rate, accepted=accepted, rejected=rejected,
+                 unused=unused, work_date=work_date, corrects_id=original.id, reason=reason.strip(),
+                 recorded_by_id=getattr(user, "id", None) if getattr(user, "kind", "") == "staff" else None)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("correct", "return", row.id, before=audit.snapshot(original, RETURN_FIELDS),
+                 after=audit.snapshot(row, RETURN_FIELDS), user=user)
+    return row
+
+
+def _settle_shortfall(batch: Batch) -> None:
+    batch.shortfall = batch.outstanding
+    batch.shortfall_policy = batch.station.shortfall_policy
+    if batch.shortfall_policy == "material_cost" and batch.shortfall > 0:
+        batch.shortfall_deduction = round_money(Decimal(batch.shortfall) * batch.material_cost)
+    else:
+        batch.shortfall_deduction = Decimal("0.00")
+
+
+def close_batch(*, batch: Batch, reason: str | None = None, user=None) -> Batch:
+    """Close a batch: what never came back is its shortfall, charged by the station's policy."""
+    before = audit.snapshot(batch, BATCH_FIELDS)
+    closed = db.session.execute(
+        update(Batch).where(Batch.id == batch.id, Batch.status == "open")
+        .values(status="closed").execution_options(synchronize_session=False)
+    ).rowcount
+    if closed != 1:
+        raise BatchClosed()
+    db.session.refresh(batch)
+    batch.closed_at = utcnow()
+    batch.closed_on = local_today()
+    batch.close_reason = reason or None
+    batch.overdue = False
+    _settle_shortfall(batch)
+    db.session.flush()
+    db.session.refresh(batch)
+    audit.record("close", "batch", batch.id, before=before, after=audit.snapshot(batch, BATCH_FIELDS), user=user)
+    return batch
