@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, flash, g, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
@@ -43,6 +44,13 @@ def init_errors(app: Flask) -> None:
         if wants_json():
             return api_error(exc.status, exc.code, exc.message, exc.fields)
         return render_template("errors/error.html", code=exc.status, message=str(exc.message)), exc.status
+
+    @app.errorhandler(StaleDataError)
+    def stale_edit(exc):
+        # Two people saved the same row at once: the later save is refused (rule 9).
+        from app.services.catalog import StaleEdit
+
+        return domain_error(StaleEdit())
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
