@@ -19,6 +19,13 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(load_config(config))
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    from app.sessions import SessionInterface
+
+    app.session_interface = SessionInterface()
+    if app.config.get("TRUST_PROXY"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

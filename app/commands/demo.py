@@ -10,6 +10,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from app.auth.passwords import hash_secret
 from app.extensions import db
 from app.models import User, local_today
 from app.services import accounts, catalog, org, production
@@ -51,13 +52,14 @@ def seed_demo(rng: random.Random | None = None) -> dict:
                                                    unit_price=Decimal(price), material_cost=Decimal(cost), batch_size=size))
     workers = []
     today = local_today()
+    pin_hash = hash_secret(DEMO_PIN)  # one Argon2 run for forty workers with the same demo PIN
     for i in range(40):
         station = stations[i // 20]
         female = i % 5 != 3
         groups = [g for g, p in (("disabled", .12), ("relocated", .2), ("laid_off", .2), ("flexible", .35)) if rng.random() < p]
         workers.append(org.register_worker(
             name=SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 7) % len(GIVEN)], phone=f"139{i + 1:08d}", station_id=station.id,
-            pin=DEMO_PIN, birth_year=today.year - rng.randint(32, 58), gender="F" if female else "M", groups=groups,
+            pin=DEMO_PIN, pin_hash=pin_hash, birth_year=today.year - rng.randint(32, 58), gender="F" if female else "M", groups=groups,
             id_number=f"6401{rng.randint(10, 99)}{today.year - 45}0{rng.randint(1, 9)}1{rng.randint(0, 2)}{rng.randint(100, 999)}{rng.randint(0, 9)}",
             bank_account=f"6217{rng.randint(10**11, 10**12 - 1)}", bank_name="农村信用社"))
     start = date(today.year, today.month, 1) - timedelta(days=75)

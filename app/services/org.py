@@ -28,14 +28,16 @@ def create_station(name: str, address: str | None = None, shortfall_policy: str 
 
 def register_worker(*, name: str, phone: str, station_id: int, pin: str, birth_year: int | None = None,
                     gender: str | None = None, groups=(), id_number: str | None = None,
-                    bank_account: str | None = None, bank_name: str | None = None) -> Worker:
-    """A new worker at an existing station; the phone number is unique, the PIN only hashed."""
+                    bank_account: str | None = None, bank_name: str | None = None,
+                    pin_hash: str | None = None) -> Worker:
+    """A new worker at an existing station; the phone number is unique, the PIN only hashed
+    (``pin_hash`` lets a bulk import hash a shared initial PIN once)."""
     if db.session.get(Station, station_id) is None:
         raise ValidationError(fields={"station_id": str(_l("No such station."))})
     if db.session.scalar(select(Worker.id).where(Worker.phone == phone)) is not None:
         raise ConflictError(_l("This phone number is already registered."), code="phone_taken",
                             fields={"phone": str(_l("This phone number is already registered."))})
-    worker = Worker(name=name.strip(), phone=phone, station_id=station_id, pin_hash=hash_secret(pin),
+    worker = Worker(name=name.strip(), phone=phone, station_id=station_id, pin_hash=pin_hash or hash_secret(pin),
                     birth_year=birth_year, gender=gender or None, id_number=id_number or None,
                     bank_account=bank_account or None, bank_name=bank_name or None)
     worker.groups = groups
