@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from app.forms import IdempotentForm
+from app.forms import BaseForm, IdempotentForm
 
 GROUP_CHOICES = [
     ("disabled", _l("Person with disability")),
@@ -41,3 +41,16 @@ class WorkerForm(IdempotentForm):
     id_number = StringField(_l("ID number"), validators=[Optional(), Regexp(r"^\d{17}[\dXx]$", message=_l("18 characters."))])
     bank_account = StringField(_l("Bank account"), validators=[Optional(), Regexp(r"^\d{8,30}$", message=_l("Digits only."))])
     bank_name = StringField(_l("Bank"), validators=[Optional(), Length(max=60)])
+
+
+class StaffForm(IdempotentForm):
+    username = StringField(_l("Username"), validators=[DataRequired(_l("Required.")), Length(min=3, max=64),
+                                                       Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("3–64 letters, digits, dot, dash or underscore."))])
+    display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=100)])
+    role = SelectField(_l("Role"), choices=[("supervisor", _l("Station supervisor")), ("admin", _l("Enterprise admin"))])
+    station_id = SelectField(_l("Station"), coerce=int, validate_choice=False, validators=[Optional()])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Required.")), Length(min=8, max=200, message=_l("At least 8 characters."))])
+
+
+class ToggleForm(BaseForm):
+    pass
