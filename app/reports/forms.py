@@ -2,6 +2,8 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import ValidationError as WTFValidationError
+from wtforms.widgets import TextInput
 
 from app.forms import IdempotentForm, MoneyField, non_negative
 
@@ -11,14 +13,12 @@ class PolicyForm(IdempotentForm):
     policy_number = StringField(_l("Policy number"), validators=[DataRequired(_l("Required.")), Length(max=50)])
     start = DateField(_l("Cover starts"), validators=[DataRequired(_l("Enter a date as YYYY-MM-DD."))])
     end = DateField(_l("Cover ends"), validators=[DataRequired(_l("Enter a date as YYYY-MM-DD."))])
-    premium_per_person_month = MoneyField(_l("Premium per person per month (CNY)"), places=2,
+    premium_per_person_month = MoneyField(_l("Premium per person per month (CNY)"), places=2, widget=TextInput(),
                                           validators=[InputRequired(_l("Required.")), non_negative])
 
     def validate_end(self, field):
-        from wtforms.validators import ValidationError
-
         if self.start.data and field.data and field.data < self.start.data:
-            raise ValidationError(_l("The end must not be before the start."))
+            raise WTFValidationError(_l("The end must not be before the start."))
 
 
 class CoverForm(IdempotentForm):
@@ -28,4 +28,3 @@ class CoverForm(IdempotentForm):
                             validators=[DataRequired(_l("Choose a policy in force in that month."))])
     month = HiddenField()
     station_id = HiddenField()
-

@@ -207,7 +207,7 @@ def insurance_register():
                                             idempotency.request_fingerprint("POST", request.path, {}))
         if claim.status_code is not None:
             db.session.rollback()
-            return redirect(claim.location or url_for("reports.insurance"))
+            return redirect(claim.location or url_for("reports.insurance"), 303)
         try:
             policy = insurance.create_policy(insurer=form.insurer.data, policy_number=form.policy_number.data,
                                              start=form.start.data, end=form.end.data,
@@ -254,7 +254,7 @@ def cover_uninsured():
                                         idempotency.request_fingerprint("POST", request.path, {}))
     if claim.status_code is not None:
         db.session.rollback()
-        return redirect(claim.location or back)
+        return redirect(claim.location or back, 303)
     station_id = int(form.station_id.data) if (form.station_id.data or "").isdigit() else None
     try:
         added = insurance.cover_uninsured(form.policy_id.data, first, last, station_id=station_id)
