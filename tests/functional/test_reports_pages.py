@@ -45,10 +45,11 @@ def test_report_page_xlsx_and_csv_carry_the_same_numbers(client, login_as, distr
     page = client.get(f"/reports/employment?{RANGE}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    rows = _page_rows(html, "employment-table")
+    rows = [a + b[1:] for a, b in zip(_page_rows(html, "employment-table"), _page_rows(html, "groups-table"), strict=True)]
     district_expected = expected(district.ledger, START, END)
     assert rows[0][1:7] == [district_expected[k] for k in ("registered", "workers_active", "person_times", "pieces",
                                                            "wages", "avg_monthly_wage")]
+    assert rows[0][7:] == list(district_expected["groups"].values())
     assert len(rows) == 3  # district + two stations
     assert "How the figures are counted" in html or "统计口径" in html
 
