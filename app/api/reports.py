@@ -1,0 +1,32 @@
+"""The employment report for the city's employment information platform (API.md)."""
+from __future__ import annotations
+
+from flask import request
+
+from app.api.core import api_endpoint
+from app.money import api_amount
+from app.reports.scope import report_station_id
+from app.services.reports import employment_report, parse_month, parse_range
+
+
+def employment_json(figures: dict) -> dict:
+    return {
+        "registered": figures["registered"], "workers_active": figures["workers_active"],
+        "person_times": figures["person_times"], "pieces": figures["pieces"],
+        "wages": api_amount(figures["wages"]), "avg_monthly_wage": api_amount(figures["avg_monthly_wage"]),
+        "groups": dict(figures["groups"]),
+    }
+
+
+@api_endpoint("/reports/employment", "GET", roles=("admin", "supervisor"), summary="Employment report",
+              query={"from": "string", "to": "string", "station_id": "integer"})
+def reports_employment():
+    """Employment figures for a date range, for the district or one station, and per station."""
+    start, end = parse_range(request.args.get("from"), request.args.get("to"), default=parse_month(None))
+    station_id = report_station_id(request.args.get("station_id"))
+    report = employment_report(start, end, station_id=station_id)
+    return {
+        "from": start, "to": end, "station_id": station_id, **employment_json(report),
+        "by_station": [{"station_id": s["station_id"], "station": s["station"], **employment_json(s)}
+                       for s in report["by_station"]],
+    }

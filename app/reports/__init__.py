@@ -1,0 +1,1 @@
+"""Employment reports, the monthly roster, the insurance register and the station dashboard."""

@@ -1,0 +1,293 @@
+"""Pages: the employment report (and its .xlsx / CSV), the monthly roster (.xlsx / PDF), the
+insurance register, and the station dashboard on the supervisor's and the admin's home."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app import idempotency
+from app.db_tx import writing
+from app.extensions import db
+from app.forms import form_view
+from app.main.views import HOME_PANELS
+from app.models import InsurancePolicy, Station
+from app.pdf import pdf_response, render_pdf
+from app.permissions import require_roles, station_choices_for
+from app.reports import exports
+from app.reports.forms import CoverForm, PolicyForm
+from app.reports.scope import report_station_id
+from app.services import audit, insurance
+from app.services.errors import DomainError, ValidationError
+from app.services.reports import (
+    GROUP_KEYS,
+    employment_report,
+    month_bounds,
+    monthly_roster,
+    months_in,
+    parse_month,
+    parse_range,
+    station_dashboard,
+)
+from app.templating import NAV_EXTRA
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+NAV_EXTRA.append(("reports.employment", _l("Reports"), ("admin", "supervisor")))
+NAV_EXTRA.append(("reports.insurance", _l("Insurance"), ("admin",)))
+
+
+def definitions() -> list[str]:
+    """How each figure is counted (printed under the table and in the spreadsheet)."""
+    return [
+        _("Registered: workers registered by the range's end who are of working age then."),
+        _("Active workers: workers whose accepted pieces in the range, corrections included, are above zero."),
+        _("Person-times: batches issued in the range; one person taking one batch home is one person-time."),
+        _("Pieces: the active workers' accepted pieces. Wages: their earnings, one line per product and rate, "
+          "rounded half-up to the fen once per line, summed."),
+        _("Average monthly wage: wages ÷ active workers ÷ calendar months the range touches, rounded to the fen."),
+        _("Key groups: among active workers of working age (16–60, women 16–55; age = the range end's year − "
+          "year of birth; no year of birth counts as working age), how many carry each group. Women 40–55 and "
+          "men 50–60 need gender and year of birth."),
+        _("A worker counts at the station they are registered at; person-times at the station that issued the batch."),
+    ]
+
+
+def _range_and_station():
+    try:
+        start, end = parse_range(request.args.get("from"), request.args.get("to"), default=parse_month(None))
+    except ValidationError as exc:
+        return None, None, None, exc.fields
+    return start, end, report_station_id(request.args.get("station_id")), {}
+
+
+# --- employment report
+
+
+@bp.get("/employment")
+@require_roles("admin", "supervisor")
+def employment():
+    start, end, station_id, errors = _range_and_station()
+    if errors:
+        return render_template("reports/employment.html", report=None, errors=errors, start=request.args.get("from"),
+                               end=request.args.get("to"), station_id=request.args.get("station_id"),
+                               stations=station_choices_for(), definitions=definitions()), 422
+    report = employment_report(start, end, station_id=station_id)
+    uninsured = [(first, last, insurance.uninsured_active_workers(first, last, station_id=station_id))
+                 for first, last in months_in(start, end)][-12:]
+    policies = {first: insurance.policies_in_force(first, last) for first, last, _w in uninsured}
+    return render_template("reports/employment.html", report=report, errors={}, start=start.isoformat(),
+                           end=end.isoformat(), station_id=station_id, stations=station_choices_for(),
+                           rows=exports.report_rows(report), columns=exports.report_columns(),
+                           definitions=definitions(), uninsured=uninsured, policies=policies,
+                           group_keys=GROUP_KEYS, new_idem_key=lambda: uuid.uuid4().hex)
+
+
+def _download_name(stem: str, start, end, ext: str) -> str:
+    return f"{stem}-{start.isoformat()}-{end.isoformat()}.{ext}"
+
+
+@bp.get("/employment.xlsx")
+@require_roles("admin", "supervisor")
+def employment_xlsx():
+    start, end, station_id, errors = _range_and_station()
+    if errors:
+        raise ValidationError(fields=errors)
+    report = employment_report(start, end, station_id=station_id)
+    return _attachment(exports.report_xlsx(report, definitions()), exports.XLSX_TYPE,
+                       _download_name("employment", start, end, "xlsx"))
+
+
+@bp.get("/employment.csv")
+@require_roles("admin", "supervisor")
+def employment_csv():
+    start, end, station_id, errors = _range_and_station()
+    if errors:
+        raise ValidationError(fields=errors)
+    report = employment_report(start, end, station_id=station_id)
+    return _attachment(exports.report_csv(report), "text/csv; charset=utf-8",
+                       _download_name("employment", start, end, "csv"))
+
+
+def _attachment(data: bytes, mimetype: str, filename: str) -> Response:
+    resp = Response(data, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+# --- the monthly roster (花名册)
+
+
+def _roster_request():
+    """(first, last, station_id, full, show_groups) for the roster; a full version only for
+    admins, and each full download is audited by the caller."""
+    first, last = parse_month(request.args.get("month"))
+    station_id = report_station_id(request.args.get("station_id"))
+    admin = current_user.role == "admin"
+    full = request.args.get("full") == "1"
+    if full and not admin:
+        abort(403)
+    return first, last, station_id, full, admin
+
+
+def _roster_title(first, station_id) -> tuple[str, str]:
+    station = db.session.get(Station, station_id) if station_id else None
+    where = station.name if station else _("Whole district")
+    return (_("Roster of home workers, %(year)s-%(month)02d", year=first.year, month=first.month),
+            where)
+
+
+def _audit_full(first, station_id, fmt: str, count: int) -> None:
+    """A full (unmasked) roster left the app: who, when, which month (rule 9)."""
+    db.session.commit()  # end the read; the audit row takes SQLite's write lock up front
+    with writing():
+        audit.record("download_full_roster", "roster", station_id,
+                     after={"month": first.strftime("%Y-%m"), "format": fmt, "workers": count})
+        db.session.commit()
+
+
+@bp.get("/roster")
+@require_roles("admin", "supervisor")
+def roster():
+    first, last, station_id, _full, show_groups = _roster_request()
+    rows = monthly_roster(first, last, station_id=station_id)
+    title, where = _roster_title(first, station_id)
+    return render_template("reports/roster.html", rows=rows, first=first, title=title, where=where,
+                           station_id=station_id, stations=station_choices_for(), show_groups=show_groups,
+                           group_labels=exports.GROUP_LABELS, gender_labels=exports.GENDER_LABELS)
+
+
+@bp.get("/roster.xlsx")
+@require_roles("admin", "supervisor")
+def roster_xlsx():
+    first, last, station_id, full, show_groups = _roster_request()
+    rows = monthly_roster(first, last, station_id=station_id)
+    title, where = _roster_title(first, station_id)
+    data = exports.roster_xlsx(title, where, rows, full, show_groups,
+                               footer=[_("Prepared by:"), _("Checked by:"), _("Stamp of the operating unit:")])
+    if full:
+        _audit_full(first, station_id, "xlsx", len(rows))
+    suffix = "-full" if full else ""
+    return _attachment(data, exports.XLSX_TYPE, f"roster-{first.strftime('%Y-%m')}{suffix}.xlsx")
+
+
+@bp.get("/roster.pdf")
+@require_roles("admin", "supervisor")
+def roster_pdf():
+    first, last, station_id, full, show_groups = _roster_request()
+    rows = monthly_roster(first, last, station_id=station_id)
+    title, where = _roster_title(first, station_id)
+    columns = exports.roster_columns(show_groups)
+    body = [[str(v) for v in exports.roster_row_values(i, r, full, show_groups)[:-1]] + [f"{r.earnings:,.2f}"]
+            for i, r in enumerate(rows, start=1)]
+    data = render_pdf("pdf/roster.html", title=title, where=where, columns=columns, rows=body,
+                      total_days=sum(r.days for r in rows), total_pieces=sum(r.pieces for r in rows),
+                      total_earnings=f"{sum(r.earnings for r in rows):,.2f}", lead_cols=len(columns) - 3,
+                      full=full)
+    if full:
+        _audit_full(first, station_id, "pdf", len(rows))
+    suffix = "-full" if full else ""
+    return pdf_response(data, f"roster-{first.strftime('%Y-%m')}{suffix}.pdf")
+
+
+# --- the insurance register (admins)
+
+
+@bp.route("/insurance", methods=["GET", "POST"], endpoint="insurance")
+@require_roles("admin")
+@form_view
+def insurance_register():
+    form = PolicyForm()
+    if form.validate_on_submit():
+        claim = idempotency.replay_or_claim(current_user.actor_key, form.idem_key.data,
+                                            idempotency.request_fingerprint("POST", request.path, {}))
+        if claim.status_code is not None:
+            db.session.rollback()
+            return redirect(claim.location or url_for("reports.insurance"), 303)
+        try:
+            policy = insurance.create_policy(insurer=form.insurer.data, policy_number=form.policy_number.data,
+                                             start=form.start.data, end=form.end.data,
+                                             premium_per_person_month=form.premium_per_person_month.data)
+        except DomainError as exc:
+            db.session.rollback()
+            for name, message in exc.fields.items():
+                if name in form:
+                    form[name].errors = [*form[name].errors, message]
+            form.form_errors.append(str(exc.message))
+        else:
+            location = url_for("reports.policy", policy_id=policy.id)
+            idempotency.complete(claim, 303, location=location)
+            db.session.commit()
+            flash(_("Policy %(number)s registered.", number=policy.policy_number), "success")
+            return redirect(location, 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("reports/insurance.html", form=form, policies=insurance.policies_with_counts()), status
+
+
+@bp.get("/insurance/<int:policy_id>")
+@require_roles("admin")
+def policy(policy_id: int):
+    row = db.session.get(InsurancePolicy, policy_id)
+    if row is None:
+        abort(404)
+    return render_template("reports/policy.html", policy=row, workers=insurance.covered_workers(row.id))
+
+
+@bp.post("/insurance/cover")
+@require_roles("admin")
+@form_view
+def cover_uninsured():
+    """One step: every worker active in the month without cover goes on the chosen policy."""
+    form = CoverForm()
+    first, last = parse_month(form.month.data)
+    back = request.form.get("next") or url_for("reports.employment")
+    if not back.startswith("/"):
+        back = url_for("reports.employment")
+    if not form.validate_on_submit():
+        flash(_("Choose a policy in force in that month."), "error")
+        return redirect(back)
+    claim = idempotency.replay_or_claim(current_user.actor_key, form.idem_key.data,
+                                        idempotency.request_fingerprint("POST", request.path, {}))
+    if claim.status_code is not None:
+        db.session.rollback()
+        return redirect(claim.location or back, 303)
+    station_id = int(form.station_id.data) if (form.station_id.data or "").isdigit() else None
+    try:
+        added = insurance.cover_uninsured(form.policy_id.data, first, last, station_id=station_id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return redirect(back)
+    idempotency.complete(claim, 303, location=back)
+    db.session.commit()
+    flash(_("%(n)s workers added to the policy.", n=added), "success")
+    return redirect(back, 303)
+
+
+# --- the station dashboard on the home page
+
+
+def _dashboard_panel():
+    station_id = None
+    if current_user.role == "supervisor":
+        station_id = current_user.station_id
+    elif (request.args.get("station_id") or "").isdigit():
+        station_id = report_station_id(request.args.get("station_id"))
+    data = station_dashboard(station_id=station_id)
+    month_first, month_last = month_bounds(data["today"].year, data["today"].month)
+    return "reports/_dashboard.html", {
+        "d": data, "station_id": station_id, "month": month_first.strftime("%Y-%m"),
+        "day_labels": [day.strftime("%m-%d") for day, _n in data["pieces_by_day"]],
+        "band_labels": [f"¥{low:,.0f}–{high:,.0f}" for low, high, _n in data["bands"]],
+        "idem_key": uuid.uuid4().hex,
+        "stations": station_choices_for() if current_user.role == "admin" else [],
+        "policies": insurance.policies_in_force(month_first, month_last) if current_user.role == "admin" else [],
+    }
+
+
+HOME_PANELS["supervisor"].append(_dashboard_panel)
+HOME_PANELS["admin"].append(_dashboard_panel)

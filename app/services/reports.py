@@ -1,0 +1,357 @@
+"""Employment figures for the district (../shared/API.md, "The employment report"), the monthly
+roster (花名册) for subsidy applications, and the station dashboard.
+
+Every figure comes from SQL aggregates over the append-only record: earnings by rule 1 through
+``app.services.earnings`` (one GROUP BY over the returns' covering index), batches and
+workers counted with GROUP BY. Python only walks the per-worker totals, never the returns.
+
+A worker's figures count at the station they are registered at; person-times count at the
+station that issued the batch.
+"""
+from __future__ import annotations
+
+from calendar import monthrange
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from app.extensions import db
+from app.models import Batch, Order, Return, Station, Worker, local_today
+from app.models.base import local_tz
+from app.models.org import KEY_GROUPS
+from app.money import CENT
+from app.services.earnings import earnings_lines, totals_by_worker
+
+GROUP_KEYS = (*KEY_GROUPS, "age_40_55_women", "age_50_60_men")
+WORKING_AGE = {"F": (16, 55), "M": (16, 60), None: (16, 60)}
+BAND = Decimal("500")
+
+
+# --- ages and key groups (one definition, used by the report, the roster and the tests' oracle)
+
+
+def age_in(year: int, birth_year: int | None) -> int | None:
+    """Age for the report: the year in question minus the birth year (None if unknown)."""
+    return None if birth_year is None else year - birth_year
+
+
+def is_working_age(gender: str | None, birth_year: int | None, year: int) -> bool:
+    """16–60, women 16–55; a worker without a birth year counts as of working age."""
+    if birth_year is None:
+        return True
+    low, high = WORKING_AGE.get(gender, WORKING_AGE[None])
+    return low <= year - birth_year <= high
+
+
+def working_age_sql(year: int):
+    """``is_working_age`` as a SQL condition on the workers table."""
+    age = year - Worker.birth_year
+    return or_(
+        Worker.birth_year.is_(None),
+        and_(Worker.gender == "F", age >= 16, age <= 55),
+        and_(or_(Worker.gender.is_(None), Worker.gender != "F"), age >= 16, age <= 60),
+    )
+
+
+def key_groups_of(gender, birth_year, flags: dict, year: int) -> set[str]:
+    """The key groups a worker counts in for ``year``; none outside working age."""
+    if not is_working_age(gender, birth_year, year):
+        return set()
+    groups = {g for g in KEY_GROUPS if flags.get(g)}
+    age = age_in(year, birth_year)
+    if age is not None and gender == "F" and 40 <= age <= 55:
+        groups.add("age_40_55_women")
+    if age is not None and gender == "M" and 50 <= age <= 60:
+        groups.add("age_50_60_men")
+    return groups
+
+
+def months_touched(start: date, end: date) -> int:
+    """Calendar months the range touches (1 for a range inside one month)."""
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, monthrange(year, month)[1])
+
+
+def months_in(start: date, end: date) -> list[tuple[date, date]]:
+    """(first, last) day of each calendar month the range touches, clipped to the range."""
+    out, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        first, last = month_bounds(y, m)
+        out.append((max(first, start), min(last, end)))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _end_of_day_utc(day: date) -> datetime:
+    """The first UTC instant after the workshop's calendar day (registered_on is naive UTC)."""
+    local = datetime.combine(day + timedelta(days=1), time.min, tzinfo=local_tz())
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+# --- the employment report
+
+
+@dataclass
+class EmploymentFigures:
+    registered: int = 0
+    workers_active: int = 0
+    person_times: int = 0
+    pieces: int = 0
+    wages: Decimal = Decimal("0.00")
+    avg_monthly_wage: Decimal = Decimal("0.00")
+    groups: dict = field(default_factory=lambda: dict.fromkeys(GROUP_KEYS, 0))
+
+    def as_dict(self) -> dict:
+        return {"registered": self.registered, "workers_active": self.workers_active,
+                "person_times": self.person_times, "pieces": self.pieces, "wages": self.wages,
+                "avg_monthly_wage": self.avg_monthly_wage, "groups": dict(self.groups)}
+
+
+def _average(wages: Decimal, active: int, months: int) -> Decimal:
+    if not active:
+        return Decimal("0.00")
+    return (wages / active / months).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def employment_report(start: date, end: date, station_id: int | None = None) -> dict:
+    """The employment report for [start, end], exactly as API.md defines it: district figures
+    (or one station's when ``station_id`` is given) and ``by_station``. Money stays Decimal.
+
+    Six queries whatever the data: stations, registered workers (GROUP BY station), batches
+    (GROUP BY station), the station's worker ids, earnings lines (GROUP BY worker, product, rate), and the active
+    workers' attributes.
+    """
+    year = end.year
+    stations_stmt = select(Station.id, Station.name).order_by(Station.id)
+    if station_id is not None:
+        stations_stmt = stations_stmt.where(Station.id == station_id)
+    stations = db.session.execute(stations_stmt).all()
+    per_station = {sid: EmploymentFigures() for sid, _name in stations}
+
+    registered_stmt = (
+        select(Worker.station_id, func.count(Worker.id))
+        .where(Worker.registered_on < _end_of_day_utc(end), working_age_sql(year))
+        .group_by(Worker.station_id)
+    )
+    batches_stmt = (
+        select(Batch.station_id, func.count(Batch.id))
+        .where(Batch.issued_on >= start, Batch.issued_on <= end)
+        .group_by(Batch.station_id)
+    )
+    if station_id is not None:
+        registered_stmt = registered_stmt.where(Worker.station_id == station_id)
+        batches_stmt = batches_stmt.where(Batch.station_id == station_id)
+        worker_ids = db.session.scalars(select(Worker.id).where(Worker.station_id == station_id)).all()
+    else:
+        worker_ids = None
+    for sid, count in db.session.execute(registered_stmt):
+        if sid in per_station:
+            per_station[sid].registered = count
+    for sid, count in db.session.execute(batches_stmt):
+        if sid in per_station:
+            per_station[sid].person_times = count
+
+    totals = totals_by_worker(earnings_lines(start, end, worker_ids=worker_ids))
+    active = {wid: t for wid, t in totals.items() if t[0] > 0}
+    for row in _worker_attributes(active):
+        figures = per_station.get(row.station_id)
+        if figures is None:
+            continue
+        pieces, amount = active[row.id]
+        figures.workers_active += 1
+        figures.pieces += pieces
+        figures.wages += amount
+        flags = {g: getattr(row, f"is_{g}") for g in KEY_GROUPS}
+        for group in key_groups_of(row.gender, row.birth_year, flags, year):
+            figures.groups[group] += 1
+
+    months = months_touched(start, end)
+    district = EmploymentFigures()
+    by_station = []
+    for sid, name in stations:
+        figures = per_station[sid]
+        figures.avg_monthly_wage = _average(figures.wages, figures.workers_active, months)
+        for key in ("registered", "workers_active", "person_times", "pieces", "wages"):
+            setattr(district, key, getattr(district, key) + getattr(figures, key))
+        for group in GROUP_KEYS:
+            district.groups[group] += figures.groups[group]
+        by_station.append({"station_id": sid, "station": name, **figures.as_dict()})
+    district.avg_monthly_wage = _average(district.wages, district.workers_active, months)
+    return {"from": start, "to": end, "station_id": station_id, "months": months,
+            **district.as_dict(), "by_station": by_station}
+
+
+def _worker_attributes(worker_ids):
+    if not worker_ids:
+        return []
+    return db.session.execute(
+        select(Worker.id, Worker.station_id, Worker.gender, Worker.birth_year,
+               *[getattr(Worker, f"is_{g}") for g in KEY_GROUPS])
+        .where(Worker.id.in_(list(worker_ids)))
+    ).all()
+
+
+def parse_range(raw_from: str | None, raw_to: str | None, default: tuple[date, date] | None = None):
+    """(start, end) from ``YYYY-MM-DD`` strings; field errors (422) when bad or reversed."""
+    from flask_babel import lazy_gettext as _l
+
+    from app.services.errors import ValidationError
+
+    if not raw_from and not raw_to and default is not None:
+        return default
+    errors, values = {}, {}
+    for key, raw in (("from", raw_from), ("to", raw_to)):
+        try:
+            values[key] = date.fromisoformat((raw or "").strip())
+        except ValueError:
+            errors[key] = str(_l("Enter a date as YYYY-MM-DD."))
+    if not errors and values["from"] > values["to"]:
+        errors["to"] = str(_l("The end must not be before the start."))
+    if not errors and months_touched(values["from"], values["to"]) > 120:
+        errors["to"] = str(_l("At most ten years at a time."))
+    if errors:
+        raise ValidationError(fields=errors)
+    return values["from"], values["to"]
+
+
+def parse_month(raw: str | None, default: date | None = None) -> tuple[date, date]:
+    """First and last day of a ``YYYY-MM`` month; 422 when malformed."""
+    from flask_babel import lazy_gettext as _l
+
+    from app.services.errors import ValidationError
+
+    if not raw:
+        today = default or local_today()
+        return month_bounds(today.year, today.month)
+    try:
+        year, month = (int(part) for part in raw.strip().split("-"))
+        return month_bounds(year, month)
+    except (ValueError, TypeError):
+        raise ValidationError(fields={"month": str(_l("Enter a month as YYYY-MM."))}) from None
+
+
+# --- the monthly roster (花名册)
+
+
+@dataclass
+class RosterRow:
+    worker_id: int
+    name: str
+    station: str
+    gender: str | None
+    age: int | None
+    id_number: str | None
+    masked_id_number: str
+    groups: list[str]
+    days: int
+    pieces: int
+    earnings: Decimal
+
+
+def monthly_roster(first: date, last: date, station_id: int | None = None) -> list[RosterRow]:
+    """One row per worker whose accepted pieces in the month (corrections included) are above
+    zero: days with accepted pieces, pieces and earnings (rule 1). Three queries."""
+    worker_filter = None
+    if station_id is not None:
+        worker_filter = db.session.scalars(select(Worker.id).where(Worker.station_id == station_id)).all()
+    totals = totals_by_worker(earnings_lines(first, last, worker_ids=worker_filter))
+    active = {wid: t for wid, t in totals.items() if t[0] > 0}
+    if not active:
+        return []
+    per_day = (
+        select(Return.worker_id, Return.work_date)
+        .where(Return.work_date >= first, Return.work_date <= last, Return.worker_id.in_(list(active)))
+        .group_by(Return.worker_id, Return.work_date)
+        .having(func.sum(Return.accepted) > 0)
+        .subquery()
+    )
+    days = dict(db.session.execute(
+        select(per_day.c.worker_id, func.count()).group_by(per_day.c.worker_id)).all())
+    workers = db.session.execute(
+        select(Worker, Station.name).join(Station, Station.id == Worker.station_id)
+        .where(Worker.id.in_(list(active))).order_by(Station.id, Worker.name, Worker.id)
+    ).all()
+    rows = []
+    for worker, station_name in workers:
+        pieces, amount = active[worker.id]
+        flags = {g: getattr(worker, f"is_{g}") for g in KEY_GROUPS}
+        groups = [g for g in GROUP_KEYS if g in key_groups_of(worker.gender, worker.birth_year, flags, first.year)]
+        rows.append(RosterRow(worker.id, worker.name, station_name, worker.gender,
+                              age_in(first.year, worker.birth_year), worker.id_number, worker.masked_id_number,
+                              groups, int(days.get(worker.id, 0)), pieces, amount))
+    return rows
+
+
+# --- the station dashboard
+
+
+def earnings_bands(amounts, width: Decimal = BAND) -> list[tuple[Decimal, Decimal, int]]:
+    """Workers per earnings band [low, low + width): every band from zero to the highest."""
+    counts: dict[int, int] = {}
+    for amount in amounts:
+        index = int(max(amount, Decimal(0)) // width)
+        counts[index] = counts.get(index, 0) + 1
+    if not counts:
+        return []
+    return [(width * i, width * (i + 1), counts.get(i, 0)) for i in range(max(counts) + 1)]
+
+
+def station_dashboard(station_id: int | None = None, today: date | None = None, days: int = 30) -> dict:
+    """What a station (or, with no station, the whole district) looks like today.
+
+    A fixed number of queries whatever the data: accepted pieces per day, this month's
+    earnings lines, batch counts, orders at risk, and the month's uninsured active workers.
+    """
+    from app.services import insurance
+
+    today = today or local_today()
+    first_day = today - timedelta(days=days - 1)
+    month_first, _month_last = month_bounds(today.year, today.month)
+
+    per_day_stmt = (select(Return.work_date, func.sum(Return.accepted))
+                    .where(Return.work_date >= first_day, Return.work_date <= today)
+                    .group_by(Return.work_date))
+    batches_stmt = select(
+        func.count(Batch.id),
+        func.coalesce(func.sum(case((Batch.due_date < today, 1), else_=0)), 0),
+    ).where(Batch.status == "open")
+    orders_stmt = (select(Order).options(joinedload(Order.product)).where(Order.status == "open", Order.at_risk.is_(True))
+                   .order_by(Order.due_date, Order.id).limit(10))
+    at_risk_count_stmt = select(func.count(Order.id)).where(Order.status == "open", Order.at_risk.is_(True))
+    worker_filter = None
+    if station_id is not None:
+        per_day_stmt = per_day_stmt.where(Return.station_id == station_id)
+        batches_stmt = batches_stmt.where(Batch.station_id == station_id)
+        orders_stmt = orders_stmt.where(Order.station_id == station_id)
+        at_risk_count_stmt = at_risk_count_stmt.where(Order.station_id == station_id)
+        worker_filter = select(Worker.id).where(Worker.station_id == station_id)
+
+    per_day = {d: int(n or 0) for d, n in db.session.execute(per_day_stmt)}
+    pieces_by_day = [(first_day + timedelta(days=i), per_day.get(first_day + timedelta(days=i), 0))
+                     for i in range(days)]
+    lines = earnings_lines(month_first, today,
+                           worker_ids=db.session.scalars(worker_filter).all() if worker_filter is not None else None)
+    totals = {wid: t for wid, t in totals_by_worker(lines).items() if t[0] > 0}
+    batches_out, batches_overdue = db.session.execute(batches_stmt).one()
+    uninsured = insurance.uninsured_active_workers(month_first, today, station_id=station_id, active_ids=list(totals))
+    return {
+        "today": today,
+        "month_first": month_first,
+        "pieces_by_day": pieces_by_day,
+        "pieces_30_days": sum(n for _d, n in pieces_by_day),
+        "workers_active": len(totals),
+        "wages_month": sum((t[1] for t in totals.values()), Decimal("0.00")),
+        "pieces_month": sum(t[0] for t in totals.values()),
+        "bands": earnings_bands(t[1] for t in totals.values()),
+        "batches_out": int(batches_out or 0),
+        "batches_overdue": int(batches_overdue or 0),
+        "orders_at_risk": db.session.scalars(orders_stmt).all(),
+        "orders_at_risk_count": db.session.scalar(at_risk_count_stmt) or 0,
+        "uninsured": uninsured,
+    }
