@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import TextInput
 
 from app.forms import BaseForm, IdempotentForm, MoneyField, positive
 
@@ -22,7 +23,8 @@ class VoidInvoiceForm(IdempotentForm):
 
 class PaymentForm(IdempotentForm):
     paid_on = DateField(_l("Date received"), validators=[InputRequired(REQUIRED)])
-    amount = MoneyField(_l("Amount received"), places=2, validators=[InputRequired(REQUIRED), positive])
+    amount = MoneyField(_l("Amount received"), places=2, widget=TextInput(),
+                        validators=[InputRequired(REQUIRED), positive])
 
 
 class EnterpriseSettingsForm(BaseForm):
