@@ -1,0 +1,310 @@
+"""Invoice pages for the enterprise admin: list, issue, detail, print, void, payments,
+monthly statements, order margins and the enterprise's details. Thin: services do the work."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app import idempotency
+from app.api.invoices import filtered_invoices
+from app.extensions import db
+from app.forms import form_view
+from app.invoices.forms import EnterpriseSettingsForm, IssueInvoiceForm, PaymentForm, VoidInvoiceForm
+from app.models import Client, Invoice, Payment, local_today
+from app.pdf import pdf_response
+from app.permissions import require_roles
+from app.services import invoicing
+from app.services.errors import DomainError, ValidationError
+from app.templating import NAV_EXTRA
+
+bp = Blueprint("invoices", __name__, url_prefix="/invoices")
+
+NAV_EXTRA.extend([
+    ("invoices.list_invoices", _l("Invoices"), ("admin",)),
+    ("invoices.statement", _l("Statements"), ("admin",)),
+    ("invoices.enterprise_settings", _l("Enterprise details"), ("admin",)),
+])
+
+STATUS_LABELS = {"issued": _l("Unpaid"), "paid": _l("Paid"), "void": _l("Void")}
+PER_PAGE = 50
+
+
+@bp.app_template_global()
+def invoice_status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
+
+
+def _invoice_or_404(invoice_id: int) -> Invoice:
+    from flask import abort
+
+    invoice = db.session.scalar(select(Invoice).options(selectinload(Invoice.lines), selectinload(Invoice.client))
+                                .where(Invoice.id == invoice_id))
+    if invoice is None:
+        abort(404)
+    return invoice
+
+
+def _apply_error(form, exc: DomainError) -> None:
+    """Show a service's refusal on the form: per field where it names one, else on top."""
+    db.session.rollback()
+    placed = False
+    for name, message in exc.fields.items():
+        if name in form._fields:
+            form._fields[name].errors = list(form._fields[name].errors) + [str(message)]
+            placed = True
+    if not placed:
+        form.form_errors.append(str(exc.message))
+
+
+def _once(form, fingerprint: str):
+    """Claim the form's one-time key; returns (claim, redirect of the first submission or None)."""
+    claim = idempotency.replay_or_claim(current_user.actor_key, form.idem_key.data or "", fingerprint)
+    if claim.status_code is not None:
+        db.session.rollback()
+        return claim, redirect(claim.location or url_for("invoices.list_invoices"))
+    return claim, None
+
+
+def _clients():
+    return db.session.execute(select(Client.id, Client.name).order_by(Client.name)).all()
+
+
+# --- list
+
+
+@bp.get("/")
+@require_roles("admin")
+def list_invoices():
+    try:
+        stmt = filtered_invoices(request.args)
+    except ValidationError:
+        flash(_("A month as YYYY-MM."), "error")
+        return redirect(url_for("invoices.list_invoices"))
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    invoices = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
+    sub = stmt.order_by(None).subquery()
+    sums = {status: (count, amount, paid) for status, count, amount, paid in db.session.execute(
+        select(sub.c.status, func.count(), func.coalesce(func.sum(sub.c.total), 0),
+               func.coalesce(func.sum(sub.c.paid_amount), 0)).group_by(sub.c.status)).all()}
+    return render_template("invoices/list.html", invoices=invoices, total=total, page=page, per_page=PER_PAGE,
+                           sums=sums, clients=_clients(), statuses=STATUS_LABELS, args=request.args)
+
+
+# --- issue
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require_roles("admin")
+@form_view
+def issue_invoice():
+    form = IssueInvoiceForm()
+    client_id = request.values.get("client_id", type=int)
+    client = db.session.get(Client, client_id) if client_id else None
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        if client is None:
+            form.client_id.errors.append(_("No such client."))
+            status = 422
+        else:
+            fingerprint = idempotency.request_fingerprint("POST", request.path, request.form.to_dict(flat=False))
+            claim, replay = _once(form, fingerprint)
+            if replay:
+                return replay
+            try:
+                invoice = invoicing.issue_invoice(client, form.order_ids.data or None, language=form.language.data or "zh")
+            except DomainError as exc:
+                _apply_error(form, exc)
+                status = exc.status
+            else:
+                target = url_for("invoices.invoice_detail", invoice_id=invoice.id)
+                idempotency.complete(claim, 303, location=target)
+                db.session.commit()
+                flash(_("Invoice %(number)s issued.", number=invoice.number), "success")
+                return redirect(target, code=303)
+    elif request.method == "POST":
+        status = 422
+    pending = invoicing.invoiceable_orders(client.id) if client else []
+    if request.method == "GET" and pending:
+        form.order_ids.data = [o.id for o, _n, _q in pending]
+    return render_template("invoices/issue.html", form=form, client=client, clients=_clients(), pending=pending), status
+
+
+@bp.get("/clients/<int:client_id>")
+@require_roles("admin")
+def client_account(client_id):
+    from flask import abort
+
+    client = db.session.get(Client, client_id) or abort(404)
+    pending = invoicing.invoiceable_orders(client.id)
+    invoices = db.session.scalars(select(Invoice).where(Invoice.client_id == client.id).order_by(Invoice.id.desc()).limit(50)).all()
+    form = IssueInvoiceForm(client_id=client.id)
+    form.order_ids.data = [o.id for o, _n, _q in pending]
+    return render_template("invoices/client.html", client=client, pending=pending, invoices=invoices, form=form,
+                           margins=invoicing.order_margins(client_id=client.id))
+
+
+# --- one invoice
+
+
+def _render_detail(invoice, void_form=None, pay_form=None, status=200):
+    credit_note = invoicing.credit_notes_for([invoice.id]).get(invoice.id)
+    payments = db.session.scalars(select(Payment).where(Payment.invoice_id == invoice.id).order_by(Payment.id)).all()
+    pay_form = pay_form or PaymentForm(formdata=None, paid_on=local_today(), amount=invoice.total - invoice.paid_amount)
+    return render_template("invoices/detail.html", invoice=invoice, doc=invoicing.invoice_document(invoice),
+                           credit_note=credit_note, payments=payments,
+                           void_form=void_form or VoidInvoiceForm(formdata=None), pay_form=pay_form), status
+
+
+@bp.get("/<int:invoice_id>")
+@require_roles("admin")
+def invoice_detail(invoice_id):
+    return _render_detail(_invoice_or_404(invoice_id))
+
+
+@bp.get("/<int:invoice_id>/print")
+@require_roles("admin")
+def print_invoice(invoice_id):
+    invoice = _invoice_or_404(invoice_id)
+    return render_template("invoices/print.html", invoice=invoice, doc=invoicing.invoice_document(invoice))
+
+
+@bp.get("/<int:invoice_id>.pdf")
+@require_roles("admin")
+def invoice_pdf(invoice_id):
+    invoice = _invoice_or_404(invoice_id)
+    return pdf_response(invoicing.stored_pdf(invoice), f"invoice-{invoice.number}.pdf")
+
+
+@bp.post("/<int:invoice_id>/void")
+@require_roles("admin")
+@form_view
+def void_invoice(invoice_id):
+    invoice = _invoice_or_404(invoice_id)
+    form = VoidInvoiceForm()
+    if not form.validate_on_submit():
+        return _render_detail(invoice, void_form=form, status=422)
+    target = url_for("invoices.invoice_detail", invoice_id=invoice.id)
+    claim, replay = _once(form, idempotency.request_fingerprint("POST", request.path, {"reason": form.reason.data}))
+    if replay:
+        return replay
+    try:
+        note = invoicing.void_invoice(invoice, form.reason.data)
+    except DomainError as exc:
+        _apply_error(form, exc)
+        return _render_detail(_invoice_or_404(invoice_id), void_form=form, status=exc.status)
+    idempotency.complete(claim, 303, location=target)
+    db.session.commit()
+    flash(_("Invoice %(number)s is void; credit note %(note)s issued.", number=invoice.number, note=note.number), "success")
+    return redirect(target, code=303)
+
+
+@bp.post("/<int:invoice_id>/payments")
+@require_roles("admin")
+@form_view
+def record_payment(invoice_id):
+    invoice = _invoice_or_404(invoice_id)
+    form = PaymentForm()
+    if not form.validate_on_submit():
+        return _render_detail(invoice, pay_form=form, status=422)
+    target = url_for("invoices.invoice_detail", invoice_id=invoice.id)
+    claim, replay = _once(form, idempotency.request_fingerprint(
+        "POST", request.path, {"paid_on": str(form.paid_on.data), "amount": str(form.amount.data)}))
+    if replay:
+        return replay
+    try:
+        invoicing.mark_paid(invoice, form.paid_on.data, form.amount.data)
+    except DomainError as exc:
+        _apply_error(form, exc)
+        return _render_detail(_invoice_or_404(invoice_id), pay_form=form, status=exc.status)
+    idempotency.complete(claim, 303, location=target)
+    db.session.commit()
+    flash(_("Payment recorded."), "success")
+    return redirect(target, code=303)
+
+
+# --- statements and margins
+
+
+def _statement_args():
+    from flask import abort
+
+    client_id = request.args.get("client_id", type=int)
+    try:
+        month = invoicing.parse_month(request.args.get("month"))
+    except ValidationError:
+        month = None
+    if month is None:
+        today = local_today()
+        month = (today.year, today.month)
+    client = db.session.get(Client, client_id) if client_id else None
+    if client_id and client is None:
+        abort(404)
+    return client, month
+
+
+@bp.get("/statement")
+@require_roles("admin")
+def statement():
+    client, (year, month) = _statement_args()
+    st = invoicing.monthly_statement(client, year, month) if client else None
+    return render_template("invoices/statement.html", st=st, client=client, month=f"{year:04d}-{month:02d}",
+                           clients=_clients())
+
+
+@bp.get("/statement.pdf")
+@require_roles("admin")
+def statement_pdf():
+    from flask import abort
+    from flask_babel import get_locale
+
+    client, (year, month) = _statement_args()
+    if client is None:
+        abort(404)
+    st = invoicing.monthly_statement(client, year, month)
+    lang = str(get_locale()) if str(get_locale()) in invoicing.LANGUAGES else "zh"
+    return pdf_response(invoicing.render_statement_pdf(st, lang), f"statement-{client.id}-{year:04d}-{month:02d}.pdf")
+
+
+@bp.get("/margins")
+@require_roles("admin")
+def margins():
+    client_id = request.args.get("client_id", type=int)
+    return render_template("invoices/margins.html", margins=invoicing.order_margins(client_id=client_id),
+                           clients=_clients(), client_id=client_id)
+
+
+# --- enterprise details
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@require_roles("admin")
+@form_view
+def enterprise_settings():
+    current = invoicing.enterprise_settings()
+    form = EnterpriseSettingsForm(data={k: current[k] for k in invoicing.ENTERPRISE_KEYS} if request.method == "GET" else None)
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            upload = form.logo.data
+            logo = upload.read() if upload and getattr(upload, "filename", "") else None
+            try:
+                invoicing.update_enterprise_settings(
+                    logo=logo, remove_logo=form.remove_logo.data,
+                    **{k: form._fields[k].data for k in invoicing.ENTERPRISE_KEYS})
+            except DomainError as exc:
+                _apply_error(form, exc)
+                status = exc.status
+            else:
+                db.session.commit()
+                flash(_("Enterprise details saved. New invoices will show them."), "success")
+                return redirect(url_for("invoices.enterprise_settings"), code=303)
+        else:
+            status = 422
+    logo = invoicing.logo_data_uri(current["logo_file_id"])
+    return render_template("invoices/settings.html", form=form, logo=logo), status
+

@@ -1,0 +1,621 @@
+"""Invoices to clients, credit notes, payments, monthly statements and order margins
+(rules 1, 6, 9).
+
+Guarantees:
+- An accepted piece is invoiced at most once: ``Order.invoiced`` only moves by conditional
+  UPDATEs that compare-and-set it, and a CHECK keeps it within ``Order.accepted``.
+- Invoice numbers are ``YYYY-NNNNNN``, gapless per year: the counter row advances in the
+  invoice's own transaction (``numbers.next_number``), so a rolled-back issue gives its number
+  back, and concurrent issuers queue on that row.
+- An issued invoice is never edited: its PDF is rendered once, stored with its SHA-256, and
+  each invoice's hash covers its key fields, the PDF's hash and the previous invoice's hash.
+  ``verify_chain`` finds any row (or stored PDF) changed behind the app's back.
+
+Functions flush, never commit: the view, job or command commits once.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import (
+    Client,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    Order,
+    Payment,
+    Product,
+    Return,
+    Setting,
+    StoredFile,
+    local_today,
+)
+from app.money import amount_in_words, api_amount, api_rate, format_money, format_rate, line_amount, round_money
+from app.services import audit, numbers
+from app.services.errors import ConflictError, DomainError, NotFound, ValidationError
+
+GENESIS_HASH = "0" * 64
+INVOICE_FIELDS = ("number", "client_id", "issue_date", "total", "status", "paid_amount", "pdf_sha256", "hash")
+LANGUAGES = ("zh", "en")
+ENTERPRISE_KEYS = ("name", "address", "phone", "tax_id", "bank_name", "bank_account", "payment_note")
+LOGO_KEY = "enterprise.logo_file_id"
+LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+MAX_LOGO_BYTES = 1_000_000
+_CLAIM_ATTEMPTS = 5
+
+
+class NothingToInvoice(ConflictError):
+    code = "nothing_to_invoice"
+
+    def default_message(self):
+        return _l("Nothing is left to invoice: every accepted piece of these orders is already invoiced.")
+
+
+class InvoiceNotOpen(ConflictError):
+    code = "invoice_not_open"
+
+    def default_message(self):
+        return _l("This invoice is void or fully paid.")
+
+
+class StoredPdfChanged(DomainError):
+    """The stored PDF no longer matches the hash kept when it was issued."""
+
+    status = 500
+    code = "pdf_checksum_mismatch"
+
+    def default_message(self):
+        return _l("The stored PDF does not match its checksum. Tell your administrator.")
+
+
+# --- enterprise settings
+
+
+def enterprise_settings() -> dict:
+    """The issuing enterprise's details (name, address, tax ID, bank, logo), '' when unset."""
+    keys = [f"enterprise.{k}" for k in ENTERPRISE_KEYS] + [LOGO_KEY]
+    stored = dict(db.session.execute(select(Setting.key, Setting.value).where(Setting.key.in_(keys))).all())
+    values = {k: stored.get(f"enterprise.{k}") or "" for k in ENTERPRISE_KEYS}
+    logo_id = stored.get(LOGO_KEY)
+    values["logo_file_id"] = int(logo_id) if logo_id and logo_id.isdigit() else None
+    return values
+
+
+def _put_setting(key: str, value: str | None) -> None:
+    row = db.session.get(Setting, key)
+    if row is None:
+        db.session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+
+
+def update_enterprise_settings(logo: bytes | None = None, remove_logo: bool = False, user=None, **values) -> dict:
+    """Save the enterprise's details; a logo must be a PNG or JPEG of at most 1 MB.
+
+    Invoices already issued keep the details printed on their stored PDFs.
+    """
+    before = enterprise_settings()
+    logo_id = before["logo_file_id"]
+    if logo:
+        mime = next((m for magic, m in LOGO_TYPES.items() if logo.startswith(magic)), None)
+        if mime is None:
+            raise ValidationError(fields={"logo": str(_l("A PNG or JPEG picture."))})
+        if len(logo) > MAX_LOGO_BYTES:
+            raise ValidationError(fields={"logo": str(_l("At most 1 MB."))})
+        from app.services.catalog import store_file
+
+        logo_id = store_file("logo" + (".png" if mime == "image/png" else ".jpg"), mime, logo).id
+    elif remove_logo:
+        logo_id = None
+    for key in ENTERPRISE_KEYS:
+        if key in values:
+            _put_setting(f"enterprise.{key}", (values[key] or "").strip() or None)
+    _put_setting(LOGO_KEY, str(logo_id) if logo_id else None)
+    db.session.flush()
+    after = enterprise_settings()
+    audit.record("update", "enterprise_settings", None, before=before, after=after, user=user)
+    return after
+
+
+def logo_data_uri(logo_file_id: int | None) -> str | None:
+    """The logo as a data: URI (the only kind of image the PDF fetcher lets through)."""
+    if not logo_file_id:
+        return None
+    import base64
+
+    row = db.session.get(StoredFile, logo_file_id)
+    if row is None or row.content_type not in LOGO_TYPES.values():
+        return None
+    return f"data:{row.content_type};base64," + base64.b64encode(row.data).decode("ascii")
+
+
+# --- issuing
+
+
+@dataclass
+class _Claim:
+    order_id: int
+    order_number: str
+    product_name: str
+    quantity: int
+    unit_price: Decimal
+
+
+def invoiceable_orders(client_id: int, order_ids=None):
+    """(order, product name, pieces accepted and not yet invoiced) for a client's orders."""
+    stmt = (select(Order, Product.name).join(Product, Product.id == Order.product_id)
+            .where(Order.client_id == client_id, Order.accepted > Order.invoiced).order_by(Order.id))
+    if order_ids:
+        stmt = stmt.where(Order.id.in_(list(order_ids)))
+    return [(order, name, order.accepted - order.invoiced) for order, name in db.session.execute(stmt).all()]
+
+
+def _pending(client_id: int, order_ids) -> list[tuple]:
+    """Fresh (id, number, product, accepted, invoiced, unit_price) rows: columns, not entities,
+    so a stale identity map never hides what a concurrent issuer committed."""
+    stmt = (select(Order.id, Order.number, Product.name, Order.accepted, Order.invoiced, Order.unit_price)
+            .join(Product, Product.id == Order.product_id)
+            .where(Order.client_id == client_id, Order.accepted > Order.invoiced).order_by(Order.id))
+    if order_ids:
+        stmt = stmt.where(Order.id.in_(list(order_ids)))
+    return db.session.execute(stmt).all()
+
+
+def _claim_pieces(client_id: int, order_ids) -> list[_Claim]:
+    """Advance ``Order.invoiced`` to ``accepted`` for each pending order, compare-and-set on
+    the value read, so two issuers can never both claim the same pieces."""
+    claims: dict[int, _Claim] = {}
+    for _attempt in range(_CLAIM_ATTEMPTS):
+        lost = False
+        for order_id, number, product, accepted, invoiced, unit_price in _pending(client_id, order_ids):
+            if order_id in claims:
+                continue
+            quantity = accepted - invoiced
+            moved = db.session.execute(
+                update(Order)
+                .where(Order.id == order_id, Order.invoiced == invoiced, Order.invoiced + quantity <= Order.accepted)
+                .values(invoiced=Order.invoiced + quantity)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if moved == 1:
+                claims[order_id] = _Claim(order_id, number, product, quantity, unit_price)
+            else:
+                lost = True  # another transaction moved this order first: read it again
+        if not lost:
+            break
+    return sorted(claims.values(), key=lambda c: c.order_id)
+
+
+def validate_order_choice(client: Client, order_ids) -> list[int]:
+    """The chosen order ids, all of which must be this client's orders (422 otherwise)."""
+    ids = sorted({int(i) for i in order_ids or []})
+    if not ids:
+        return []
+    found = set(db.session.scalars(select(Order.id).where(Order.id.in_(ids), Order.client_id == client.id)))
+    if found != set(ids):
+        raise ValidationError(fields={"order_ids": str(_l("Choose orders of this client."))})
+    return ids
+
+
+def issue_invoice(client: Client, order_ids=None, user=None, language: str = "zh",
+                  issue_date: date | None = None) -> Invoice:
+    """Invoice what ``client`` had accepted and not yet invoiced (all orders, or ``order_ids``).
+
+    One line per order: the pieces × the order's unit price snapshot, half-up to the fen; the
+    total is the sum of the lines. Nothing left → NothingToInvoice (409), and the caller's
+    rollback leaves no trace (not even a number taken). The PDF is rendered once here and
+    stored with its SHA-256; the invoice joins the hash chain.
+    """
+    if client is None:
+        raise NotFound()
+    if language not in LANGUAGES:
+        raise ValidationError(fields={"language": str(_l("Chinese or English."))})
+    ids = validate_order_choice(client, order_ids)
+    if not _pending(client.id, ids):
+        raise NothingToInvoice()
+    issue_date = issue_date or local_today()
+    year = issue_date.year
+    # The counter row is the queue: concurrent issuers wait here, then read fresh counts.
+    seq = numbers.next_number("invoice", year)
+    claims = _claim_pieces(client.id, ids)
+    if not claims:
+        raise NothingToInvoice()
+    invoice = Invoice(number=f"{year}-{seq:06d}", year=year, seq=seq, client_id=client.id, issue_date=issue_date,
+                      issued_by=audit.actor_of(user)[1], status="issued", paid_amount=Decimal("0.00"),
+                      total=Decimal("0.00"), prev_hash=GENESIS_HASH, hash=GENESIS_HASH)
+    db.session.add(invoice)
+    db.session.flush()
+    for claim in claims:
+        db.session.add(InvoiceLine(invoice_id=invoice.id, order_id=claim.order_id, product_name=claim.product_name,
+                                   quantity=claim.quantity, unit_price=claim.unit_price,
+                                   amount=line_amount(claim.quantity, claim.unit_price)))
+    db.session.flush()
+    db.session.refresh(invoice, ["lines"])
+    invoice.total = sum((line.amount for line in invoice.lines), Decimal("0.00"))
+    pdf = render_invoice_pdf(invoice, language=language, order_numbers={c.order_id: c.order_number for c in claims})
+    from app.services.catalog import store_file
+
+    stored = store_file(f"invoice-{invoice.number}.pdf", "application/pdf", pdf)
+    invoice.pdf_id = stored.id
+    invoice.pdf_sha256 = stored.sha256
+    invoice.prev_hash = _last_hash(before_id=invoice.id)
+    invoice.hash = invoice_hash(invoice, invoice.lines)
+    db.session.flush()
+    audit.record("issue", "invoice", invoice.id, after={**audit.snapshot(invoice, INVOICE_FIELDS),
+                 "lines": [{"order_id": c.order_id, "quantity": c.quantity} for c in claims]}, user=user)
+    return invoice
+
+
+def _last_hash(before_id: int) -> str:
+    last = db.session.scalar(select(Invoice.hash).where(Invoice.id < before_id).order_by(Invoice.id.desc()).limit(1))
+    return last or GENESIS_HASH
+
+
+def invoice_hash(invoice: Invoice, lines) -> str:
+    """SHA-256 over the previous hash and the invoice's key fields (not its status or payments,
+    which change lawfully), its lines and its PDF's hash."""
+    payload = {
+        "prev": invoice.prev_hash, "number": invoice.number, "year": invoice.year, "seq": invoice.seq,
+        "client_id": invoice.client_id, "issue_date": invoice.issue_date.isoformat(),
+        "total": api_amount(invoice.total), "pdf_sha256": invoice.pdf_sha256,
+        "lines": [[ln.order_id, ln.product_name, ln.quantity, api_rate(ln.unit_price), api_amount(ln.amount)]
+                  for ln in sorted(lines, key=lambda ln: ln.id)],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def verify_chain() -> list[str]:
+    """Problems found in the invoices' hash chain and stored PDFs; empty when all is intact."""
+    problems = []
+    prev = GENESIS_HASH
+    invoices = db.session.scalars(select(Invoice).options(selectinload(Invoice.lines)).order_by(Invoice.id)).all()
+    pdf_hashes = dict(db.session.execute(
+        select(StoredFile.id, StoredFile.sha256).where(StoredFile.id.in_([i.pdf_id for i in invoices if i.pdf_id])))
+        .all()) if invoices else {}
+    for inv in invoices:
+        if inv.prev_hash != prev:
+            problems.append(f"invoice {inv.number}: prev_hash does not match the previous invoice's hash")
+        if invoice_hash(inv, inv.lines) != inv.hash:
+            problems.append(f"invoice {inv.number}: hash does not match its fields")
+        if sum((ln.amount for ln in inv.lines), Decimal("0.00")) != inv.total:
+            problems.append(f"invoice {inv.number}: total is not the sum of its lines")
+        if inv.pdf_id is None or pdf_hashes.get(inv.pdf_id) != inv.pdf_sha256:
+            problems.append(f"invoice {inv.number}: stored PDF hash differs")
+        prev = inv.hash
+    return problems
+
+
+def stored_pdf(invoice: Invoice) -> bytes:
+    """The invoice's PDF exactly as issued; StoredPdfChanged if its bytes no longer match."""
+    row = db.session.get(StoredFile, invoice.pdf_id) if invoice.pdf_id else None
+    if row is None:
+        raise StoredPdfChanged()
+    data = row.data
+    if hashlib.sha256(data).hexdigest() != invoice.pdf_sha256:
+        raise StoredPdfChanged()
+    return data
+
+
+# --- the document
+
+
+def invoice_document(invoice: Invoice, order_numbers: dict[int, str] | None = None) -> dict:
+    """A plain dict of already-formatted strings for the invoice template (PDF and print page)."""
+    client = db.session.get(Client, invoice.client_id)
+    if order_numbers is None:
+        ids = [ln.order_id for ln in invoice.lines]
+        order_numbers = dict(db.session.execute(select(Order.id, Order.number).where(Order.id.in_(ids))).all())
+    enterprise = enterprise_settings()
+    due = invoice.issue_date + timedelta(days=client.payment_terms_days or 0)
+    return {
+        "enterprise": enterprise,
+        "logo": logo_data_uri(enterprise["logo_file_id"]),
+        "client": {"name": client.name, "address": client.address or "", "tax_id": client.tax_id or "",
+                   "contact": client.contact or "", "phone": client.phone or ""},
+        "number": invoice.number,
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": due.isoformat(),
+        "terms_days": client.payment_terms_days or 0,
+        "lines": [{"order": order_numbers.get(ln.order_id, str(ln.order_id)), "product": ln.product_name,
+                   "quantity": f"{ln.quantity:,}", "unit_price": format_rate(ln.unit_price),
+                   "amount": format_money(ln.amount)} for ln in invoice.lines],
+        "pieces": f"{sum(ln.quantity for ln in invoice.lines):,}",
+        "total": format_money(invoice.total),
+        "total_in_words": amount_in_words(invoice.total),
+    }
+
+
+def render_invoice_pdf(invoice: Invoice, language: str = "zh", order_numbers: dict[int, str] | None = None) -> bytes:
+    from app.pdf import render_pdf
+
+    with force_locale(language):
+        return render_pdf("pdf/invoice.html", doc=invoice_document(invoice, order_numbers))
+
+
+# --- void and payments
+
+
+def void_invoice(invoice: Invoice, reason: str, user=None) -> CreditNote:
+    """Void an unpaid invoice by a credit note (CN-YYYY-NNNNNN, its own gapless series); its
+    pieces become invoiceable again. The invoice itself is not otherwise changed."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(fields={"reason": str(_l("Say why the invoice is voided."))})
+    if len(reason) > 200:
+        raise ValidationError(fields={"reason": str(_l("At most 200 characters."))})
+    voided = db.session.execute(
+        update(Invoice).where(Invoice.id == invoice.id, Invoice.status == "issued", Invoice.paid_amount == 0)
+        .values(status="void").execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(invoice)
+    if voided != 1:
+        if invoice.status == "void":
+            raise ConflictError(_l("This invoice is already void."), code="already_void")
+        raise ConflictError(_l("Payments were recorded against this invoice; it cannot be voided."), code="invoice_paid")
+    for line in invoice.lines:
+        freed = db.session.execute(
+            update(Order).where(Order.id == line.order_id, Order.invoiced >= line.quantity)
+            .values(invoiced=Order.invoiced - line.quantity).execution_options(synchronize_session=False)
+        ).rowcount
+        if freed != 1:
+            raise ConflictError(_l("The order's invoiced count is inconsistent."), code="invoiced_inconsistent")
+    today = local_today()
+    seq = numbers.next_number("credit_note", today.year)
+    note = CreditNote(number=f"CN-{today.year}-{seq:06d}", year=today.year, seq=seq, invoice_id=invoice.id,
+                      amount=invoice.total, reason=reason, issued_by=audit.actor_of(user)[1])
+    db.session.add(note)
+    db.session.flush()
+    audit.record("void", "invoice", invoice.id, before={"status": "issued"},
+                 after={"status": "void", "credit_note": note.number, "reason": reason}, user=user)
+    return note
+
+
+def mark_paid(invoice: Invoice, paid_on: date, amount: Decimal, user=None) -> Payment:
+    """Record money received against an open invoice; it becomes paid when fully paid.
+    More than is still owed is refused (422), and so is a void or fully paid invoice (409)."""
+    if isinstance(amount, float):
+        raise TypeError("money must be Decimal")
+    errors = {}
+    if amount is None or amount <= 0:
+        errors["amount"] = str(_l("Must be more than zero."))
+    elif Decimal(amount).as_tuple().exponent < -2:
+        errors["amount"] = str(_l("At most 2 decimal places."))
+    if paid_on is None:
+        errors["paid_on"] = str(_l("Required."))
+    elif paid_on > local_today():
+        errors["paid_on"] = str(_l("The date cannot be in the future."))
+    if errors:
+        raise ValidationError(fields=errors)
+    amount = round_money(amount)
+    if invoice.status != "issued":
+        raise InvoiceNotOpen()
+    new_paid = Invoice.paid_amount + amount
+    moved = db.session.execute(
+        update(Invoice).where(Invoice.id == invoice.id, Invoice.status == "issued", new_paid <= Invoice.total)
+        .values(paid_amount=new_paid, status=case((new_paid >= Invoice.total, "paid"), else_="issued"))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(invoice)
+    if moved != 1:
+        if invoice.status != "issued":
+            raise InvoiceNotOpen()
+        raise ValidationError(fields={"amount": str(_l("At most %(amount)s is still owed.",
+                                                       amount=format_money(invoice.total - invoice.paid_amount)))})
+    payment = Payment(invoice_id=invoice.id, paid_on=paid_on, amount=amount, recorded_by=audit.actor_of(user)[1])
+    db.session.add(payment)
+    db.session.flush()
+    audit.record("payment", "invoice", invoice.id, after={"amount": amount, "paid_on": paid_on,
+                 "paid_amount": invoice.paid_amount, "status": invoice.status}, user=user)
+    return payment
+
+
+# --- monthly statement
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    start = date(year, month, 1)
+    end = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
+    return start, end
+
+
+def parse_month(text: str | None) -> tuple[int, int] | None:
+    """'2026-11' → (2026, 11); None for empty; ValidationError for nonsense."""
+    if not text:
+        return None
+    try:
+        year, month = (int(p) for p in str(text).split("-"))
+        date(year, month, 1)
+    except ValueError:
+        raise ValidationError(fields={"month": str(_l("A month as YYYY-MM."))}) from None
+    return year, month
+
+
+@dataclass
+class Statement:
+    client: Client
+    start: date
+    end: date
+    delivered: list[dict] = field(default_factory=list)
+    pieces_delivered: int = 0
+    value_delivered: Decimal = Decimal("0.00")
+    invoices: list[Invoice] = field(default_factory=list)
+    credit_notes: list[CreditNote] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    pieces_invoiced: int = 0
+    invoiced: Decimal = Decimal("0.00")
+    credited: Decimal = Decimal("0.00")
+    paid: Decimal = Decimal("0.00")
+    opening_balance: Decimal = Decimal("0.00")
+    closing_balance: Decimal = Decimal("0.00")
+    uninvoiced_pieces: int = 0
+    invoice_numbers: dict = field(default_factory=dict)
+
+
+def _balance_before(client_id: int, day: date) -> Decimal:
+    """Invoiced − credited − paid for the client before ``day``, in three SUM queries."""
+    invoiced = db.session.scalar(select(func.coalesce(func.sum(Invoice.total), 0))
+                                 .where(Invoice.client_id == client_id, Invoice.issue_date < day))
+    credited = db.session.scalar(select(func.coalesce(func.sum(CreditNote.amount), 0))
+                                 .join(Invoice, Invoice.id == CreditNote.invoice_id)
+                                 .where(Invoice.client_id == client_id, _credit_day(CreditNote) < day))
+    paid = db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0))
+                             .join(Invoice, Invoice.id == Payment.invoice_id)
+                             .where(Invoice.client_id == client_id, Payment.paid_on < day))
+    return round_money(Decimal(invoiced) - Decimal(credited) - Decimal(paid))
+
+
+def _credit_day(model):
+    return func.date(model.issued_at)
+
+
+def monthly_statement(client: Client, year: int, month: int) -> Statement:
+    """A client's account for one month: pieces delivered (accepted returns, corrections
+    included) valued at each order's unit price, invoices and credit notes issued, payments
+    received, and the balance owed at the start and end of the month."""
+    start, end = month_bounds(year, month)
+    st = Statement(client=client, start=start, end=end)
+    rows = db.session.execute(
+        select(Order.id, Order.number, Product.name, Order.unit_price, func.sum(Return.accepted))
+        .join(Return, Return.order_id == Order.id).join(Product, Product.id == Order.product_id)
+        .where(Order.client_id == client.id, Return.work_date >= start, Return.work_date <= end)
+        .group_by(Order.id, Order.number, Product.name, Order.unit_price).order_by(Order.id)
+    ).all()
+    for order_id, number, product, unit_price, pieces in rows:
+        pieces = int(pieces or 0)
+        if pieces == 0:
+            continue
+        value = line_amount(pieces, unit_price)
+        st.delivered.append({"order_id": order_id, "order": number, "product": product, "pieces": pieces,
+                             "unit_price": unit_price, "value": value})
+        st.pieces_delivered += pieces
+        st.value_delivered += value
+    st.invoices = db.session.scalars(
+        select(Invoice).options(selectinload(Invoice.lines))
+        .where(Invoice.client_id == client.id, Invoice.issue_date >= start, Invoice.issue_date <= end)
+        .order_by(Invoice.id)).all()
+    st.credit_notes = db.session.scalars(
+        select(CreditNote).join(Invoice, Invoice.id == CreditNote.invoice_id).options(selectinload(CreditNote.invoice))
+        .where(Invoice.client_id == client.id, _credit_day(CreditNote) >= start, _credit_day(CreditNote) <= end)
+        .order_by(CreditNote.id)).all()
+    st.payments = db.session.scalars(
+        select(Payment).join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(Invoice.client_id == client.id, Payment.paid_on >= start, Payment.paid_on <= end)
+        .order_by(Payment.paid_on, Payment.id)).all()
+    paid_ids = {p.invoice_id for p in st.payments}
+    if paid_ids:
+        st.invoice_numbers = dict(db.session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(paid_ids))).all())
+    st.invoiced = sum((i.total for i in st.invoices), Decimal("0.00"))
+    st.pieces_invoiced = sum(ln.quantity for i in st.invoices if i.status != "void" for ln in i.lines)
+    st.credited = sum((c.amount for c in st.credit_notes), Decimal("0.00"))
+    st.paid = sum((p.amount for p in st.payments), Decimal("0.00"))
+    st.opening_balance = _balance_before(client.id, start)
+    st.closing_balance = st.opening_balance + st.invoiced - st.credited - st.paid
+    st.uninvoiced_pieces = int(db.session.scalar(
+        select(func.coalesce(func.sum(Order.accepted - Order.invoiced), 0)).where(Order.client_id == client.id)) or 0)
+    return st
+
+
+def statement_json(st: Statement) -> dict:
+    return {
+        "client_id": st.client.id, "client": st.client.name, "month": st.start.strftime("%Y-%m"),
+        "from": st.start.isoformat(), "to": st.end.isoformat(),
+        "pieces_delivered": st.pieces_delivered, "value_delivered": api_amount(st.value_delivered),
+        "delivered": [{"order_id": d["order_id"], "order": d["order"], "product": d["product"], "pieces": d["pieces"],
+                       "unit_price": api_rate(d["unit_price"]), "value": api_amount(d["value"])} for d in st.delivered],
+        "pieces_invoiced": st.pieces_invoiced,
+        "invoiced": api_amount(st.invoiced), "credited": api_amount(st.credited), "paid": api_amount(st.paid),
+        "opening_balance": api_amount(st.opening_balance), "balance": api_amount(st.closing_balance),
+        "uninvoiced_pieces": st.uninvoiced_pieces,
+        "invoices": [{"id": i.id, "number": i.number, "issue_date": i.issue_date.isoformat(), "status": i.status,
+                      "total": api_amount(i.total)} for i in st.invoices],
+        "credit_notes": [{"number": c.number, "invoice": c.invoice.number, "amount": api_amount(c.amount)}
+                         for c in st.credit_notes],
+        "payments": [{"invoice_id": p.invoice_id, "paid_on": p.paid_on.isoformat(), "amount": api_amount(p.amount)}
+                     for p in st.payments],
+    }
+
+
+def render_statement_pdf(st: Statement, language: str = "zh") -> bytes:
+    from app.pdf import render_pdf
+
+    with force_locale(language):
+        enterprise = enterprise_settings()
+        return render_pdf("pdf/statement.html", st=st, enterprise=enterprise, logo=logo_data_uri(enterprise["logo_file_id"]))
+
+
+# --- margins
+
+
+def order_margins(client_id: int | None = None, order_ids=None) -> list[dict]:
+    """Per order: accepted pieces, revenue (pieces × unit price, one rounded line), labour cost
+    (pieces × each batch's piece rate, one rounded line per rate, as on the payslips) and the
+    margin. Two queries whatever the number of orders."""
+    stmt = (select(Order, Product.name).join(Product, Product.id == Order.product_id)
+            .options(selectinload(Order.client)).where(Order.accepted > 0).order_by(Order.id.desc()))
+    if client_id:
+        stmt = stmt.where(Order.client_id == client_id)
+    if order_ids:
+        stmt = stmt.where(Order.id.in_(list(order_ids)))
+    orders = db.session.execute(stmt).all()
+    if not orders:
+        return []
+    ids = [o.id for o, _n in orders]
+    costs: dict[int, Decimal] = {}
+    for order_id, rate, pieces in db.session.execute(
+            select(Return.order_id, Return.piece_rate, func.sum(Return.accepted))
+            .where(Return.order_id.in_(ids)).group_by(Return.order_id, Return.piece_rate)).all():
+        costs[order_id] = costs.get(order_id, Decimal("0.00")) + line_amount(int(pieces or 0), rate)
+    result = []
+    for order, product in orders:
+        revenue = line_amount(order.accepted, order.unit_price)
+        cost = costs.get(order.id, Decimal("0.00"))
+        margin = revenue - cost
+        pct = (margin * 100 / revenue).quantize(Decimal("0.1")) if revenue else None
+        result.append({"order": order, "product": product, "pieces": order.accepted, "unit_price": order.unit_price,
+                       "revenue": revenue, "cost": cost, "margin": margin, "margin_pct": pct})
+    return result
+
+
+def margin_json(m: dict) -> dict:
+    return {"order_id": m["order"].id, "order": m["order"].number, "client_id": m["order"].client_id,
+            "product": m["product"], "pieces": m["pieces"], "unit_price": api_rate(m["unit_price"]),
+            "revenue": api_amount(m["revenue"]), "labour_cost": api_amount(m["cost"]),
+            "margin": api_amount(m["margin"]), "margin_pct": None if m["margin_pct"] is None else str(m["margin_pct"])}
+
+
+def invoice_json(invoice: Invoice, credit_note: CreditNote | None = None) -> dict:
+    """The API's invoice object (money as strings)."""
+    data = {
+        "id": invoice.id, "number": invoice.number, "client_id": invoice.client_id,
+        "issue_date": invoice.issue_date.isoformat(), "status": invoice.status,
+        "lines": [{"order_id": ln.order_id, "product": ln.product_name, "quantity": ln.quantity,
+                   "unit_price": api_rate(ln.unit_price), "amount": api_amount(ln.amount)} for ln in invoice.lines],
+        "total": api_amount(invoice.total), "total_in_words": amount_in_words(invoice.total),
+        "paid_amount": api_amount(invoice.paid_amount), "pdf_sha256": invoice.pdf_sha256,
+    }
+    if credit_note is not None:
+        data["credit_note_number"] = credit_note.number
+    return data
+
+
+def credit_notes_for(invoice_ids) -> dict[int, CreditNote]:
+    if not invoice_ids:
+        return {}
+    rows = db.session.scalars(select(CreditNote).where(CreditNote.invoice_id.in_(list(invoice_ids)))).all()
+    return {c.invoice_id: c for c in rows}
+
+
+__all__ = [
+    "NothingToInvoice", "issue_invoice", "void_invoice", "mark_paid", "verify_chain", "monthly_statement",
+    "order_margins", "enterprise_settings", "update_enterprise_settings", "stored_pdf", "invoice_json",
+]
