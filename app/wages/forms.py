@@ -1,11 +1,18 @@
 """Pay-period and adjustment forms — used by the pages and the API alike."""
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.widgets import TextInput
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.forms import BaseForm, IdempotentForm, MoneyField
 
 REQUIRED = _l("Required.")
+
+
+class AmountField(MoneyField):
+    """A money amount typed as text (MoneyField itself carries no widget)."""
+
+    widget = TextInput()
 
 
 class PayPeriodForm(IdempotentForm):
@@ -18,7 +25,7 @@ class PayPeriodForm(IdempotentForm):
 class AdjustmentForm(IdempotentForm):
     worker_id = SelectField(_l("Worker"), coerce=int, validate_choice=False, validators=[DataRequired(REQUIRED)])
     pay_period_id = IntegerField(_l("Pay period"), validators=[DataRequired(REQUIRED)])
-    amount = MoneyField(_l("Amount (a deduction is negative)"), places=2, validators=[InputRequired(REQUIRED)])
+    amount = AmountField(_l("Amount (a deduction is negative)"), places=2, validators=[InputRequired(REQUIRED)])
     reason = StringField(_l("Reason"), validators=[DataRequired(REQUIRED), Length(max=200)])
 
 
