@@ -191,7 +191,7 @@ class Statement:
 
 def shortfall_rows(start: date, end: date, worker_ids=None, station_id: int | None = None):
     """Batches closed in [start, end] whose shortfall the station's policy charges."""
-    stmt = (select(Batch.worker_id, Batch.code, Batch.shortfall, Batch.shortfall_deduction, Product.name)
+    stmt = (select(Batch.worker_id, Batch.code, Batch.shortfall, Batch.shortfall_deduction, Product.name.label("product"))
             .join(Product, Product.id == Batch.product_id)
             .where(Batch.closed_on >= start, Batch.closed_on <= end, Batch.shortfall_deduction > 0)
             .order_by(Batch.worker_id, Batch.closed_on, Batch.id))

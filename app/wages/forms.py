@@ -1,8 +1,8 @@
 """Pay-period and adjustment forms — used by the pages and the API alike."""
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, SelectField, StringField
-from wtforms.widgets import TextInput
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import TextInput
 
 from app.forms import BaseForm, IdempotentForm, MoneyField
 
