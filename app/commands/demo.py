@@ -65,7 +65,24 @@ def seed_demo(rng: random.Random | None = None) -> dict:
     start = date(today.year, today.month, 1) - timedelta(days=75)
     start = date(start.year, start.month, 1)
     _seed_production(rng, stations, products, workers, start, today)
+    _seed_wages(rng, workers, today)
     return logins
+
+
+def _seed_wages(rng, workers, today: date) -> None:
+    """Last month's pay period, with a few bonuses and deductions, closed through the service;
+    this month's period open, so the admin can add adjustments and close it later."""
+    from app.services import wages
+
+    last_start, last_end = wages.month_bounds(today.replace(day=1) - timedelta(days=1))
+    last = wages.create_pay_period(last_start, last_end)
+    reasons = [(Decimal("50.00"), "全勤奖"), (Decimal("30.00"), "质量优秀奖"), (Decimal("-10.00"), "返工扣款"),
+               (Decimal("20.00"), "加急订单补贴")]
+    for worker, (amount, reason) in zip(rng.sample(workers, k=len(reasons)), reasons, strict=True):
+        wages.add_adjustment(worker=worker, period=last, amount=amount, reason=reason)
+    wages.close_pay_period(last)
+    current = wages.create_pay_period(*wages.month_bounds(today))
+    wages.add_adjustment(worker=workers[0], period=current, amount=Decimal("15.00"), reason="带新人补贴")
 
 
 def _seed_production(rng, stations, products, workers, start: date, today: date) -> None:

@@ -18,16 +18,21 @@ class PeriodClosed(ConflictError):
         return _l("The pay period for this date is closed; nothing dated in it can change.")
 
 
-def period_covering(day: date) -> PayPeriod | None:
-    return db.session.scalar(select(PayPeriod).where(PayPeriod.start <= day, PayPeriod.end >= day))
+def period_covering(day: date, lock: bool = False) -> PayPeriod | None:
+    """The period holding ``day``. With ``lock`` (PostgreSQL) the row is share-locked until
+    the commit, so a concurrent close waits for this change, or this change sees the close."""
+    stmt = select(PayPeriod).where(PayPeriod.start <= day, PayPeriod.end >= day)
+    if lock:
+        stmt = stmt.with_for_update(read=True).execution_options(populate_existing=True)
+    return db.session.scalar(stmt)
 
 
-def is_closed(day: date) -> bool:
-    period = period_covering(day)
+def is_closed(day: date, lock: bool = False) -> bool:
+    period = period_covering(day, lock=lock)
     return period is not None and period.status == "closed"
 
 
 def ensure_open(day: date, field: str = "work_date") -> None:
     """Refuse a change dated inside a closed pay period."""
-    if is_closed(day):
+    if is_closed(day, lock=True):
         raise PeriodClosed(fields={field: str(PeriodClosed().message)})

@@ -1,0 +1,205 @@
+"""Earnings, pay periods, adjustments, payslips and the worker's own records (API.md)."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Response, abort, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.api.core import api_endpoint, paginate
+from app.extensions import db
+from app.models import Adjustment, Batch, PayPeriod, Payslip, Worker, local_today
+from app.money import api_amount, api_rate
+from app.pdf import pdf_response
+from app.permissions import get_visible_or_404, visible
+from app.services import wages
+from app.services.earnings import worker_earnings
+from app.services.errors import ValidationError
+from app.wages import documents
+from app.wages.forms import AdjustmentForm, PayPeriodForm
+
+
+def _no_store(resp):
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def date_range_args(default=None) -> tuple[date, date]:
+    """``?from=&to=`` as dates (422 on a bad one); by default the current calendar month."""
+    errors, values = {}, {}
+    for name in ("from", "to"):
+        raw = request.args.get(name)
+        if raw:
+            try:
+                values[name] = date.fromisoformat(raw)
+            except ValueError:
+                errors[name] = _("A date as YYYY-MM-DD.")
+    if errors:
+        raise ValidationError(fields=errors)
+    first, last = default or wages.month_bounds(local_today())
+    start, end = values.get("from", first), values.get("to", last)
+    if end < start:
+        raise ValidationError(fields={"to": _("The end cannot be before the start.")})
+    if (end - start).days > 3700:
+        raise ValidationError(fields={"to": _("At most ten years at once.")})
+    return start, end
+
+
+def earnings_json(result: dict) -> dict:
+    return {"worker_id": result["worker_id"], "from": result["from"].isoformat(), "to": result["to"].isoformat(),
+            "pieces": result["pieces"], "amount": api_amount(result["amount"]),
+            "lines": [{"product_id": line["product_id"], "product": line["product"],
+                       "piece_rate": api_rate(line["piece_rate"]), "pieces": line["pieces"],
+                       "amount": api_amount(line["amount"])} for line in result["lines"]]}
+
+
+def period_json(p: PayPeriod) -> dict:
+    return {"id": p.id, "start": p.start.isoformat(), "end": p.end.isoformat(), "status": p.status,
+            "closed_at": p.closed_at.replace(microsecond=0).isoformat() + "Z" if p.closed_at else None}
+
+
+def payslip_json(s: Payslip) -> dict:
+    return {"id": s.id, "pay_period_id": s.pay_period_id, "worker_id": s.worker_id, "worker_name": s.worker_name,
+            "station_id": s.station_id, "pieces": s.pieces, "gross": api_amount(s.gross),
+            "adjustments": api_amount(s.adjustments), "deductions": api_amount(s.deductions),
+            "net": api_amount(s.net), "seq": s.seq, "hash": s.hash,
+            "lines": [{"kind": ln.kind, "product_id": ln.product_id, "description": ln.description,
+                       "piece_rate": api_rate(ln.piece_rate), "pieces": ln.pieces, "amount": api_amount(ln.amount)}
+                      for ln in s.lines]}
+
+
+def batch_json(b: Batch) -> dict:
+    return {"id": b.id, "code": b.code, "order_id": b.order_id, "worker_id": b.worker_id,
+            "product_id": b.product_id, "product": b.product.name, "quantity": b.quantity,
+            "piece_rate": api_rate(b.piece_rate), "accepted": b.accepted, "rejected": b.rejected, "unused": b.unused,
+            "outstanding": b.outstanding, "issued_on": b.issued_on.isoformat(), "due_date": b.due_date.isoformat(),
+            "overdue": b.status == "open" and b.due_date < local_today(), "status": b.status}
+
+
+def adjustment_json(a: Adjustment) -> dict:
+    return {"id": a.id, "worker_id": a.worker_id, "pay_period_id": a.pay_period_id, "amount": api_amount(a.amount),
+            "reason": a.reason, "created_by": a.created_by}
+
+
+# --- earnings
+
+
+@api_endpoint("/workers/<int:worker_id>/earnings", "GET", roles=("admin", "supervisor"),
+              summary="A worker's earnings for a date range (rule 1)", query={"from": "date", "to": "date"})
+def wages_worker_earnings(worker_id):
+    worker = get_visible_or_404(Worker, worker_id)
+    start, end = date_range_args()
+    return _no_store(Response(_dumps(earnings_json(worker_earnings(worker.id, start, end))), mimetype="application/json"))
+
+
+def _dumps(payload) -> str:
+    from app.api.core import dumps
+
+    return dumps(payload)
+
+
+@api_endpoint("/me/earnings", "GET", roles=("worker",), summary="The signed-in worker's earnings",
+              query={"from": "date", "to": "date"})
+def wages_my_earnings():
+    start, end = date_range_args()
+    return _no_store(Response(_dumps(earnings_json(worker_earnings(current_user.id, start, end))),
+                              mimetype="application/json"))
+
+
+@api_endpoint("/me/batches", "GET", roles=("worker",), summary="The batches the signed-in worker holds or held",
+              query={"status": "open|overdue|closed"})
+def wages_my_batches():
+    stmt = (select(Batch).where(visible(Batch), Batch.worker_id == current_user.id)
+            .options(selectinload(Batch.product)).order_by(Batch.status.desc(), Batch.due_date, Batch.id))
+    status = request.args.get("status")
+    if status in ("open", "closed"):
+        stmt = stmt.where(Batch.status == status)
+    elif status == "overdue":
+        stmt = stmt.where(Batch.status == "open", Batch.due_date < local_today())
+    return paginate(stmt, batch_json)
+
+
+@api_endpoint("/me/payslips", "GET", roles=("worker",), summary="The signed-in worker's pay statements")
+def wages_my_payslips():
+    stmt = (select(Payslip).where(visible(Payslip), Payslip.worker_id == current_user.id)
+            .options(selectinload(Payslip.lines)).order_by(Payslip.seq.desc()))
+    return paginate(stmt, payslip_json)
+
+
+# --- pay periods
+
+
+@api_endpoint("/pay-periods", "POST", roles=("admin",), form=PayPeriodForm, status=201,
+              summary="Open a pay period (calendar month by default); 409 when it overlaps another")
+def wages_create_period(form):
+    return period_json(wages.create_pay_period(form.start.data, form.end.data)), 201
+
+
+@api_endpoint("/pay-periods", "GET", roles=("admin",), summary="Pay periods, latest first")
+def wages_list_periods():
+    return paginate(select(PayPeriod).order_by(PayPeriod.start.desc()), period_json)
+
+
+@api_endpoint("/adjustments", "POST", roles=("admin",), form=AdjustmentForm, status=201,
+              summary="A bonus or deduction on one worker's statement; 409 when the period is closed")
+def wages_create_adjustment(form):
+    worker = db.session.scalar(select(Worker).where(Worker.id == form.worker_id.data, visible(Worker)))
+    period = db.session.get(PayPeriod, form.pay_period_id.data)
+    errors = {}
+    if worker is None:
+        errors["worker_id"] = _("No such worker.")
+    if period is None:
+        errors["pay_period_id"] = _("No such pay period.")
+    if errors:
+        raise ValidationError(fields=errors)
+    adjustment = wages.add_adjustment(worker=worker, period=period, amount=form.amount.data, reason=form.reason.data)
+    return adjustment_json(adjustment), 201
+
+
+@api_endpoint("/pay-periods/<int:period_id>/close", "POST", roles=("admin",),
+              summary="Close a pay period: freeze and chain every worker's statement")
+def wages_close_period(body, period_id):
+    period = db.session.get(PayPeriod, period_id) or abort(404)
+    result = wages.close_pay_period(period)
+    return {"id": period.id, "status": result.period.status, "payslips": result.payslips,
+            "total": api_amount(result.total)}
+
+
+@api_endpoint("/pay-periods/<int:period_id>/payslips", "GET", roles=("admin",), summary="A closed period's pay statements")
+def wages_period_payslips(period_id):
+    db.session.get(PayPeriod, period_id) or abort(404)
+    stmt = (select(Payslip).where(Payslip.pay_period_id == period_id).options(selectinload(Payslip.lines))
+            .order_by(Payslip.seq))
+    return paginate(stmt, payslip_json)
+
+
+@api_endpoint("/payslips/<int:payslip_id>.pdf", "GET", roles=("admin", "worker"), summary="A pay statement as PDF")
+def wages_payslip_pdf(payslip_id):
+    slip = get_visible_or_404(Payslip, payslip_id)
+    return pdf_response(documents.payslip_pdf(slip), f"payslip-{slip.id}.pdf")
+
+
+@api_endpoint("/pay-periods/<int:period_id>/export.xlsx", "GET", roles=("admin",), summary="Payroll export (.xlsx)")
+def wages_export_xlsx(period_id):
+    period = db.session.get(PayPeriod, period_id) or abort(404)
+    return export_response(documents.payroll_xlsx(period, include_bank=True), documents.XLSX_TYPE,
+                           f"payroll-{period.start:%Y-%m}.xlsx")
+
+
+@api_endpoint("/pay-periods/<int:period_id>/export.csv", "GET", roles=("admin",), summary="Payroll export (.csv)")
+def wages_export_csv(period_id):
+    period = db.session.get(PayPeriod, period_id) or abort(404)
+    return export_response(documents.payroll_csv(period, include_bank=True), "text/csv; charset=utf-8",
+                           f"payroll-{period.start:%Y-%m}.csv")
+
+
+def export_response(data: bytes, mimetype: str, filename: str) -> Response:
+    resp = Response(data, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+

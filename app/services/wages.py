@@ -1,0 +1,443 @@
+"""Pay periods, adjustments, shortfall deductions and frozen pay statements (rules 1, 5, 9).
+
+- Periods never overlap: checked here, and on PostgreSQL also by an exclusion constraint,
+  so two admins creating overlapping periods at once cannot both succeed.
+- Closing a period computes every worker's statement from the SQL earnings aggregate
+  (services.earnings), the period's adjustments and the shortfall deductions of batches
+  closed inside it; writes them in bulk; chains their hashes; and marks the period closed,
+  all in the caller's one transaction. Afterwards nothing dated inside it can change.
+- The chain: each payslip's hash is sha256(prev_hash + its key fields + its lines), with a
+  global, increasing ``seq``. ``verify_chain`` recomputes it and names any row changed
+  behind the app's back.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import (
+    Adjustment,
+    Batch,
+    PayPeriod,
+    Payslip,
+    PayslipLine,
+    Product,
+    Worker,
+    local_today,
+    utcnow,
+)
+from app.money import round_money
+from app.services import audit
+from app.services.earnings import earnings_lines
+from app.services.errors import ConflictError, ValidationError
+
+GENESIS = "0" * 64
+ZERO = Decimal("0.00")
+RATE_Q = Decimal("0.0001")
+# Taken by every transaction that appends to the payslip chain (PostgreSQL); SQLite's
+# write lock already serialises writers.
+CHAIN_LOCK_KEY = 4_410_001
+
+
+class PeriodOverlap(ConflictError):
+    code = "overlapping_period"
+
+    def default_message(self):
+        return _l("This pay period overlaps another one.")
+
+
+class PeriodAlreadyClosed(ConflictError):
+    code = "period_closed"
+
+    def default_message(self):
+        return _l("This pay period is closed; nothing in it can change.")
+
+
+# --- periods
+
+
+def month_bounds(day: date) -> tuple[date, date]:
+    """The calendar month holding ``day``: (first day, last day)."""
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def overlapping_period(start: date, end: date) -> PayPeriod | None:
+    return db.session.scalar(select(PayPeriod).where(PayPeriod.start <= end, PayPeriod.end >= start)
+                             .order_by(PayPeriod.start).limit(1))
+
+
+def create_pay_period(start: date | None = None, end: date | None = None, user=None) -> PayPeriod:
+    """A new open period; by default the calendar month of ``start`` (or of today).
+
+    Refused with 422 when it ends before it starts, 409 (``overlapping_period``) when it
+    overlaps any other period — also when a concurrent request created that one (PostgreSQL's
+    exclusion constraint, or the unique start date).
+    """
+    if start is None and end is None:
+        start, end = month_bounds(local_today())
+    elif end is None:
+        start, end = month_bounds(start)
+    elif start is None:
+        start = month_bounds(end)[0]
+    if end < start:
+        raise ValidationError(fields={"end": str(_l("The end cannot be before the start."))})
+    if (end - start).days > 366:
+        raise ValidationError(fields={"end": str(_l("A pay period is at most a year long."))})
+    other = overlapping_period(start, end)
+    if other is not None:
+        raise PeriodOverlap(fields={"start": str(_l("Overlaps the period %(start)s – %(end)s.",
+                                                    start=other.start.isoformat(), end=other.end.isoformat()))})
+    period = PayPeriod(start=start, end=end, status="open")
+    try:
+        with db.session.begin_nested():
+            db.session.add(period)
+    except IntegrityError:
+        raise PeriodOverlap() from None
+    audit.record("create", "pay_period", period.id, after={"start": start, "end": end}, user=user)
+    return period
+
+
+def _lock_period(period_id: int, share: bool = False) -> PayPeriod | None:
+    """Read the period again under a row lock (PostgreSQL), so closing it waits for, and is
+    seen by, concurrent adjustments and returns."""
+    stmt = select(PayPeriod).where(PayPeriod.id == period_id).execution_options(populate_existing=True)
+    return db.session.scalar(stmt.with_for_update(read=share))
+
+
+# --- adjustments
+
+
+def add_adjustment(*, worker: Worker, period: PayPeriod, amount: Decimal, reason: str, user=None) -> Adjustment:
+    """A bonus (positive) or deduction (negative) for ``worker`` in an open ``period``.
+
+    422 for a zero amount, more than two decimals or no reason; 409 when the period is closed.
+    """
+    reason = (reason or "").strip()
+    errors = {}
+    if amount is None or Decimal(amount) == 0:
+        errors["amount"] = str(_l("Enter an amount other than zero."))
+    elif Decimal(amount) != round_money(Decimal(amount)):
+        errors["amount"] = str(_l("Enter an amount with at most %(n)s decimal places.", n=2))
+    elif abs(Decimal(amount)) >= Decimal("1000000"):
+        errors["amount"] = str(_l("This amount is too large."))
+    if not reason:
+        errors["reason"] = str(_l("Say why."))
+    if errors:
+        raise ValidationError(fields=errors)
+    locked = _lock_period(period.id, share=True)
+    if locked is None or locked.status != "open":
+        raise PeriodAlreadyClosed(fields={"pay_period_id": str(PeriodAlreadyClosed().message)})
+    adjustment = Adjustment(worker_id=worker.id, pay_period_id=period.id, amount=round_money(Decimal(amount)),
+                            reason=reason[:200], created_by=audit.actor_of(user)[1] or audit.actor_of(user)[0])
+    db.session.add(adjustment)
+    db.session.flush()
+    audit.record("create", "adjustment", adjustment.id,
+                 after={"worker_id": worker.id, "pay_period_id": period.id, "amount": adjustment.amount,
+                        "reason": adjustment.reason}, user=user)
+    return adjustment
+
+
+# --- what a period holds (open: a preview; closing: the frozen statement)
+
+
+@dataclass
+class StatementLine:
+    kind: str  # piece | adjustment | shortfall
+    description: str
+    amount: Decimal
+    product_id: int | None = None
+    piece_rate: Decimal | None = None
+    pieces: int | None = None
+
+
+@dataclass
+class Statement:
+    worker_id: int
+    station_id: int
+    worker_name: str
+    lines: list[StatementLine] = field(default_factory=list)
+
+    @property
+    def pieces(self) -> int:
+        return sum(line.pieces or 0 for line in self.lines if line.kind == "piece")
+
+    @property
+    def gross(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.kind == "piece"), ZERO)
+
+    @property
+    def adjustments(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.kind == "adjustment"), ZERO)
+
+    @property
+    def deductions(self) -> Decimal:
+        """Shortfall deductions, as a positive amount."""
+        return -sum((line.amount for line in self.lines if line.kind == "shortfall"), ZERO)
+
+    @property
+    def net(self) -> Decimal:
+        return self.gross + self.adjustments - self.deductions
+
+
+def shortfall_rows(start: date, end: date, worker_ids=None, station_id: int | None = None):
+    """Batches closed in [start, end] whose shortfall the station's policy charges."""
+    stmt = (select(Batch.worker_id, Batch.code, Batch.shortfall, Batch.shortfall_deduction, Product.name.label("product"))
+            .join(Product, Product.id == Batch.product_id)
+            .where(Batch.closed_on >= start, Batch.closed_on <= end, Batch.shortfall_deduction > 0)
+            .order_by(Batch.worker_id, Batch.closed_on, Batch.id))
+    if worker_ids is not None:
+        stmt = stmt.where(Batch.worker_id.in_(list(worker_ids)))
+    if station_id is not None:
+        stmt = stmt.where(Batch.station_id == station_id)
+    return db.session.execute(stmt).all()
+
+
+def compute_statements(period: PayPeriod, worker_ids=None, station_id: int | None = None) -> list[Statement]:
+    """Every worker's statement for ``period`` as it stands now, in a fixed number of queries
+    whatever the number of workers: piece lines (rule 1, from the SQL aggregate), then
+    adjustments, then shortfall deductions. Workers with nothing at all get no statement."""
+    start, end = period.start, period.end
+    piece_lines = earnings_lines(start, end, worker_ids=worker_ids, station_id=station_id)
+    adj_stmt = (select(Adjustment.worker_id, Adjustment.amount, Adjustment.reason)
+                .where(Adjustment.pay_period_id == period.id).order_by(Adjustment.worker_id, Adjustment.id))
+    if worker_ids is not None:
+        adj_stmt = adj_stmt.where(Adjustment.worker_id.in_(list(worker_ids)))
+    adjustments = db.session.execute(adj_stmt).all()
+    shortfalls = shortfall_rows(start, end, worker_ids=worker_ids, station_id=station_id)
+
+    ids = {line.worker_id for line in piece_lines} | {a.worker_id for a in adjustments} | {s.worker_id for s in shortfalls}
+    if not ids:
+        return []
+    w_stmt = select(Worker.id, Worker.station_id, Worker.name).where(Worker.id.in_(ids))
+    if station_id is not None:
+        w_stmt = w_stmt.where(Worker.station_id == station_id)
+    workers = {row.id: row for row in db.session.execute(w_stmt)}
+    product_ids = {line.product_id for line in piece_lines}
+    names = dict(db.session.execute(select(Product.id, Product.name).where(Product.id.in_(product_ids))).all()) if product_ids else {}
+
+    statements: dict[int, Statement] = {}
+
+    def statement_of(worker_id: int) -> Statement | None:
+        row = workers.get(worker_id)
+        if row is None:
+            return None
+        if worker_id not in statements:
+            statements[worker_id] = Statement(worker_id, row.station_id, row.name)
+        return statements[worker_id]
+
+    for line in sorted(piece_lines, key=lambda x: (x.worker_id, x.product_id, x.piece_rate)):
+        st = statement_of(line.worker_id)
+        if st is not None:
+            st.lines.append(StatementLine("piece", names.get(line.product_id, ""), line.amount, line.product_id,
+                                          line.piece_rate.quantize(RATE_Q), line.pieces))
+    for adj in adjustments:
+        st = statement_of(adj.worker_id)
+        if st is not None:
+            st.lines.append(StatementLine("adjustment", adj.reason, adj.amount))
+    for sf in shortfalls:
+        st = statement_of(sf.worker_id)
+        if st is not None:
+            desc = str(_l("Lost materials: batch %(code)s, %(product)s", code=sf.code, product=sf.product))
+            st.lines.append(StatementLine("shortfall", desc[:200], -sf.shortfall_deduction, pieces=sf.shortfall))
+    return [statements[k] for k in sorted(statements)]
+
+
+# --- the hash chain
+
+
+def _amount(value) -> str:
+    return f"{round_money(Decimal(value)):.2f}"
+
+
+def payslip_hash(prev_hash: str, *, seq: int, pay_period_id: int, worker_id: int, station_id: int,
+                 worker_name: str, pieces: int, gross, adjustments, deductions, net, lines) -> str:
+    """sha256 over the previous hash, the payslip's key fields and its lines, in order."""
+    parts = [prev_hash, str(seq), str(pay_period_id), str(worker_id), str(station_id), worker_name, str(pieces),
+             _amount(gross), _amount(adjustments), _amount(deductions), _amount(net)]
+    for line in lines:
+        rate = "" if line["piece_rate"] is None else f"{Decimal(line['piece_rate']).quantize(RATE_Q):.4f}"
+        parts.append("|".join((line["kind"], str(line["product_id"] or ""), line["description"], rate,
+                               "" if line["pieces"] is None else str(line["pieces"]), _amount(line["amount"]))))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _lock_chain() -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+
+
+def chain_head() -> tuple[int, str]:
+    """(last seq, last hash) of the payslip chain; (0, genesis) when empty."""
+    row = db.session.execute(select(Payslip.seq, Payslip.hash).order_by(Payslip.seq.desc()).limit(1)).first()
+    return (row.seq, row.hash) if row else (0, GENESIS)
+
+
+# --- closing
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    period: PayPeriod
+    payslips: int
+    total: Decimal
+
+
+def close_pay_period(period: PayPeriod, user=None) -> CloseResult:
+    """Freeze every worker's statement for ``period`` and close it (rule 5).
+
+    Payslips and their lines are written in bulk and chained after the last payslip; the
+    period turns closed in the same transaction, so either all of it happens or none.
+    409 when the period is already closed. Returns, corrections and adjustments dated
+    inside it are refused from then on (services.periods.ensure_open).
+    """
+    locked = _lock_period(period.id)
+    if locked is None or locked.status != "open":
+        raise PeriodAlreadyClosed()
+    _lock_chain()
+    statements = compute_statements(locked)
+    seq, prev = chain_head()
+    now = utcnow()
+    slip_rows, hashes, line_sets = [], [], []
+    for st in statements:
+        seq += 1
+        lines = [{"kind": ln.kind, "product_id": ln.product_id, "description": ln.description[:200],
+                  "piece_rate": ln.piece_rate, "pieces": ln.pieces, "amount": ln.amount} for ln in st.lines]
+        values = {"seq": seq, "pay_period_id": locked.id, "worker_id": st.worker_id, "station_id": st.station_id,
+                  "worker_name": st.worker_name, "pieces": st.pieces, "gross": st.gross,
+                  "adjustments": st.adjustments, "deductions": st.deductions, "net": st.net}
+        digest = payslip_hash(prev, lines=lines, **values)
+        slip_rows.append({**values, "prev_hash": prev, "hash": digest, "created_at": now})
+        line_sets.append(lines)
+        prev = digest
+        hashes.append(digest)
+    if slip_rows:
+        ids = db.session.execute(insert(Payslip).returning(Payslip.id, sort_by_parameter_order=True), slip_rows).scalars().all()
+        line_rows = [{**line, "payslip_id": pid} for pid, lines in zip(ids, line_sets, strict=True) for line in lines]
+        if line_rows:
+            db.session.execute(insert(PayslipLine), line_rows)
+    total = sum((st.net for st in statements), ZERO)
+    db.session.execute(update(PayPeriod).where(PayPeriod.id == locked.id).values(
+        status="closed", closed_at=now, closed_by=audit.actor_of(user)[1] or audit.actor_of(user)[0])
+        .execution_options(synchronize_session=False))
+    db.session.flush()
+    db.session.refresh(locked)
+    audit.record("close", "pay_period", locked.id, before={"status": "open"},
+                 after={"status": "closed", "payslips": len(slip_rows), "total": total,
+                        "last_hash": prev if slip_rows else None}, user=user)
+    return CloseResult(locked, len(slip_rows), total)
+
+
+# --- checking the chain
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    payslip_id: int
+    seq: int
+    worker_id: int
+    pay_period_id: int
+    reason: str
+
+
+PAYSLIP_COLUMNS = (Payslip.id, Payslip.seq, Payslip.prev_hash, Payslip.hash, Payslip.pay_period_id, Payslip.worker_id,
+                   Payslip.station_id, Payslip.worker_name, Payslip.pieces, Payslip.gross, Payslip.adjustments,
+                   Payslip.deductions, Payslip.net)
+LINE_COLUMNS = (PayslipLine.payslip_id, PayslipLine.kind, PayslipLine.product_id, PayslipLine.description,
+                PayslipLine.piece_rate, PayslipLine.pieces, PayslipLine.amount)
+
+
+def verify_chain(batch_size: int = 5000) -> list[ChainProblem]:
+    """Recompute every payslip's hash from its stored fields and lines, in seq order.
+
+    Returns one problem per row whose stored hash or link differs: a field or line changed,
+    a row removed from the middle (broken link), or seq out of order. Empty when intact.
+    """
+    problems: list[ChainProblem] = []
+    prev = GENESIS
+    last_seq = 0
+    after = 0
+    while True:
+        slips = db.session.execute(select(*PAYSLIP_COLUMNS).where(Payslip.seq > after).order_by(Payslip.seq)
+                                   .limit(batch_size)).all()
+        if not slips:
+            break
+        lines_by = defaultdict(list)
+        for line in db.session.execute(select(*LINE_COLUMNS).where(PayslipLine.payslip_id.in_([s.id for s in slips]))
+                                       .order_by(PayslipLine.payslip_id, PayslipLine.id)):
+            lines_by[line.payslip_id].append({"kind": line.kind, "product_id": line.product_id,
+                                              "description": line.description, "piece_rate": line.piece_rate,
+                                              "pieces": line.pieces, "amount": line.amount})
+        for slip in slips:
+            def problem(reason, slip=slip):
+                problems.append(ChainProblem(slip.id, slip.seq, slip.worker_id, slip.pay_period_id, reason))
+
+            if slip.seq <= last_seq:
+                problem("seq out of order")
+            if slip.prev_hash != prev:
+                problem("prev_hash does not match the previous payslip's hash (a row removed or changed)")
+            expected = payslip_hash(slip.prev_hash, seq=slip.seq, pay_period_id=slip.pay_period_id,
+                                    worker_id=slip.worker_id, station_id=slip.station_id,
+                                    worker_name=slip.worker_name, pieces=slip.pieces, gross=slip.gross,
+                                    adjustments=slip.adjustments, deductions=slip.deductions or ZERO,
+                                    net=slip.net, lines=lines_by.get(slip.id, []))
+            if expected != slip.hash:
+                problem("hash does not match its fields and lines (changed behind the app's back)")
+            line_sum = sum((ln["amount"] for ln in lines_by.get(slip.id, [])), ZERO)
+            if line_sum != slip.net:
+                problem("net is not the sum of its lines")
+            prev, last_seq, after = slip.hash, slip.seq, slip.seq
+    return problems
+
+
+# --- reading
+
+
+def period_totals(period: PayPeriod, station_id: int | None = None) -> list[dict]:
+    """The overview of a period: one row per worker (pieces, gross, adjustments, deductions,
+    net) — from the frozen payslips when closed, computed live while open."""
+    if period.status == "closed":
+        stmt = select(Payslip).where(Payslip.pay_period_id == period.id).order_by(Payslip.station_id, Payslip.worker_name, Payslip.id)
+        if station_id is not None:
+            stmt = stmt.where(Payslip.station_id == station_id)
+        return [{"worker_id": p.worker_id, "worker_name": p.worker_name, "station_id": p.station_id,
+                 "payslip_id": p.id, "pieces": p.pieces, "gross": p.gross, "adjustments": p.adjustments,
+                 "deductions": p.deductions, "net": p.net} for p in db.session.scalars(stmt)]
+    rows = [{"worker_id": st.worker_id, "worker_name": st.worker_name, "station_id": st.station_id, "payslip_id": None,
+             "pieces": st.pieces, "gross": st.gross, "adjustments": st.adjustments, "deductions": st.deductions,
+             "net": st.net} for st in compute_statements(period, station_id=station_id)]
+    return sorted(rows, key=lambda r: (r["station_id"], r["worker_name"], r["worker_id"]))
+
+
+def sum_rows(rows: list[dict]) -> dict:
+    return {"workers": len(rows), "pieces": sum(r["pieces"] for r in rows),
+            "gross": sum((r["gross"] for r in rows), ZERO), "adjustments": sum((r["adjustments"] for r in rows), ZERO),
+            "deductions": sum((r["deductions"] for r in rows), ZERO), "net": sum((r["net"] for r in rows), ZERO)}
+
+
+def daily_earnings(worker_id: int, start: date, end: date) -> list[tuple[date, Decimal]]:
+    """One worker's earnings per work date in [start, end] (every day, zero where none).
+
+    Each day is rounded by rule 1 as if it were its own document; the 30-day chart shows them.
+    """
+    from app.models import Return
+    from app.money import line_amount
+
+    rows = db.session.execute(
+        select(Return.work_date, Return.piece_rate, func.sum(Return.accepted))
+        .where(Return.worker_id == worker_id, Return.work_date >= start, Return.work_date <= end)
+        .group_by(Return.work_date, Return.product_id, Return.piece_rate)).all()
+    by_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    for day, rate, pieces in rows:
+        by_day[day] += line_amount(int(pieces or 0), rate)
+    days = (end - start).days + 1
+    return [(start + timedelta(days=i), by_day[start + timedelta(days=i)]) for i in range(days)]

@@ -1,0 +1,1 @@
+"""Wages: pay periods, adjustments, pay statements, payroll export and the worker's phone."""

@@ -1,0 +1,203 @@
+"""Pay statements as PDF (结算单) and the payroll export (.xlsx, .csv).
+
+A statement PDF is rendered once, on its first download, and stored (StoredFile), so every
+later download of a closed period's statements is byte-identical. The PDF templates get a
+plain dict of already-formatted strings; ID numbers are masked on every printout.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Callable
+
+from flask_babel import gettext as _
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import selectinload
+
+from app.db_tx import writing
+from app.extensions import db
+from app.models import PayPeriod, Payslip, Setting, Station, StoredFile, Worker, to_local
+from app.money import amount_in_words, format_money, format_rate
+from app.pdf import render_pdf
+
+STORE_LOCK_KEY = 4_410_002
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _setting(key: str) -> str:
+    return db.session.scalar(select(Setting.value).where(Setting.key == key)) or ""
+
+
+def statement_context(slip: Payslip, worker: Worker, station: Station, period: PayPeriod) -> dict:
+    """One statement as formatted strings (the PDF template does no arithmetic)."""
+    pieces, others = [], []
+    for line in slip.lines:
+        if line.kind == "piece":
+            pieces.append({"product": line.description, "rate": format_rate(line.piece_rate),
+                           "pieces": f"{line.pieces:,}", "amount": format_money(line.amount)})
+        else:
+            kind = _("Adjustment") if line.kind == "adjustment" else _("Lost materials")
+            others.append({"kind": kind, "description": line.description, "amount": format_money(line.amount)})
+    return {
+        "number": f"{period.start:%Y%m}-{slip.seq:06d}",
+        "station": station.name, "station_address": station.address or "",
+        "period": f"{period.start:%Y-%m-%d} – {period.end:%Y-%m-%d}",
+        "worker": slip.worker_name, "phone": worker.masked_phone, "id_number": worker.masked_id_number or "—",
+        "pieces_lines": pieces, "other_lines": others,
+        "pieces": f"{slip.pieces:,}", "gross": format_money(slip.gross), "adjustments": format_money(slip.adjustments),
+        "deductions": format_money(-slip.deductions if slip.deductions else 0), "net": format_money(slip.net),
+        "net_words": amount_in_words(slip.net),
+        "closed_at": to_local(period.closed_at).strftime("%Y-%m-%d") if period.closed_at else "",
+        "hash": slip.hash[:16],
+    }
+
+
+def _statements_pdf(slips: list[Payslip], period: PayPeriod) -> bytes:
+    workers = {w.id: w for w in db.session.scalars(select(Worker).where(Worker.id.in_({s.worker_id for s in slips})))}
+    stations = {s.id: s for s in db.session.scalars(select(Station).where(Station.id.in_({s.station_id for s in slips})))}
+    statements = [statement_context(s, workers[s.worker_id], stations[s.station_id], period) for s in slips]
+    return render_pdf("pdf/pay_statements.html", statements=statements, enterprise=_setting("enterprise_name"),
+                      period=f"{period.start:%Y-%m-%d} – {period.end:%Y-%m-%d}")
+
+
+def _store_once(find: Callable[[], StoredFile | None], render: Callable[[], bytes], filename: str,
+                attach: Callable[[int], bool] | None = None) -> bytes:
+    """The stored bytes if any; otherwise render, store and return them.
+
+    Rendering happens outside any write lock; the store re-checks under the lock, so two
+    first downloads at once keep one file and answer the same bytes afterwards. Commits its
+    own small write (it runs inside GET requests, which otherwise only read).
+    """
+    found = find()
+    if found is not None:
+        return found.data
+    data = render()
+    db.session.commit()
+    with writing():
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STORE_LOCK_KEY})
+        found = find()
+        if found is not None:
+            data = found.data
+            db.session.commit()
+            return data
+        stored = StoredFile(filename=filename, content_type="application/pdf", size=len(data),
+                            sha256=hashlib.sha256(data).hexdigest(), data=data)
+        db.session.add(stored)
+        db.session.flush()
+        if attach is not None:
+            attach(stored.id)
+        db.session.commit()
+    return data
+
+
+def payslip_pdf(slip: Payslip) -> bytes:
+    """One worker's statement, stored on first render."""
+    slip_id = slip.id
+
+    def find():
+        pdf_id = db.session.scalar(select(Payslip.pdf_id).where(Payslip.id == slip_id))
+        return db.session.get(StoredFile, pdf_id) if pdf_id else None
+
+    def render():
+        loaded = db.session.scalar(select(Payslip).where(Payslip.id == slip_id).options(selectinload(Payslip.lines)))
+        return _statements_pdf([loaded], loaded.pay_period)
+
+    def attach(file_id: int) -> bool:
+        return db.session.execute(update(Payslip).where(Payslip.id == slip_id, Payslip.pdf_id.is_(None))
+                                  .values(pdf_id=file_id).execution_options(synchronize_session=False)).rowcount == 1
+
+    return _store_once(find, render, f"payslip-{slip_id}.pdf", attach)
+
+
+def period_pdf(period: PayPeriod, station_id: int | None = None) -> bytes:
+    """All of a closed period's statements (of one station, or all) in one PDF for printing."""
+    name = f"pay-statements-{period.id}" + (f"-station-{station_id}" if station_id else "") + ".pdf"
+    period_id = period.id
+
+    def find():
+        return db.session.scalar(select(StoredFile).where(StoredFile.filename == name).order_by(StoredFile.id).limit(1))
+
+    def render():
+        stmt = (select(Payslip).where(Payslip.pay_period_id == period_id).options(selectinload(Payslip.lines))
+                .order_by(Payslip.station_id, Payslip.worker_name, Payslip.id))
+        if station_id:
+            stmt = stmt.where(Payslip.station_id == station_id)
+        slips = db.session.scalars(stmt).all()
+        return _statements_pdf(slips, db.session.get(PayPeriod, period_id))
+
+    return _store_once(find, render, name)
+
+
+# --- payroll export
+
+
+def payroll_rows(period: PayPeriod, include_bank: bool, station_id: int | None = None) -> tuple[list[str], list[list]]:
+    """One row a worker: name, masked ID, (bank, account — admins only), pieces, net."""
+    stmt = (select(Payslip, Worker, Station).join(Worker, Worker.id == Payslip.worker_id)
+            .join(Station, Station.id == Payslip.station_id)
+            .where(Payslip.pay_period_id == period.id).order_by(Payslip.station_id, Payslip.worker_name, Payslip.id))
+    if station_id:
+        stmt = stmt.where(Payslip.station_id == station_id)
+    header = [_("Station"), _("Name"), _("ID number"), _("Phone")]
+    if include_bank:
+        header += [_("Bank"), _("Bank account")]
+    header += [_("Pieces"), _("Gross"), _("Adjustments"), _("Deductions"), _("Net pay")]
+    rows = []
+    for slip, worker, station in db.session.execute(stmt):
+        row = [station.name, slip.worker_name, worker.masked_id_number, worker.phone]
+        if include_bank:
+            row += [worker.bank_name or "", worker.bank_account or ""]
+        row += [slip.pieces, slip.gross, slip.adjustments, -slip.deductions, slip.net]
+        rows.append(row)
+    return header, rows
+
+
+def payroll_xlsx(period: PayPeriod, include_bank: bool, station_id: int | None = None) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    header, rows = payroll_rows(period, include_bank, station_id)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=f"{period.start:%Y-%m}")
+    bold = Font(bold=True)
+    ws.append([_cell(ws, h, bold) for h in header])
+    money_cols = range(len(header) - 4, len(header))
+    for row in rows:
+        cells = []
+        for i, value in enumerate(row):
+            cell = WriteOnlyCell(ws, value=value)
+            if i in money_cols:
+                cell.number_format = "#,##0.00"
+            elif isinstance(value, str):
+                cell.number_format = "@"  # long account numbers stay text, not 6.2E+18
+            cells.append(cell)
+        ws.append(cells)
+    total = sum((r[-1] for r in rows), 0)
+    ws.append([_cell(ws, _("Total"), bold)] + [None] * (len(header) - 2) + [_cell(ws, total, bold, "#,##0.00")])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _cell(ws, value, font=None, number_format=None):
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    if font is not None:
+        cell.font = font
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
+def payroll_csv(period: PayPeriod, include_bank: bool, station_id: int | None = None) -> bytes:
+    header, rows = payroll_rows(period, include_bank, station_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([f"{v:.2f}" if hasattr(v, "quantize") else v for v in row])
+    return ("\ufeff" + out.getvalue()).encode()  # BOM: Excel opens UTF-8 Chinese correctly

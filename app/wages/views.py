@@ -1,0 +1,352 @@
+"""Wages pages: pay periods for admins and supervisors, and the worker's own phone view."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app import idempotency
+from app.extensions import db
+from app.main.views import HOME_PANELS
+from app.models import Adjustment, Batch, PayPeriod, Payslip, Product, StoredFile, Worker, local_today
+from app.money import format_money
+from app.pdf import pdf_response
+from app.permissions import get_visible_or_404, require_roles, visible
+from app.services import wages
+from app.services.earnings import worker_earnings
+from app.services.errors import DomainError
+from app.services.periods import period_covering
+from app.templating import NAV_EXTRA
+from app.wages import documents
+from app.wages.forms import AdjustmentForm, ClosePeriodForm, PayPeriodForm
+
+bp = Blueprint("wages", __name__)
+
+NAV_EXTRA.append(("wages.periods", _l("Pay periods"), ("admin", "supervisor")))
+NAV_EXTRA.append(("wages.me_earnings", _l("My earnings"), ("worker",)))
+NAV_EXTRA.append(("wages.me_batches", _l("What I hold"), ("worker",)))
+NAV_EXTRA.append(("wages.me_payslips", _l("My statements"), ("worker",)))
+
+STAFF = ("admin", "supervisor")
+
+
+def no_store(resp) -> Response:
+    """Earnings are personal: never kept by a shared phone's or a proxy's cache."""
+    from flask import make_response
+
+    resp = make_response(resp)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _station_scope() -> int | None:
+    return current_user.station_id if current_user.role == "supervisor" else None
+
+
+def _replayed(form) -> str | None:
+    """Where a re-sent form went the first time, or None after claiming its key."""
+    key = form.idem_key.data
+    if not key:
+        return None
+    claim = idempotency.replay_or_claim(current_user.actor_key, key,
+                                        idempotency.request_fingerprint("POST", request.path, {"k": key}))
+    g.idem_claim = claim
+    if claim.status_code is not None:
+        db.session.rollback()
+        return claim.location or url_for("wages.periods")
+    return None
+
+
+def _done(location: str):
+    claim = g.pop("idem_claim", None)
+    if claim is not None:
+        idempotency.complete(claim, 303, location=location)
+    db.session.commit()
+    return redirect(location, 303)
+
+
+# --- pay periods (admin, supervisor)
+
+
+@bp.get("/pay-periods")
+@require_roles(*STAFF)
+def periods():
+    rows = db.session.scalars(select(PayPeriod).order_by(PayPeriod.start.desc())).all()
+    totals_stmt = (select(Payslip.pay_period_id, func.count(Payslip.id), func.sum(Payslip.pieces), func.sum(Payslip.net))
+                   .where(visible(Payslip)).group_by(Payslip.pay_period_id))
+    totals = {pid: (n, int(p or 0), net) for pid, n, p, net in db.session.execute(totals_stmt)}
+    form = PayPeriodForm() if current_user.role == "admin" else None
+    if form is not None and not form.start.data:
+        start, end = _next_period_bounds(rows)
+        form.start.data, form.end.data = start, end
+    return no_store(render_template("wages/periods.html", periods=rows, totals=totals, form=form))
+
+
+def _next_period_bounds(existing) -> tuple[date, date]:
+    """The calendar month after the latest period (or this month when there is none)."""
+    if not existing:
+        return wages.month_bounds(local_today())
+    return wages.month_bounds(max(p.end for p in existing) + timedelta(days=1))
+
+
+@bp.post("/pay-periods")
+@require_roles("admin")
+def create_period():
+    form = PayPeriodForm()
+    if form.validate_on_submit():
+        if (location := _replayed(form)) is not None:
+            return redirect(location, 303)
+        try:
+            period = wages.create_pay_period(form.start.data, form.end.data, user=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            for name, message in exc.fields.items():
+                getattr(form, name, form.start).errors.append(message)
+            if not exc.fields:
+                flash(str(exc.message), "error")
+        else:
+            flash(_("Pay period %(start)s – %(end)s opened.", start=period.start, end=period.end), "success")
+            return _done(url_for("wages.period", period_id=period.id))
+    rows = db.session.scalars(select(PayPeriod).order_by(PayPeriod.start.desc())).all()
+    return render_template("wages/periods.html", periods=rows, totals={}, form=form), 422
+
+
+@bp.get("/pay-periods/<int:period_id>")
+@require_roles(*STAFF)
+def period(period_id):
+    period = db.session.get(PayPeriod, period_id) or abort(404)
+    rows = wages.period_totals(period, station_id=_station_scope())
+    adjustment_form = None
+    if current_user.role == "admin" and period.status == "open":
+        adjustment_form = _adjustment_form(period)
+    return no_store(render_template("wages/period.html", period=period, rows=rows, total=wages.sum_rows(rows),
+                                    adjustment_form=adjustment_form, adjustments=_adjustments(period)))
+
+
+def _adjustment_form(period: PayPeriod, formdata=None) -> AdjustmentForm:
+    form = AdjustmentForm(formdata=formdata) if formdata is not None else AdjustmentForm(pay_period_id=period.id)
+    workers = db.session.execute(select(Worker.id, Worker.name, Worker.phone).where(visible(Worker), Worker.active)
+                                 .order_by(Worker.station_id, Worker.name)).all()
+    form.worker_id.choices = [(0, "—")] + [(w.id, f"{w.name} ({w.phone[-4:]})") for w in workers]
+    return form
+
+
+def _adjustments(period: PayPeriod):
+    stmt = (select(Adjustment).where(Adjustment.pay_period_id == period.id)
+            .options(selectinload(Adjustment.worker)).order_by(Adjustment.id.desc()))
+    if current_user.role == "supervisor":
+        stmt = stmt.join(Worker, Worker.id == Adjustment.worker_id).where(Worker.station_id == current_user.station_id)
+    return db.session.scalars(stmt).all()
+
+
+@bp.post("/pay-periods/<int:period_id>/adjustments")
+@require_roles("admin")
+def add_adjustment(period_id):
+    period = db.session.get(PayPeriod, period_id) or abort(404)
+    form = _adjustment_form(period, formdata=request.form)
+    form.pay_period_id.data = period.id
+    if form.validate_on_submit():
+        if (location := _replayed(form)) is not None:
+            return redirect(location, 303)
+        worker = db.session.scalar(select(Worker).where(Worker.id == form.worker_id.data, visible(Worker)))
+        if worker is None:
+            form.worker_id.errors.append(_("Choose a worker."))
+        else:
+            try:
+                wages.add_adjustment(worker=worker, period=period, amount=form.amount.data, reason=form.reason.data,
+                                     user=current_user)
+            except DomainError as exc:
+                db.session.rollback()
+                for name, message in exc.fields.items():
+                    getattr(form, name, form.amount).errors.append(message)
+                if not exc.fields:
+                    flash(str(exc.message), "error")
+            else:
+                flash(_("Adjustment recorded for %(name)s.", name=worker.name), "success")
+                return _done(url_for("wages.period", period_id=period.id))
+    rows = wages.period_totals(period)
+    return render_template("wages/period.html", period=period, rows=rows, total=wages.sum_rows(rows),
+                           adjustment_form=form, adjustments=_adjustments(period)), 422
+
+
+@bp.route("/pay-periods/<int:period_id>/close", methods=["GET", "POST"])
+@require_roles("admin")
+def close_period(period_id):
+    period = db.session.get(PayPeriod, period_id) or abort(404)
+    form = ClosePeriodForm()
+    if period.status == "closed":
+        flash(_("This pay period is already closed."), "info")
+        return redirect(url_for("wages.period", period_id=period.id), 303)
+    if form.validate_on_submit():
+        if (location := _replayed(form)) is not None:
+            return redirect(location, 303)
+        result = wages.close_pay_period(period, user=current_user)
+        flash(_("Pay period closed: %(n)s statements, net total %(total)s.", n=result.payslips,
+                total=format_money(result.total)), "success")
+        return _done(url_for("wages.period", period_id=period.id))
+    rows = wages.period_totals(period)
+    return no_store(render_template("wages/close.html", period=period, form=form, total=wages.sum_rows(rows)))
+
+
+@bp.get("/pay-periods/<int:period_id>/statements.pdf")
+@require_roles(*STAFF)
+def period_pdf(period_id):
+    period = db.session.get(PayPeriod, period_id) or abort(404)
+    if period.status != "closed":
+        abort(404)
+    data = documents.period_pdf(period, station_id=_station_scope())
+    return pdf_response(data, f"pay-statements-{period.start:%Y-%m}.pdf")
+
+
+@bp.get("/pay-periods/<int:period_id>/export.<fmt>")
+@require_roles(*STAFF)
+def period_export(period_id, fmt):
+    period = db.session.get(PayPeriod, period_id) or abort(404)
+    if period.status != "closed" or fmt not in ("xlsx", "csv"):
+        abort(404)
+    include_bank = current_user.role == "admin"
+    station_id = _station_scope()
+    if fmt == "xlsx":
+        data, mimetype = documents.payroll_xlsx(period, include_bank, station_id), documents.XLSX_TYPE
+    else:
+        data, mimetype = documents.payroll_csv(period, include_bank, station_id), "text/csv; charset=utf-8"
+    resp = Response(data, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f'attachment; filename="payroll-{period.start:%Y-%m}.{fmt}"'
+    return no_store(resp)
+
+
+@bp.get("/wages/workers/<int:worker_id>")
+@require_roles(*STAFF)
+def worker_detail(worker_id):
+    """Drill-down: one worker's lines in a period (frozen if closed), and their statements."""
+    worker = get_visible_or_404(Worker, worker_id)
+    period = None
+    if request.args.get("period", "").isdigit():
+        period = db.session.get(PayPeriod, int(request.args["period"]))
+    period = period or period_covering(local_today())
+    payslip = None
+    statement = None
+    if period is not None and period.status == "closed":
+        payslip = db.session.scalar(select(Payslip).where(Payslip.pay_period_id == period.id, Payslip.worker_id == worker.id)
+                                    .options(selectinload(Payslip.lines)))
+    elif period is not None:
+        found = wages.compute_statements(period, worker_ids=[worker.id])
+        statement = found[0] if found else None
+    payslips = db.session.scalars(select(Payslip).where(Payslip.worker_id == worker.id, visible(Payslip))
+                                  .options(selectinload(Payslip.pay_period)).order_by(Payslip.seq.desc())).all()
+    return no_store(render_template("wages/worker.html", worker=worker, period=period, payslip=payslip,
+                                    statement=statement, payslips=payslips))
+
+
+@bp.get("/payslips/<int:payslip_id>.pdf")
+@require_roles("admin", "supervisor", "worker")
+def payslip_pdf(payslip_id):
+    slip = get_visible_or_404(Payslip, payslip_id)
+    return pdf_response(documents.payslip_pdf(slip), f"payslip-{slip.pay_period.start:%Y-%m}-{slip.id}.pdf")
+
+
+# --- the worker's phone
+
+
+def spoken_amount(value: Decimal) -> str:
+    """12.35 → "12元3角5分": how the amount is read aloud in Chinese."""
+    value = Decimal(value).quantize(Decimal("0.01"))
+    yuan, cents = divmod(int(abs(value) * 100), 100)
+    jiao, fen = divmod(cents, 10)
+    text = f"{yuan}元"
+    if jiao or fen:
+        text += f"{jiao}角" if jiao else "零"
+        text += f"{fen}分" if fen else ""
+    return ("负" if value < 0 else "") + text
+
+
+def worker_summary(worker_id: int) -> dict:
+    """Today, this month, the last 30 days: everything the phone's home shows."""
+    today = local_today()
+    month_start, _month_end = wages.month_bounds(today)
+    days = wages.daily_earnings(worker_id, today - timedelta(days=29), today)
+    month = worker_earnings(worker_id, month_start, today)
+    today_amount = worker_earnings(worker_id, today, today)
+    return {"today": today, "today_amount": today_amount["amount"], "today_pieces": today_amount["pieces"],
+            "month_amount": month["amount"], "month_pieces": month["pieces"], "days": days}
+
+
+def held_batches(worker_id: int):
+    return db.session.scalars(select(Batch).where(Batch.worker_id == worker_id, Batch.status == "open", visible(Batch))
+                              .options(selectinload(Batch.product)).order_by(Batch.due_date, Batch.id)).all()
+
+
+def worker_home_panel():
+    worker_id = current_user.id
+    summary = worker_summary(worker_id)
+    payslips = db.session.scalars(select(Payslip).where(Payslip.worker_id == worker_id, visible(Payslip))
+                                  .options(selectinload(Payslip.pay_period)).order_by(Payslip.seq.desc()).limit(3)).all()
+    if str(get_locale()) == "zh":
+        speech = f"今天挣了{spoken_amount(summary['today_amount'])}，这个月挣了{spoken_amount(summary['month_amount'])}。"
+    else:
+        speech = _("Today you earned %(today)s yuan; this month %(month)s yuan.",
+                   today=f"{summary['today_amount']:.2f}", month=f"{summary['month_amount']:.2f}")
+    return "wages/_worker_home.html", {**summary, "batches": held_batches(worker_id), "payslips": payslips,
+                                       "speech": speech, "today_date": local_today()}
+
+
+HOME_PANELS["worker"].append(worker_home_panel)
+
+
+@bp.get("/me/earnings")
+@require_roles("worker")
+def me_earnings():
+    today = local_today()
+    month = today.replace(day=1)
+    raw = request.args.get("month", "")
+    if raw:
+        try:
+            month = date.fromisoformat(raw + "-01")
+        except ValueError:
+            month = today.replace(day=1)
+    start, end = wages.month_bounds(month)
+    result = worker_earnings(current_user.id, start, min(end, today) if start <= today else end)
+    prev_month = (start - timedelta(days=1)).replace(day=1)
+    next_month = end + timedelta(days=1)
+    return no_store(render_template("wages/me_earnings.html", result=result, start=start, end=end,
+                                    prev_month=prev_month, next_month=next_month if next_month <= today else None,
+                                    summary=worker_summary(current_user.id)))
+
+
+@bp.get("/me/batches")
+@require_roles("worker")
+def me_batches():
+    return no_store(render_template("wages/me_batches.html", batches=held_batches(current_user.id), today=local_today()))
+
+
+@bp.get("/me/payslips")
+@require_roles("worker")
+def me_payslips():
+    payslips = db.session.scalars(select(Payslip).where(Payslip.worker_id == current_user.id, visible(Payslip))
+                                  .options(selectinload(Payslip.pay_period)).order_by(Payslip.seq.desc())).all()
+    return no_store(render_template("wages/me_payslips.html", payslips=payslips))
+
+
+@bp.get("/wages/product-pictures/<int:product_id>")
+@require_roles("admin", "supervisor", "worker")
+def product_picture(product_id):
+    """A product's picture; a worker sees only pictures of products they were given."""
+    product = db.session.get(Product, product_id)
+    if product is None or product.picture_id is None:
+        abort(404)
+    if current_user.role == "worker":
+        held = db.session.scalar(select(Batch.id).where(Batch.worker_id == current_user.id,
+                                                        Batch.product_id == product.id).limit(1))
+        if held is None:
+            abort(404)
+    stored = db.session.get(StoredFile, product.picture_id) or abort(404)
+    resp = Response(stored.data, mimetype=stored.content_type)
+    resp.headers["Cache-Control"] = "private, max-age=86400"
+    return resp
