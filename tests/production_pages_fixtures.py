@@ -17,7 +17,7 @@ def submit(client, url, data=None, files=None, get_url=None):
     body = dict(posted)
     if files:
         body.update(files)
-    resp = client.post(url, data=body, content_type="multipart/form-data" if files else None)
+    resp = client.post(url, data=body)
     return resp, posted
 
 
@@ -36,3 +36,17 @@ class QueryCounter:
 
     def __exit__(self, *exc):
         event.remove(db.engine, "before_cursor_execute", self._on)
+
+
+def follow(client, resp):
+    """Follow redirects one by one (the threaded test client cannot follow them itself)."""
+    while resp.status_code in (301, 302, 303):
+        resp = client.get(resp.headers["Location"])
+    return resp
+
+
+# The smallest valid PNG (1×1): what a camera upload is, as far as the server can tell.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c63f8cfc0f01f00050001ff89993d1d0000000049454e44ae426082"
+)

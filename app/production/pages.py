@@ -60,6 +60,7 @@ def _fingerprint() -> str:
 
 def attach_errors(form, exc: DomainError) -> None:
     """Show a domain refusal on the form: field messages under their fields, the rest on top."""
+    form.refusal_status = exc.status
     unplaced = []
     for name, message in (exc.fields or {}).items():
         target = form._fields.get(name)
@@ -107,6 +108,14 @@ def record_once(form, action):
     if message:
         flash(message, "success")
     return redirect(location, 303)
+
+
+def form_status(form) -> int:
+    """The status of a page showing ``form``: the refusal's (409 conflict, 422 invalid), 422
+    when the form itself did not validate, else 200."""
+    if getattr(form, "refusal_status", None):
+        return form.refusal_status
+    return 422 if form.errors else 200
 
 
 def int_arg(name: str, default: int = 1) -> int:

@@ -32,6 +32,7 @@ from app.production.forms import (
 )
 from app.production.pages import (
     expected_version,
+    form_status,
     int_arg,
     record_once,
     store_picture,
@@ -91,7 +92,7 @@ def client_new():
         done = record_once(form, action)
         if done:
             return done
-    return render_template("production/client_form.html", form=form, client=None), 422 if form.errors else 200
+    return render_template("production/client_form.html", form=form, client=None), form_status(form)
 
 
 @bp.route("/clients/<int:client_id>/edit", methods=["GET", "POST"])
@@ -110,7 +111,7 @@ def client_edit(client_id: int):
         done = record_once(form, action)
         if done:
             return done
-    return render_template("production/client_form.html", form=form, client=client), 409 if form.form_errors else (422 if form.errors else 200)
+    return render_template("production/client_form.html", form=form, client=client), form_status(form)
 
 
 def _client_fields(form) -> dict:
@@ -158,7 +159,7 @@ def product_new():
         done = record_once(form, action)
         if done:
             return done
-    return render_template("production/product_form.html", form=form, product=None, rates=[]), 422 if form.errors else 200
+    return render_template("production/product_form.html", form=form, product=None, rates=[]), form_status(form)
 
 
 @bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
@@ -182,7 +183,7 @@ def product_edit(product_id: int):
             return done
         db.session.refresh(product)
     rates = product.rates
-    status = 409 if form.form_errors else (422 if form.errors else 200)
+    status = form_status(form)
     return render_template("production/product_form.html", form=form, product=product, rates=rates), status
 
 
@@ -261,7 +262,7 @@ def order_new():
             return done
     product_clients = {p.id: p.client_id for p in products}
     return render_template("production/order_form.html", form=form, product_clients=product_clients), \
-        422 if form.errors else 200
+        form_status(form)
 
 
 @bp.get("/orders/<int:order_id>")
@@ -292,7 +293,7 @@ def order_edit(order_id: int):
         if done:
             return done
         order = get_visible_or_404(Order, order_id, options=(joinedload(Order.product),))
-    status = 409 if form.form_errors else (422 if form.errors else 200)
+    status = form_status(form)
     return render_template("production/order_edit.html", form=form, order=order), status
 
 
@@ -353,7 +354,7 @@ def issue_batch(order_id: int):
         db.session.refresh(order)
     search = (request.args.get("q") or "").strip()
     pickers = queries.worker_rows(order.station_id, search=search, page=int_arg("page"), per_page=12, recent_first=True)
-    status = 409 if form.form_errors else (422 if form.errors else 200)
+    status = form_status(form)
     return render_template("production/issue.html", order=order, form=form, pickers=pickers, search=search), status
 
 
@@ -444,7 +445,7 @@ def record_return(batch_id: int):
         if done:
             return done
         db.session.refresh(batch)
-    status = 409 if form.form_errors else (422 if form.errors else 200)
+    status = form_status(form)
     return render_template("production/return_form.html", batch=batch, form=form, today=local_today()), status
 
 
@@ -486,7 +487,7 @@ def correct_return(batch_id: int):
         done = record_once(form, action)
         if done:
             return done
-    status = 409 if form.form_errors else (422 if form.errors else 200)
+    status = form_status(form)
     return render_template("production/correct.html", batch=batch, original=original, form=form), status
 
 
@@ -508,7 +509,7 @@ def close_batch(batch_id: int):
         db.session.refresh(batch)
     shortfall = batch.outstanding
     deduction = round_money(shortfall * batch.material_cost) if batch.station.shortfall_policy == "material_cost" else None
-    status = 409 if form.form_errors else (422 if form.errors else 200)
+    status = form_status(form)
     return render_template("production/close.html", batch=batch, form=form, shortfall=shortfall,
                            deduction=deduction), status
 
@@ -551,7 +552,7 @@ def worker_new():
         done = record_once(form, action)
         if done:
             return done
-    status = 409 if form.form_errors else (422 if form.errors else 200)
+    status = form_status(form)
     return render_template("production/worker_form.html", form=form), status
 
 
