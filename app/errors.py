@@ -34,7 +34,10 @@ def init_errors(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint or "")
         if view is not None and getattr(view, "reshow_on_csrf_error", False):
             g.csrf_failed = True
-            return view(**(request.view_args or {}))
+            try:
+                return view(**(request.view_args or {}))
+            except HTTPException as exc:  # e.g. the record is not this user's: 404, not a 500
+                return http_error(exc)
         flash(_("This page was open too long. Please try again."), "warning")
         return redirect(request.referrer or "/")
 

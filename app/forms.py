@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField
 from wtforms.validators import ValidationError as WTFValidationError
+from wtforms.widgets import TextInput
 
 from app.money import parse_decimal
 
@@ -24,6 +25,8 @@ class IdempotentForm(BaseForm):
 
 class MoneyField(Field):
     """A Decimal with at most ``places`` decimals; never a float."""
+
+    widget = TextInput()  # Field has no widget of its own: without this the field cannot render
 
     def __init__(self, label=None, validators=None, places: int = 2, **kwargs):
         super().__init__(label, validators, **kwargs)
