@@ -105,10 +105,11 @@ def update_product(product: Product, expected_version: int | None = None, pictur
     before = audit.snapshot(product, PRODUCT_FIELDS)
     for key, value in changes.items():
         if key in PRODUCT_FIELDS and value is not None:
-            setattr(product, key, value)
+            setattr(product, key, Decimal(value).quantize(Decimal("0.0001")) if key in RATE_FIELDS else value)
     if picture is not None:
         product.picture_id = picture.id
-    if any(before[k] != audit.snapshot(product, RATE_FIELDS)[k] for k in RATE_FIELDS):
+    # Compare as Decimals: 0.035 sent for a stored 0.0350 is no change and adds no history row.
+    if any(Decimal(before[k]) != Decimal(getattr(product, k)) for k in RATE_FIELDS):
         db.session.add(ProductRate(product_id=product.id, piece_rate=product.piece_rate,
                                    unit_price=product.unit_price, material_cost=product.material_cost,
                                    changed_by=audit.actor_of()[1]))

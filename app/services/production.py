@@ -198,21 +198,30 @@ def issue_batch(*, order: Order, worker: Worker, quantity: int, due_date: date |
     return batch
 
 
-def _apply_counts(batch: Batch, accepted: int, rejected: int, unused: int) -> None:
-    """Move the batch's and order's counters by the given (signed) counts, or raise."""
+def _apply_counts(batch: Batch, accepted: int, rejected: int, unused: int, require_open: bool = True) -> None:
+    """Move the batch's and order's counters by the given (signed) counts, or raise.
+
+    With ``require_open`` the batch must still be open when the UPDATE takes its row, so a
+    return racing a close is refused (BatchClosed) rather than landing on a closed batch.
+    """
     total = accepted + rejected + unused
+    conditions = [
+        Batch.id == batch.id,
+        Batch.accepted + accepted >= 0, Batch.rejected + rejected >= 0, Batch.unused + unused >= 0,
+        Batch.accepted + Batch.rejected + Batch.unused + total <= Batch.quantity,
+    ]
+    if require_open:
+        conditions.append(Batch.status == "open")
     moved = db.session.execute(
         update(Batch)
-        .where(
-            Batch.id == batch.id,
-            Batch.accepted + accepted >= 0, Batch.rejected + rejected >= 0, Batch.unused + unused >= 0,
-            Batch.accepted + Batch.rejected + Batch.unused + total <= Batch.quantity,
-        )
+        .where(*conditions)
         .values(accepted=Batch.accepted + accepted, rejected=Batch.rejected + rejected, unused=Batch.unused + unused)
         .execution_options(synchronize_session=False)
     ).rowcount
     if moved != 1:
         db.session.refresh(batch)
+        if require_open and batch.status != "open":
+            raise BatchClosed()
         raise OverReturn(fields={"accepted": str(_l("At most %(n)s pieces are still out.", n=batch.outstanding))})
     moved = db.session.execute(
         update(Order)
@@ -263,8 +272,9 @@ def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0,
                       reason: str, user=None) -> Return:
     """Correct a recorded return by a new signed row pointing at it (rule 4).
 
-    It is dated like the original while that pay period is open; once it is closed, the
-    correction goes into today's (open) period. The corrected return never goes below zero.
+    It is dated like the original, and refused (PeriodClosed, 409) once the pay period
+    holding that date is closed, so a frozen payslip never changes. The corrected return
+    never goes below zero.
     """
     accepted, rejected, unused = int(accepted or 0), int(rejected or 0), int(unused or 0)
     if not (reason or "").strip():
@@ -273,6 +283,9 @@ def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0,
         raise ValidationError(fields={"accepted": str(_l("A correction changes at least one count."))})
     if original.corrects_id is not None:
         raise ValidationError(fields={"corrects": str(_l("Correct the original return, not a correction."))})
+    # Two corrections of one return at once: the batch row lock (PostgreSQL; SQLite already
+    # holds the write lock) makes the second see the first before it sums what was corrected.
+    db.session.execute(select(Batch.id).where(Batch.id == original.batch_id).with_for_update())
     so_far = db.session.execute(
         select(func.coalesce(func.sum(Return.accepted), 0), func.coalesce(func.sum(Return.rejected), 0),
                func.coalesce(func.sum(Return.unused), 0)).where(Return.corrects_id == original.id)
@@ -283,11 +296,9 @@ def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0,
         raise ConflictError(_l("A correction cannot take a return below zero."), code="over_correction",
                             fields={"accepted": str(_l("The corrected counts would be below zero."))})
     work_date = original.work_date
-    if periods.is_closed(work_date):
-        work_date = local_today()
-        periods.ensure_open(work_date)
+    periods.ensure_open(work_date)
     batch = db.session.get(Batch, original.batch_id)
-    _apply_counts(batch, accepted, rejected, unused)
+    _apply_counts(batch, accepted, rejected, unused, require_open=False)
     if batch.status == "closed":
         _settle_shortfall(batch)
     row = Return(batch_id=batch.id, worker_id=batch.worker_id, station_id=batch.station_id, order_id=batch.order_id,

@@ -1,0 +1,299 @@
+"""Clients, products, orders, take-home batches and returns (issue 3) over /api/v1.
+
+Every endpoint validates with the same form class as the tablet page and calls the same
+service function; the ``api_endpoint`` wrapper checks the role, replays Idempotency-Key
+repeats and commits once. Rows another station owns answer 404 (rule 7); a body that names
+a row the caller may not see answers 422 on that field, exactly as if it did not exist.
+"""
+from __future__ import annotations
+
+from flask import request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app.api.core import api_endpoint, page_args
+from app.extensions import db
+from app.models import Batch, Client, Order, Product, Return, Worker, local_today
+from app.money import api_amount, api_rate, line_amount
+from app.permissions import get_visible_or_404, visible
+from app.production.forms import (
+    BatchForm,
+    ClientForm,
+    CloseBatchForm,
+    OrderForm,
+    ProductForm,
+    ProductPatchForm,
+    ReturnForm,
+)
+from app.services import catalog, production
+from app.services.errors import ValidationError
+
+STAFF = ("admin", "supervisor")
+ORDER_STATUSES = ("open", "done", "cancelled")
+BATCH_STATUSES = ("open", "overdue", "closed")
+
+
+# --- serializers: money as strings, dates as YYYY-MM-DD
+
+
+def client_json(c: Client) -> dict:
+    return {"id": c.id, "name": c.name, "contact": c.contact, "phone": c.phone, "address": c.address,
+            "tax_id": c.tax_id, "payment_terms_days": c.payment_terms_days, "version": c.version}
+
+
+def product_json(p: Product, with_rates: bool = False) -> dict:
+    data = {"id": p.id, "client_id": p.client_id, "name": p.name, "unit": p.unit,
+            "piece_rate": api_rate(p.piece_rate), "unit_price": api_rate(p.unit_price),
+            "material_cost": api_rate(p.material_cost), "batch_size": p.batch_size,
+            "picture_id": p.picture_id, "active": p.active, "version": p.version}
+    if with_rates:
+        data["rates"] = [{"piece_rate": api_rate(r.piece_rate), "unit_price": api_rate(r.unit_price),
+                          "material_cost": api_rate(r.material_cost),
+                          "effective_at": r.effective_at.replace(microsecond=0).isoformat() + "Z",
+                          "changed_by": r.changed_by} for r in p.rates]
+    return data
+
+
+def order_json(o: Order, recent: int | None = None, today=None) -> dict:
+    """An order with its progress: ``issued`` is what was handed out net of unused materials
+    returned (out with workers + accepted + rejected), so ``issued + unissued == quantity``."""
+    today = today or local_today()
+    if recent is None:
+        recent = production.recent_accepted_by_order([o.id], today).get(o.id, 0)
+    forecast = production.forecast_from_pace(o, recent, today)
+    return {
+        "id": o.id, "number": o.number, "client_id": o.client_id, "product_id": o.product_id,
+        "station_id": o.station_id, "client": o.client.name, "product": o.product.name,
+        "quantity": o.quantity, "due_date": o.due_date.isoformat(), "note": o.note,
+        "unit_price": api_rate(o.unit_price), "status": o.status,
+        "issued": o.committed, "accepted": o.accepted, "rejected": o.rejected, "out": o.out_with_workers,
+        "unissued": o.unissued, "invoiced": o.invoiced,
+        "forecast_date": forecast.isoformat() if forecast else None,
+        "at_risk": production.is_at_risk(o, forecast, today), "version": o.version,
+    }
+
+
+def return_json(r: Return) -> dict:
+    return {"id": r.id, "batch_id": r.batch_id, "worker_id": r.worker_id, "accepted": r.accepted,
+            "rejected": r.rejected, "unused": r.unused, "work_date": r.work_date.isoformat(),
+            "piece_rate": api_rate(r.piece_rate), "corrects": r.corrects_id, "reason": r.reason,
+            "note": r.note, "photo_id": r.photo_id,
+            "recorded_at": r.recorded_at.replace(microsecond=0).isoformat() + "Z"}
+
+
+def batch_json(b: Batch, today=None) -> dict:
+    today = today or local_today()
+    return {
+        "id": b.id, "code": b.code, "order_id": b.order_id, "order_number": b.order.number,
+        "worker_id": b.worker_id, "worker": b.worker.name, "station_id": b.station_id,
+        "product_id": b.product_id, "product": b.product.name, "unit": b.product.unit, "step": b.step,
+        "quantity": b.quantity, "piece_rate": api_rate(b.piece_rate),
+        "pays_if_all_accepted": api_amount(line_amount(b.quantity, b.piece_rate)),
+        "accepted": b.accepted, "rejected": b.rejected, "unused": b.unused, "outstanding": b.outstanding,
+        "issued_on": b.issued_on.isoformat(), "due_date": b.due_date.isoformat(), "status": b.status,
+        "overdue": b.status == "open" and b.due_date < today,
+        "shortfall": b.shortfall, "shortfall_policy": b.shortfall_policy,
+        "shortfall_deduction": api_amount(b.shortfall_deduction),
+        "closed_on": b.closed_on.isoformat() if b.closed_on else None, "close_reason": b.close_reason,
+    }
+
+
+BATCH_LOADS = (selectinload(Batch.order), selectinload(Batch.worker), selectinload(Batch.product))
+ORDER_LOADS = (selectinload(Order.client), selectinload(Order.product))
+
+
+def _page(stmt) -> tuple[list, dict]:
+    """One page of ``stmt`` and the list envelope (without items): two queries."""
+    page, per_page = page_args()
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return rows, {"total": total, "page": page, "per_page": per_page}
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    if not value.isdigit():
+        raise ValidationError(fields={name: _("Must be a whole number.")})
+    return int(value)
+
+
+def _choice_arg(name: str, choices) -> str | None:
+    value = request.args.get(name) or None
+    if value is not None and value not in choices:
+        raise ValidationError(fields={name: _("One of: %(choices)s.", choices=", ".join(choices))})
+    return value
+
+
+def _visible_or_field_error(model, object_id, field: str, message: str):
+    """A row named in the body: one the caller may not see is reported like a missing one."""
+    obj = db.session.scalar(select(model).where(model.id == object_id, visible(model)))
+    if obj is None:
+        raise ValidationError(fields={field: message})
+    return obj
+
+
+def _sent(form, body_keys) -> dict:
+    return {name: form[name].data for name in body_keys if name in form._fields and name != "version"}
+
+
+# --- clients and products (admin)
+
+
+@api_endpoint("/clients", "POST", roles=("admin",), form=ClientForm, status=201, summary="Create a client")
+def api_create_client(form):
+    client = catalog.create_client(name=form.name.data, contact=form.contact.data, phone=form.phone.data,
+                                   address=form.address.data, tax_id=form.tax_id.data,
+                                   payment_terms_days=form.payment_terms_days.data)
+    return client_json(client), 201
+
+
+@api_endpoint("/clients", "GET", roles=("admin",), summary="List clients", query={"q": "string"})
+def api_list_clients():
+    stmt = select(Client).order_by(Client.name, Client.id)
+    if request.args.get("q"):
+        stmt = stmt.where(Client.name.like(f"%{request.args['q']}%"))
+    rows, envelope = _page(stmt)
+    return {"items": [client_json(c) for c in rows], **envelope}
+
+
+@api_endpoint("/products", "POST", roles=("admin",), form=ProductForm, status=201, summary="Create a product")
+def api_create_product(form):
+    product = catalog.create_product(client_id=form.client_id.data, name=form.name.data,
+                                     piece_rate=form.piece_rate.data, unit_price=form.unit_price.data,
+                                     unit=form.unit.data, material_cost=form.material_cost.data,
+                                     batch_size=form.batch_size.data)
+    db.session.refresh(product, ["rates"])
+    return product_json(product, with_rates=True), 201
+
+
+@api_endpoint("/products", "GET", roles=("admin",), summary="List products",
+              query={"client_id": "integer", "q": "string"})
+def api_list_products():
+    stmt = select(Product).order_by(Product.client_id, Product.name, Product.id)
+    client_id = _int_arg("client_id")
+    if client_id is not None:
+        stmt = stmt.where(Product.client_id == client_id)
+    if request.args.get("q"):
+        stmt = stmt.where(Product.name.like(f"%{request.args['q']}%"))
+    rows, envelope = _page(stmt)
+    return {"items": [product_json(p) for p in rows], **envelope}
+
+
+@api_endpoint("/products/<int:product_id>", "GET", roles=("admin",), summary="One product with its rate history")
+def api_get_product(product_id):
+    product = get_visible_or_404(Product, product_id, options=(selectinload(Product.rates),))
+    return product_json(product, with_rates=True)
+
+
+@api_endpoint("/products/<int:product_id>", "PATCH", roles=("admin",), form=ProductPatchForm,
+              summary="Change a product; a new rate or price is dated in its history")
+def api_update_product(form, product_id):
+    product = get_visible_or_404(Product, product_id)
+    changes = _sent(form, form._api_body.keys())
+    if "name" in changes and not (changes["name"] or "").strip():
+        raise ValidationError(fields={"name": _("Required.")})
+    catalog.update_product(product, expected_version=form.version.data, **changes)
+    db.session.refresh(product, ["rates"])
+    return product_json(product, with_rates=True)
+
+
+# --- orders (admin, supervisor: own station)
+
+
+@api_endpoint("/orders", "POST", roles=STAFF, form=OrderForm, status=201, summary="Take an order")
+def api_create_order(form):
+    if current_user.role == "supervisor" and form.station_id.data != current_user.station_id:
+        raise ValidationError(fields={"station_id": _("You can only take orders for your own station.")})
+    order = production.create_order(client_id=form.client_id.data, product_id=form.product_id.data,
+                                    station_id=form.station_id.data, quantity=form.quantity.data,
+                                    due_date=form.due_date.data, note=form.note.data, user=current_user)
+    return order_json(order, recent=0), 201
+
+
+@api_endpoint("/orders", "GET", roles=STAFF, summary="List orders (the order board with status=open)",
+              query={"status": "string", "station_id": "integer", "client_id": "integer"})
+def api_list_orders():
+    stmt = select(Order).where(visible(Order)).options(*ORDER_LOADS).order_by(Order.due_date, Order.id)
+    status = _choice_arg("status", ORDER_STATUSES)
+    if status:
+        stmt = stmt.where(Order.status == status)
+    for name, column in (("station_id", Order.station_id), ("client_id", Order.client_id)):
+        value = _int_arg(name)
+        if value is not None:
+            stmt = stmt.where(column == value)
+    rows, envelope = _page(stmt)
+    today = local_today()
+    recent = production.recent_accepted_by_order([o.id for o in rows], today)
+    return {"items": [order_json(o, recent.get(o.id, 0), today) for o in rows], **envelope}
+
+
+@api_endpoint("/orders/<int:order_id>", "GET", roles=STAFF, summary="One order with its progress and forecast")
+def api_get_order(order_id):
+    return order_json(get_visible_or_404(Order, order_id, options=ORDER_LOADS))
+
+
+# --- batches and returns (supervisor, admin)
+
+
+@api_endpoint("/batches", "POST", roles=STAFF, form=BatchForm, status=201, summary="Issue a take-home batch")
+def api_issue_batch(form):
+    order = _visible_or_field_error(Order, form.order_id.data, "order_id", _("No such order."))
+    worker = _visible_or_field_error(Worker, form.worker_id.data, "worker_id", _("No such worker."))
+    batch = production.issue_batch(order=order, worker=worker, quantity=form.quantity.data,
+                                   due_date=form.due_date.data, user=current_user)
+    return batch_json(batch), 201
+
+
+@api_endpoint("/batches", "GET", roles=STAFF, summary="List batches",
+              query={"status": "string", "worker_id": "integer", "order_id": "integer", "station_id": "integer"})
+def api_list_batches():
+    today = local_today()
+    stmt = select(Batch).where(visible(Batch)).options(*BATCH_LOADS)
+    status = _choice_arg("status", BATCH_STATUSES)
+    if status == "overdue":
+        stmt = stmt.where(Batch.status == "open", Batch.due_date < today).order_by(Batch.due_date, Batch.id)
+    else:
+        if status:
+            stmt = stmt.where(Batch.status == status)
+        stmt = stmt.order_by(Batch.id.desc())
+    for name, column in (("worker_id", Batch.worker_id), ("order_id", Batch.order_id), ("station_id", Batch.station_id)):
+        value = _int_arg(name)
+        if value is not None:
+            stmt = stmt.where(column == value)
+    rows, envelope = _page(stmt)
+    return {"items": [batch_json(b, today) for b in rows], **envelope}
+
+
+@api_endpoint("/batches/<int:batch_id>", "GET", roles=STAFF, summary="One batch with its returns (the return page's data)")
+def api_get_batch(batch_id):
+    batch = get_visible_or_404(Batch, batch_id, options=BATCH_LOADS)
+    returns = db.session.scalars(select(Return).where(Return.batch_id == batch.id).order_by(Return.id)).all()
+    return {**batch_json(batch), "returns": [return_json(r) for r in returns]}
+
+
+@api_endpoint("/batches/<int:batch_id>/returns", "POST", roles=STAFF, form=ReturnForm, status=201,
+              summary="Record what came back, or correct a recorded return")
+def api_record_return(form, batch_id):
+    batch = get_visible_or_404(Batch, batch_id)
+    counts = {"accepted": form.accepted.data or 0, "rejected": form.rejected.data or 0, "unused": form.unused.data or 0}
+    if form.corrects.data is not None:
+        original = db.session.scalar(select(Return).where(Return.id == form.corrects.data, Return.batch_id == batch.id))
+        if original is None:
+            raise ValidationError(fields={"corrects": _("No such return on this batch.")})
+        row = production.record_correction(original=original, reason=form.reason.data, user=current_user, **counts)
+    else:
+        row = production.record_return(batch=batch, work_date=form.work_date.data, note=form.note.data,
+                                       user=current_user, **counts)
+    return return_json(row), 201
+
+
+@api_endpoint("/batches/<int:batch_id>/close", "POST", roles=STAFF, form=CloseBatchForm,
+              summary="Close a batch; what never came back is its shortfall")
+def api_close_batch(form, batch_id):
+    batch = get_visible_or_404(Batch, batch_id, options=BATCH_LOADS)
+    production.close_batch(batch=batch, reason=form.reason.data, user=current_user)
+    return batch_json(batch)
