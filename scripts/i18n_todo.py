@@ -40,6 +40,17 @@ def translated(lang: str = "zh") -> set[str]:
     return have
 
 
+def conflicts(lang: str = "zh") -> dict[str, list[tuple[str, str]]]:
+    """msgids that two parts translate differently (the merged catalog would keep only one)."""
+    seen: dict[str, list[tuple[str, str]]] = {}
+    for part in sorted((ROOT / "translations" / lang / "parts").glob("*.po")):
+        with part.open("rb") as fh:
+            for m in read_po(fh):
+                if m.id and m.string:
+                    seen.setdefault(m.id if isinstance(m.id, str) else m.id[0], []).append((part.stem, m.string))
+    return {k: v for k, v in seen.items() if len({s for _, s in v}) > 1}
+
+
 def missing(lang: str = "zh") -> dict[str, str]:
     have = translated(lang)
     return {k: v for k, v in used_msgids().items() if k not in have}
@@ -49,5 +60,8 @@ if __name__ == "__main__":
     todo = missing()
     for msgid, where in sorted(todo.items(), key=lambda kv: kv[1]):
         print(f"{where}: {msgid!r}")
-    if "--check" in sys.argv and todo:
+    clashes = conflicts()
+    for msgid, where in clashes.items():
+        print(f"translated differently: {msgid!r} {where}")
+    if "--check" in sys.argv and (todo or clashes):
         sys.exit(1)
