@@ -284,7 +284,8 @@ def api_record_return(form, batch_id):
         original = db.session.scalar(select(Return).where(Return.id == form.corrects.data, Return.batch_id == batch.id))
         if original is None:
             raise ValidationError(fields={"corrects": _("No such return on this batch.")})
-        row = production.record_correction(original=original, reason=form.reason.data, user=current_user, **counts)
+        row = production.record_correction(original=original, reason=form.reason.data, user=current_user,
+                                           work_date=form.work_date.data, **counts)
     else:
         row = production.record_return(batch=batch, work_date=form.work_date.data, note=form.note.data,
                                        user=current_user, **counts)

@@ -194,6 +194,12 @@ def product_picture(product_id: int):
     product = db.session.get(Product, product_id)
     if product is None or product.picture_id is None:
         abort(404)
+    if current_user.role == "worker":
+        # A worker sees pictures of what they make, nothing of other workers' batches (rule 7).
+        held = db.session.scalar(select(Batch.id).where(Batch.worker_id == current_user.id,
+                                                        Batch.product_id == product.id).limit(1))
+        if held is None:
+            abort(404)
     return _file_response(db.session.get(StoredFile, product.picture_id))
 
 

@@ -269,12 +269,13 @@ def record_return(*, batch: Batch, accepted: int, rejected: int = 0, unused: int
 
 
 def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0, unused: int = 0,
-                      reason: str, user=None) -> Return:
+                      reason: str, user=None, work_date: date | None = None) -> Return:
     """Correct a recorded return by a new signed row pointing at it (rule 4).
 
-    It is dated like the original, and refused (PeriodClosed, 409) once the pay period
-    holding that date is closed, so a frozen payslip never changes. The corrected return
-    never goes below zero.
+    The correction is dated like the original while that pay period is open. Once it is
+    closed, a late correction goes into the open period of today (issue 4), so a frozen
+    payslip never changes; a correction explicitly dated inside a closed period is refused
+    (PeriodClosed, 409). The corrected return never goes below zero.
     """
     accepted, rejected, unused = int(accepted or 0), int(rejected or 0), int(unused or 0)
     if not (reason or "").strip():
@@ -295,7 +296,8 @@ def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0,
     if min(net) < 0:
         raise ConflictError(_l("A correction cannot take a return below zero."), code="over_correction",
                             fields={"accepted": str(_l("The corrected counts would be below zero."))})
-    work_date = original.work_date
+    if work_date is None:
+        work_date = original.work_date if not periods.is_closed(original.work_date) else local_today()
     periods.ensure_open(work_date)
     batch = db.session.get(Batch, original.batch_id)
     _apply_counts(batch, accepted, rejected, unused, require_open=False)

@@ -277,8 +277,13 @@ def test_return_in_a_closed_pay_period_is_409(setup, make):
     path = f"/batches/{batch.id}/returns"
     assert "work_date" in _error(setup["sup"].post(path, json={"accepted": 1, "work_date": str(today - timedelta(days=40))}),
                                  409, "period_closed")["fields"]
-    _error(setup["sup"].post(path, json={"accepted": -1, "corrects": original.id, "reason": "数错"}), 409, "period_closed")
+    dated_inside = {"accepted": -1, "unused": 1, "corrects": original.id, "reason": "数错",
+                    "work_date": str(today - timedelta(days=45))}
+    _error(setup["sup"].post(path, json=dated_inside), 409, "period_closed")
     assert db.session.scalar(select(func.count(Return.id))) == 1
+    # A late correction without a date goes into today's open period; the closed one is untouched.
+    late = setup["sup"].post(path, json={"accepted": -1, "unused": 1, "corrects": original.id, "reason": "数错"})
+    assert late.status_code == 201 and late.json["work_date"] == str(today)
     assert setup["sup"].post(path, json={"accepted": 1}).status_code == 201  # today is open
 
 
