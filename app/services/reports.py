@@ -127,11 +127,14 @@ def earnings_totals(start: date, end: date, station_id: int | None = None) -> di
     if station_id is not None:
         params["station"] = station_id
     rate_type, dialect = Rate(), db.session.get_bind().dialect
+    rates: dict[int, Decimal] = {}  # a handful of distinct rates: convert each once
     lines = []
     for worker_id, packed in db.session.execute(text(sql), params):
         for product_id, scaled_rate, pieces in json.loads(packed or "[]"):
             if pieces:
-                rate = rate_type.process_result_value(scaled_rate, dialect)
+                rate = rates.get(scaled_rate)
+                if rate is None:
+                    rate = rates[scaled_rate] = rate_type.process_result_value(scaled_rate, dialect)
                 lines.append(EarningsLine(worker_id, product_id, rate, int(pieces), line_amount(int(pieces), rate)))
     return totals_by_worker(lines)
 
@@ -198,9 +201,9 @@ def employment_report(start: date, end: date, station_id: int | None = None) -> 
 
     totals = earnings_totals(start, end, station_id)
     active = {wid: t for wid, t in totals.items() if t[0] > 0}
-    for row in _worker_attributes(active):
+    for row in _worker_attributes(station_id):
         figures = per_station.get(row.station_id)
-        if figures is None:
+        if figures is None or row.id not in active:
             continue
         pieces, amount = active[row.id]
         figures.workers_active += 1
@@ -226,14 +229,14 @@ def employment_report(start: date, end: date, station_id: int | None = None) -> 
             **district.as_dict(), "by_station": by_station}
 
 
-def _worker_attributes(worker_ids):
-    if not worker_ids:
-        return []
-    return db.session.execute(
-        select(Worker.id, Worker.station_id, Worker.gender, Worker.birth_year,
-               *[getattr(Worker, f"is_{g}") for g in KEY_GROUPS])
-        .where(Worker.id.in_(list(worker_ids)))
-    ).all()
+def _worker_attributes(station_id: int | None):
+    """Station, gender, birth year and key groups of every worker (of one station): one query
+    without a long IN list; the caller keeps the active ones."""
+    stmt = select(Worker.id, Worker.station_id, Worker.gender, Worker.birth_year,
+                  *[getattr(Worker, f"is_{g}") for g in KEY_GROUPS])
+    if station_id is not None:
+        stmt = stmt.where(Worker.station_id == station_id)
+    return db.session.execute(stmt).all()
 
 
 def parse_range(raw_from: str | None, raw_to: str | None, default: tuple[date, date] | None = None):
