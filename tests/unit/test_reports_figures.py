@@ -127,3 +127,19 @@ def test_earnings_bands_cover_zero_to_the_highest_in_500_steps():
         ("0", "500", 2), ("500", "1000", 1), ("1000", "1500", 0), ("1500", "2000", 1)]
     assert earnings_bands([]) == []
 
+
+
+def test_report_earnings_equal_the_shared_earnings_lines_for_every_station_and_range(district, db):
+    from sqlalchemy import select
+
+    from app.models import Worker
+    from app.services.earnings import earnings_lines, totals_by_worker
+    from app.services.reports import earnings_totals
+
+    ranges = [(START, END), (START, date(START.year, 1, 31)), (date(START.year, 2, 1), date(START.year, 2, 1))]
+    for start, end in ranges:
+        assert earnings_totals(start, end) == totals_by_worker(earnings_lines(start, end))
+        for station in (district.east, district.west):
+            ids = db.session.scalars(select(Worker.id).where(Worker.station_id == station.id)).all()
+            assert earnings_totals(start, end, station.id) == totals_by_worker(earnings_lines(start, end, worker_ids=ids))
+    assert earnings_totals(START, END)  # the scenario has earnings to compare
