@@ -63,6 +63,8 @@ def test_list_filters_by_month_and_status_and_supervisors_are_refused(app, clien
     assert f"{local_today().year}-000001" not in client.get("/invoices/?status=void").get_data(as_text=True)
     assert client.get("/invoices/?month=nonsense").status_code == 302
     assert client.get("/invoices/statement").status_code == 200
+    home = client.get("/home").get_data(as_text=True)
+    assert "未付款的结算单" in home and "¥24.00" in home
     login_as("supervisor")
     for url in ("/invoices/", "/invoices/new", "/invoices/statement", "/invoices/settings", "/invoices/margins",
                 f"/invoices/clients/{customer.id}"):
@@ -147,3 +149,35 @@ def test_enterprise_settings_with_logo_show_on_new_invoices(app, client, login_a
     invoice = db.session.scalars(select(Invoice)).one()
     printed = client.get(f"/invoices/{invoice.id}/print").get_data(as_text=True)
     assert "东城车间" in printed and "data:image/png;base64," in printed and "6216000012345678" in printed
+
+
+def _selects_during(app, fn):
+    from sqlalchemy import event
+
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        resp = fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert resp.status_code == 200
+    return len(seen)
+
+
+def test_invoice_list_loads_in_a_fixed_number_of_queries(app, client, login_as, make, api):
+    login_as("admin")
+    admin_api = api()
+    customer, _orders = accepted_pieces(make)
+    _issue_via_page(client, customer)
+    few_page = _selects_during(app, lambda: client.get("/invoices/"))
+    few_api = _selects_during(app, lambda: admin_api.get("/invoices"))
+    for _ in range(2):
+        customer, _orders = accepted_pieces(make)
+        _issue_via_page(client, customer)
+    assert _selects_during(app, lambda: client.get("/invoices/")) == few_page
+    assert _selects_during(app, lambda: admin_api.get("/invoices")) == few_api
