@@ -125,6 +125,9 @@ def issue_invoice():
         if client is None:
             form.client_id.errors.append(_("No such client."))
             status = 422
+        elif not form.order_ids.data and not request.form.get("all_orders"):
+            form.order_ids.errors.append(_("Choose at least one order."))
+            status = 422
         else:
             fingerprint = idempotency.request_fingerprint("POST", request.path, request.form.to_dict(flat=False))
             claim, replay = _once(form, fingerprint)

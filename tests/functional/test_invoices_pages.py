@@ -17,7 +17,9 @@ def _issue_via_page(client, customer, order_ids=None):
     assert page.status_code == 200
     values = form_values(page.get_data(as_text=True))
     data = {**values, "client_id": customer.id, "language": "zh"}
-    if order_ids is not None:
+    if order_ids is None:
+        data["all_orders"] = "1"  # as the client page's "invoice all of it" button sends
+    else:
         data["order_ids"] = order_ids
     return data, client.post(f"/invoices/new?client_id={customer.id}", data=data)
 
@@ -27,6 +29,9 @@ def test_admin_issues_from_the_page_once_even_when_the_form_is_sent_twice(app, c
     customer, (a, b) = accepted_pieces(make, orders=((100, "0.6000", 40), (100, "1.0000", 5)))
     page = client.get(f"/invoices/new?client_id={customer.id}").get_data(as_text=True)
     assert a.number in page and b.number in page and "¥24.00" in page
+    values = form_values(page)
+    none = client.post(f"/invoices/new?client_id={customer.id}", data={**values, "client_id": customer.id, "language": "zh"})
+    assert none.status_code == 422 and "请至少选择一个订单" in none.get_data(as_text=True)
     data, resp = _issue_via_page(client, customer, [a.id])
     assert resp.status_code == 303
     invoice = db.session.scalars(select(Invoice)).one()
