@@ -14,6 +14,7 @@ from app.api.invoices import filtered_invoices
 from app.extensions import db
 from app.forms import form_view
 from app.invoices.forms import EnterpriseSettingsForm, IssueInvoiceForm, PaymentForm, VoidInvoiceForm
+from app.main.views import HOME_PANELS
 from app.models import Client, Invoice, Payment, local_today
 from app.pdf import pdf_response
 from app.permissions import require_roles
@@ -28,6 +29,20 @@ NAV_EXTRA.extend([
     ("invoices.statement", _l("Statements"), ("admin",)),
     ("invoices.enterprise_settings", _l("Enterprise details"), ("admin",)),
 ])
+
+def _home_panel():
+    """The admin's home: what clients owe and what is accepted but not yet invoiced."""
+    from app.models import Order
+
+    owed = db.session.execute(select(func.count(Invoice.id), func.coalesce(func.sum(Invoice.total), 0),
+                                     func.coalesce(func.sum(Invoice.paid_amount), 0))
+                              .where(Invoice.status == "issued")).one()
+    uninvoiced = db.session.scalar(select(func.coalesce(func.sum(Order.accepted - Order.invoiced), 0))) or 0
+    return "invoices/_home_panel.html", {"unpaid_count": owed[0], "owed": owed[1] - owed[2],
+                                         "uninvoiced_pieces": int(uninvoiced)}
+
+
+HOME_PANELS["admin"].append(_home_panel)
 
 STATUS_LABELS = {"issued": _l("Unpaid"), "paid": _l("Paid"), "void": _l("Void")}
 PER_PAGE = 50
@@ -109,6 +124,9 @@ def issue_invoice():
     if request.method == "POST" and form.validate_on_submit():
         if client is None:
             form.client_id.errors.append(_("No such client."))
+            status = 422
+        elif not form.order_ids.data and not request.form.get("all_orders"):
+            form.order_ids.errors.append(_("Choose at least one order."))
             status = 422
         else:
             fingerprint = idempotency.request_fingerprint("POST", request.path, request.form.to_dict(flat=False))

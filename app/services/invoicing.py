@@ -504,7 +504,8 @@ def monthly_statement(client: Client, year: int, month: int) -> Statement:
         .where(Invoice.client_id == client.id, Invoice.issue_date >= start, Invoice.issue_date <= end)
         .order_by(Invoice.id)).all()
     st.credit_notes = db.session.scalars(
-        select(CreditNote).join(Invoice, Invoice.id == CreditNote.invoice_id).options(selectinload(CreditNote.invoice))
+        select(CreditNote).join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .options(selectinload(CreditNote.invoice).selectinload(Invoice.lines))
         .where(Invoice.client_id == client.id, _credit_day(CreditNote) >= start, _credit_day(CreditNote) <= end)
         .order_by(CreditNote.id)).all()
     st.payments = db.session.scalars(
@@ -515,7 +516,9 @@ def monthly_statement(client: Client, year: int, month: int) -> Statement:
     if paid_ids:
         st.invoice_numbers = dict(db.session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(paid_ids))).all())
     st.invoiced = sum((i.total for i in st.invoices), Decimal("0.00"))
-    st.pieces_invoiced = sum(ln.quantity for i in st.invoices if i.status != "void" for ln in i.lines)
+    # net of this month's credit notes, like the amounts
+    st.pieces_invoiced = (sum(ln.quantity for i in st.invoices for ln in i.lines)
+                          - sum(ln.quantity for c in st.credit_notes for ln in c.invoice.lines))
     st.credited = sum((c.amount for c in st.credit_notes), Decimal("0.00"))
     st.paid = sum((p.amount for p in st.payments), Decimal("0.00"))
     st.opening_balance = _balance_before(client.id, start)

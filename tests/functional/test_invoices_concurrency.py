@@ -56,3 +56,42 @@ def test_twenty_concurrent_issuers_get_unique_gapless_numbers_and_no_piece_is_in
         assert per_order[order.id] == order.accepted == order.invoiced  # every piece exactly once
     assert db.session.scalar(select(func.count(Invoice.id))) == 10
     assert invoicing.verify_chain() == []
+
+
+def test_concurrent_voids_of_one_invoice_issue_one_credit_note_and_free_the_pieces_once(app, make):
+    from app.models import CreditNote
+
+    client, (order,) = accepted_pieces(make, orders=((200, "0.5000", 30),))
+    invoice_id = invoicing.issue_invoice(client).id
+    db.session.commit()
+    barrier = threading.Barrier(6)
+    outcomes, errors = [], []
+
+    def voider():
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                with writing():
+                    try:
+                        note = invoicing.void_invoice(db.session.get(Invoice, invoice_id), "重复作废测试")
+                        number = note.number
+                        db.session.commit()
+                        outcomes.append(number)
+                    except ConflictError as exc:
+                        db.session.rollback()
+                        outcomes.append(exc.code)
+            except Exception as exc:  # noqa: BLE001 - reported in the test's thread
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=voider) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert sorted(outcomes) == [f"CN-{local_today().year}-000001"] + ["already_void"] * 5
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(CreditNote.id))) == 1
+    assert db.session.get(Order, order.id).invoiced == 0

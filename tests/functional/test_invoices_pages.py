@@ -17,7 +17,9 @@ def _issue_via_page(client, customer, order_ids=None):
     assert page.status_code == 200
     values = form_values(page.get_data(as_text=True))
     data = {**values, "client_id": customer.id, "language": "zh"}
-    if order_ids is not None:
+    if order_ids is None:
+        data["all_orders"] = "1"  # as the client page's "invoice all of it" button sends
+    else:
         data["order_ids"] = order_ids
     return data, client.post(f"/invoices/new?client_id={customer.id}", data=data)
 
@@ -27,6 +29,9 @@ def test_admin_issues_from_the_page_once_even_when_the_form_is_sent_twice(app, c
     customer, (a, b) = accepted_pieces(make, orders=((100, "0.6000", 40), (100, "1.0000", 5)))
     page = client.get(f"/invoices/new?client_id={customer.id}").get_data(as_text=True)
     assert a.number in page and b.number in page and "¥24.00" in page
+    values = form_values(page)
+    none = client.post(f"/invoices/new?client_id={customer.id}", data={**values, "client_id": customer.id, "language": "zh"})
+    assert none.status_code == 422 and "请至少选择一个订单" in none.get_data(as_text=True)
     data, resp = _issue_via_page(client, customer, [a.id])
     assert resp.status_code == 303
     invoice = db.session.scalars(select(Invoice)).one()
@@ -63,6 +68,8 @@ def test_list_filters_by_month_and_status_and_supervisors_are_refused(app, clien
     assert f"{local_today().year}-000001" not in client.get("/invoices/?status=void").get_data(as_text=True)
     assert client.get("/invoices/?month=nonsense").status_code == 302
     assert client.get("/invoices/statement").status_code == 200
+    home = client.get("/home").get_data(as_text=True)
+    assert "未付款的结算单" in home and "¥24.00" in home
     login_as("supervisor")
     for url in ("/invoices/", "/invoices/new", "/invoices/statement", "/invoices/settings", "/invoices/margins",
                 f"/invoices/clients/{customer.id}"):
@@ -147,3 +154,35 @@ def test_enterprise_settings_with_logo_show_on_new_invoices(app, client, login_a
     invoice = db.session.scalars(select(Invoice)).one()
     printed = client.get(f"/invoices/{invoice.id}/print").get_data(as_text=True)
     assert "东城车间" in printed and "data:image/png;base64," in printed and "6216000012345678" in printed
+
+
+def _selects_during(app, fn):
+    from sqlalchemy import event
+
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        resp = fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert resp.status_code == 200
+    return len(seen)
+
+
+def test_invoice_list_loads_in_a_fixed_number_of_queries(app, client, login_as, make, api):
+    login_as("admin")
+    admin_api = api()
+    customer, _orders = accepted_pieces(make)
+    _issue_via_page(client, customer)
+    few_page = _selects_during(app, lambda: client.get("/invoices/"))
+    few_api = _selects_during(app, lambda: admin_api.get("/invoices"))
+    for _ in range(2):
+        customer, _orders = accepted_pieces(make)
+        _issue_via_page(client, customer)
+    assert _selects_during(app, lambda: client.get("/invoices/")) == few_page
+    assert _selects_during(app, lambda: admin_api.get("/invoices")) == few_api

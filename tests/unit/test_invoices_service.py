@@ -170,3 +170,16 @@ def test_credit_notes_are_numbered_in_their_own_series(app, make):
     db.session.commit()
     assert sorted(c.seq for c in db.session.scalars(select(CreditNote))) == [1, 2]
     assert (a.seq, b.seq) == (1, 2)
+
+
+def test_verify_invoices_command_reports_a_changed_invoice(app, make):
+    client, _ = accepted_pieces(make)
+    invoice = invoicing.issue_invoice(client)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["verify-invoices"])
+    assert ok.exit_code == 0 and "intact" in ok.output
+    db.session.execute(update(Invoice).where(Invoice.id == invoice.id).values(client_id=make.client().id))
+    db.session.commit()
+    bad = runner.invoke(args=["verify-invoices"])
+    assert bad.exit_code == 1 and invoice.number in bad.output
