@@ -307,7 +307,7 @@ def close_pay_period(period: PayPeriod, user=None) -> CloseResult:
     statements = compute_statements(locked)
     seq, prev = chain_head()
     now = utcnow()
-    slip_rows, hashes, line_sets = [], [], []
+    slip_rows, line_sets = [], []
     for st in statements:
         seq += 1
         lines = [{"kind": ln.kind, "product_id": ln.product_id, "description": ln.description[:200],
@@ -319,12 +319,15 @@ def close_pay_period(period: PayPeriod, user=None) -> CloseResult:
         slip_rows.append({**values, "prev_hash": prev, "hash": digest, "created_at": now})
         line_sets.append(lines)
         prev = digest
-        hashes.append(digest)
     if slip_rows:
-        ids = db.session.execute(insert(Payslip).returning(Payslip.id, sort_by_parameter_order=True), slip_rows).scalars().all()
-        line_rows = [{**line, "payslip_id": pid} for pid, lines in zip(ids, line_sets, strict=True) for line in lines]
+        # Core executemany (one round trip per batch, no RETURNING), then one query maps
+        # each seq to the id the database gave it.
+        db.session.execute(insert(Payslip.__table__), slip_rows)
+        ids = dict(db.session.execute(select(Payslip.seq, Payslip.id).where(Payslip.pay_period_id == locked.id)).all())
+        line_rows = [{**line, "payslip_id": ids[row["seq"]]} for row, lines in zip(slip_rows, line_sets, strict=True)
+                     for line in lines]
         if line_rows:
-            db.session.execute(insert(PayslipLine), line_rows)
+            db.session.execute(insert(PayslipLine.__table__), line_rows)
     total = sum((st.net for st in statements), ZERO)
     db.session.execute(update(PayPeriod).where(PayPeriod.id == locked.id).values(
         status="closed", closed_at=now, closed_by=audit.actor_of(user)[1] or audit.actor_of(user)[0])
