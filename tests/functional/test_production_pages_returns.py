@@ -208,3 +208,11 @@ def test_a_double_tap_sent_at_the_same_moment_records_once(app, client, login_as
     assert answers[0].headers["Location"] == answers[1].headers["Location"]
     db.session.expire_all()
     assert count(db, Return) == 1 and db.session.get(Batch, batch.id).accepted == 60
+
+
+def test_an_older_receipt_shows_what_was_still_out_after_that_return(client, login_as, make):
+    batch = setup_batch(make, login_as)
+    first = make.return_(batch=batch, accepted=30)
+    make.return_(batch=batch, accepted=50)
+    receipt = client.get(f"/returns/{first.id}/receipt").text
+    assert "本次收货后未交回：70" in receipt and "¥10.50" in receipt
