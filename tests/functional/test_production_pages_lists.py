@@ -194,3 +194,13 @@ def test_workers_pages_are_for_staff_only(client, login_as, make):
     assert client.get("/workers").status_code == 403
     assert client.get(f"/workers/{worker.id}").status_code == 403
     assert _db.session.get(Station, worker.station_id) is not None
+
+
+def test_pages_speak_english_when_chosen(client, login_as, make):
+    station = make.station()
+    login_as("supervisor", station=station)
+    batch = make.batch(order=make.order(station=station))
+    board = client.get(f"/stations/{station.id}/board?lang=en").text
+    assert "Orders board" in board and "Scan the ticket or type its code" in board and "订单看板" not in board
+    form = client.get(f"/batches/{batch.id}/return").text
+    assert "All 100 good — save" in form
