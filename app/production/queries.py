@@ -117,6 +117,7 @@ def worker_rows(station_id: int | None, search: str | None = None, page: int = 1
             .outerjoin(holding, holding.c.worker_id == Worker.id)
             .outerjoin(recent, recent.c.worker_id == Worker.id)
             .outerjoin(last, last.c.worker_id == Worker.id)
+            .options(joinedload(Worker.station))
             .where(visible(Worker)))
     if station_id is not None:
         stmt = stmt.where(Worker.station_id == station_id)
