@@ -146,3 +146,63 @@ def test_pages_at_phone_size(live, page_at, shot):
     page.goto(f"{server.url}/batches/{batch.id}/return")
     page.click(".stepper-rejected .step-up")
     assert page.input_value("input[name=accepted]") == "107"
+
+
+def test_admin_adds_a_product_with_a_picture_and_changes_its_rate(live, page_at, shot, tmp_path):
+    server, make = live
+    make.staff("admin", username="boss", password="correct-horse")
+    picture = tmp_path / "box.png"
+    picture.write_bytes(product_picture())
+    page = page_at("tablet")
+    sign_in_staff(page, server.url, "boss", "correct-horse")
+    page.click("nav >> text=客户")
+    page.click("text=＋ 新客户")
+    page.fill("input[name=name]", "绿源纸袋包装厂")
+    page.fill("input[name=contact]", "王主管")
+    page.click("button:has-text('保存')")
+    page.wait_for_url("**/clients")
+    page.click("text=＋ 品种")
+    page.fill("input[name=name]", "手提纸袋粘贴")
+    page.fill("input[name=piece_rate]", "0.08")
+    page.fill("input[name=unit_price]", "0.13")
+    page.fill("input[name=material_cost]", "0.02")
+    page.fill("input[name=batch_size]", "500")
+    page.set_input_files("input[name=picture]", str(picture))
+    page.click("button:has-text('保存')")
+    page.wait_for_url(re.compile(r"/products/\d+/edit"))
+    page.fill("input[name=piece_rate]", "0.085")
+    page.click("button:has-text('保存')")
+    page.wait_for_load_state()
+    history = page.locator("table.rate-history").inner_text()
+    assert "¥0.08" in history and "¥0.085" in history
+    assert page.locator("img.thumb").evaluate("img => img.naturalWidth") == 240
+    shot(page, "production-product-edit-tablet")
+
+
+def test_correct_and_close_pages_at_tablet_size(live, page_at, shot):
+    server, make = live
+    station, client, product = set_up(make)
+    order = make.order(station=station, product=product, quantity=600)
+    batch = make.batch(order=order, worker=make.worker(station=station, name="赵春梅"), quantity=150)
+    ret = make.return_(batch=batch, accepted=100, rejected=2)
+    page = page_at("tablet")
+    sign_in_staff(page, server.url, "zhan", "correct-horse")
+    page.goto(f"{server.url}/batches/{batch.id}")
+    page.click("text=更正")
+    page.wait_for_url(f"**/correct?return_id={ret.id}")
+    for _ in range(2):
+        page.click(".stepper-field:has(input[name=accepted]) .step-down")
+    page.click(".stepper-field:has(input[name=rejected]) .step-up")
+    page.click(".stepper-field:has(input[name=rejected]) .step-up")
+    page.fill("input[name=reason]", "复检发现 2 个开胶")
+    shot(page, "production-correct-tablet")
+    page.click("text=记录更正")
+    page.wait_for_url(f"**/batches/{batch.id}")
+    assert "复检发现 2 个开胶" in page.locator("table.returns-table").inner_text()
+    page.click("text=结单")
+    shot(page, "production-close-tablet")
+    assert "48" in page.locator(".stat-value").first.inner_text()
+    page.click("button:has-text('结单')")
+    page.wait_for_url(f"**/batches/{batch.id}")
+    assert "已结单" in page.locator("h1").inner_text()
+    shot(page, "production-batch-closed-tablet")
