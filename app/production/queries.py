@@ -86,11 +86,14 @@ class WorkerRow:
     last_issued: object
 
 
-def _holding_subquery():
+def _holding_subquery(station_id: int | None):
     outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
-    return (select(Batch.worker_id.label("worker_id"), func.sum(outstanding).label("holding"),
+    stmt = (select(Batch.worker_id.label("worker_id"), func.sum(outstanding).label("holding"),
                    func.count(Batch.id).label("open_batches"))
-            .where(Batch.status == "open").group_by(Batch.worker_id).subquery())
+            .where(Batch.status == "open").group_by(Batch.worker_id))
+    if station_id is not None:
+        stmt = stmt.where(Batch.station_id == station_id)
+    return stmt.subquery()
 
 
 def worker_rows(station_id: int | None, search: str | None = None, page: int = 1,
@@ -99,17 +102,22 @@ def worker_rows(station_id: int | None, search: str | None = None, page: int = 1
 
     ``recent_first`` orders by who took a batch most recently (the batch picker)."""
     today = today or local_today()
-    holding = _holding_subquery()
+    holding = _holding_subquery(station_id)
     recent = (select(Return.worker_id.label("worker_id"), func.sum(Return.accepted).label("recent"))
               .where(Return.work_date > today - timedelta(days=FORECAST_DAYS), Return.work_date <= today)
-              .group_by(Return.worker_id).subquery())
+              .group_by(Return.worker_id))
     last = select(Batch.worker_id.label("worker_id"), func.max(Batch.issued_at).label("last_issued")) \
-        .group_by(Batch.worker_id).subquery()
+        .group_by(Batch.worker_id)
+    if station_id is not None:  # a station's own rows only: the aggregates stay small on a big database
+        recent = recent.where(Return.station_id == station_id)
+        last = last.where(Batch.station_id == station_id)
+    recent, last = recent.subquery(), last.subquery()
     stmt = (select(Worker, func.coalesce(holding.c.holding, 0), func.coalesce(holding.c.open_batches, 0),
                    func.coalesce(recent.c.recent, 0), last.c.last_issued)
             .outerjoin(holding, holding.c.worker_id == Worker.id)
             .outerjoin(recent, recent.c.worker_id == Worker.id)
             .outerjoin(last, last.c.worker_id == Worker.id)
+            .options(joinedload(Worker.station))
             .where(visible(Worker)))
     if station_id is not None:
         stmt = stmt.where(Worker.station_id == station_id)
@@ -194,6 +202,14 @@ def find_batch_by_code(code: str) -> Batch | None:
     if not code:
         return None
     return db.session.scalar(select(Batch).where(Batch.code == code, visible(Batch)))
+
+
+def outstanding_after(row: Return, batch: Batch) -> int:
+    """What was still out with the worker right after ``row`` was recorded (for its receipt)."""
+    done = db.session.execute(
+        select(func.coalesce(func.sum(Return.accepted + Return.rejected + Return.unused), 0))
+        .where(Return.batch_id == batch.id, Return.id <= row.id)).scalar_one()
+    return batch.quantity - int(done)
 
 
 def recent_accepted_of_worker(worker_id: int, today: date | None = None) -> int:

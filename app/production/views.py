@@ -278,7 +278,7 @@ def order_detail(order_id: int):
                                                          joinedload(Order.station)))
     row = queries.with_forecasts([order])[0]
     page = queries.batches_page(None, int_arg("page"), order_id=order.id)
-    return render_template("production/order_detail.html", row=row, order=order, page=page)
+    return render_template("production/order_detail.html", row=row, order=order, page=page, today=local_today())
 
 
 @bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
@@ -461,7 +461,8 @@ def return_receipt(return_id: int):
     row = get_visible_or_404(Return, return_id, options=(joinedload(Return.recorded_by),))
     batch = _batch(row.batch_id)
     return render_template("production/receipt.html", r=row, batch=batch,
-                           pays=line_amount(row.accepted, row.piece_rate))
+                           pays=line_amount(row.accepted, row.piece_rate),
+                           still_out=queries.outstanding_after(row, batch))
 
 
 @bp.get("/returns/<int:return_id>/photo")

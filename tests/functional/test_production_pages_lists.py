@@ -49,7 +49,8 @@ PAGES = {
 
 def test_list_pages_take_the_same_number_of_queries_for_3_and_30_rows(client, login_as, make):
     station = make.station()
-    login_as("supervisor", station=station)
+    supervisor = login_as("supervisor", station=station)
+    admin = make.staff("admin")
     product = make.product()
     add_rows(station, product, 3)
     # The worker page grows by its history: give one worker as many batches and returns as rows.
@@ -64,11 +65,13 @@ def test_list_pages_take_the_same_number_of_queries_for_3_and_30_rows(client, lo
 
     def measure():
         counts = {}
-        for name, url in PAGES.items():
-            url = url(station, {"worker": worker, "order": order})
-            with QueryCounter() as counter:
-                assert client.get(url).status_code == 200, url
-            counts[name] = counter.count
+        for account in (supervisor, admin):
+            login_as(account=account)
+            for name, url in PAGES.items():
+                url = url(station, {"worker": worker, "order": order})
+                with QueryCounter() as counter:
+                    assert client.get(url).status_code == 200, url
+                counts[f"{account.role} {name}"] = counter.count
         return counts
 
     grow_worker(3)
@@ -194,3 +197,13 @@ def test_workers_pages_are_for_staff_only(client, login_as, make):
     assert client.get("/workers").status_code == 403
     assert client.get(f"/workers/{worker.id}").status_code == 403
     assert _db.session.get(Station, worker.station_id) is not None
+
+
+def test_pages_speak_english_when_chosen(client, login_as, make):
+    station = make.station()
+    login_as("supervisor", station=station)
+    batch = make.batch(order=make.order(station=station))
+    board = client.get(f"/stations/{station.id}/board?lang=en").text
+    assert "Orders board" in board and "Scan the ticket or type its code" in board and "订单看板" not in board
+    form = client.get(f"/batches/{batch.id}/return").text
+    assert "All 100 good — save" in form

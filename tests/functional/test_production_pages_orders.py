@@ -234,3 +234,12 @@ def test_returns_move_the_board_figures(client, login_as, make, db):
     page = client.get(f"/orders/{order.id}").text
     assert "合格 <b>60</b>" in page and "不合格 <b>5</b>" in page and "工人手中 <b>35</b>" in page
     assert count(db, Return) == 1
+
+
+def test_admin_sees_every_station_board_with_tabs(client, login_as, make):
+    a, b = make.station(name="东城幸福就业车间"), make.station(name="西郊就业创业服务站")
+    make.order(station=b, product=make.product(name="手提纸袋粘贴"))
+    login_as("admin")
+    assert client.get("/board").headers["Location"].endswith(f"/stations/{a.id}/board")
+    page = client.get(f"/stations/{b.id}/board").text
+    assert "西郊就业创业服务站" in page and "东城幸福就业车间" in page and "手提纸袋粘贴" in page

@@ -172,3 +172,47 @@ def test_an_expired_form_is_shown_again_with_what_was_typed(client, login_as, ma
     resp = client.post(f"/batches/{batch.id}/return", data=values)
     assert resp.status_code == 422 and re.search(r'name="accepted"[^>]*value="17"', resp.text)
     assert count(db, Return) == 0
+
+
+def test_a_double_tap_sent_at_the_same_moment_records_once(app, client, login_as, make, db):
+    """Two copies of one form arrive together, each on its own connection: one return."""
+    import threading
+
+    from flask.testing import FlaskClient
+
+    batch = setup_batch(make, login_as)
+    page = client.get(f"/batches/{batch.id}/return").text
+    data = {**form_values(page), "accepted": "60", "rejected": "2"}
+    with client.session_transaction() as sess:
+        signed_in = dict(sess)
+    tablets = []
+    for _ in range(2):
+        tablet = FlaskClient(app, app.response_class, use_cookies=True)
+        with tablet.session_transaction() as sess:
+            sess.update(signed_in)
+        tablets.append(tablet)
+    url = f"/batches/{batch.id}/return"
+    db.session.commit()
+    barrier, answers = threading.Barrier(2), []
+
+    def tap(tablet):
+        barrier.wait()
+        answers.append(tablet.post(url, data=data))
+
+    threads = [threading.Thread(target=tap, args=(t,)) for t in tablets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["Location"] == answers[1].headers["Location"]
+    db.session.expire_all()
+    assert count(db, Return) == 1 and db.session.get(Batch, batch.id).accepted == 60
+
+
+def test_an_older_receipt_shows_what_was_still_out_after_that_return(client, login_as, make):
+    batch = setup_batch(make, login_as)
+    first = make.return_(batch=batch, accepted=30)
+    make.return_(batch=batch, accepted=50)
+    receipt = client.get(f"/returns/{first.id}/receipt").text
+    assert "本次收货后未交回：70" in receipt and "¥10.50" in receipt
