@@ -233,7 +233,8 @@ def _apply_counts(batch: Batch, accepted: int, rejected: int, unused: int, requi
     ).rowcount
     if moved != 1:
         raise ConflictError(_l("These pieces are already invoiced; void the invoice first."), code="already_invoiced")
-    db.session.refresh(batch)
+    # The counters moved in SQL: reload them when next read, not now (the common path never does).
+    db.session.expire(batch, ["accepted", "rejected", "unused"])
 
 
 def record_return(*, batch: Batch, accepted: int, rejected: int = 0, unused: int = 0,
