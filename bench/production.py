@@ -373,6 +373,7 @@ def main(argv=None) -> int:
     print("data:", {k: before[k] for k in ("workers", "orders", "batches", "returns")},
           "counters off:", before["batches_off"] + before["orders_off"], flush=True)
 
+    load_before = [round(x, 2) for x in os.getloadavg()]
     port = _free_port()
     log_path = RESULTS / "gunicorn.log"
     proc = serve(args.db, port, args.workers, args.threads, log_path)
@@ -425,7 +426,8 @@ def main(argv=None) -> int:
         row["rps_vs_bare"] = round(row["rps"] / bare_row["rps"], 2)
     report = {
         "at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                    "loadavg_before": load_before, "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
         "setup": {"clients": args.clients, "gunicorn_workers": args.workers, "threads": args.threads,
                   "seconds": args.seconds, "warmup": args.warmup, "db": "sqlite (WAL)"},
         "data": {k: after[k] for k in ("workers", "orders", "batches", "returns")},
@@ -439,6 +441,8 @@ def main(argv=None) -> int:
         f"data: {report['data']['workers']:,} workers, {report['data']['orders']:,} orders, "
         f"{report['data']['batches']:,} batches, {report['data']['returns']:,} returns (built in {meta.get('built_in_s')} s); "
         f"counters consistent after the run: {report['consistent_after']}",
+        f"machine load average (1, 5, 15 min) before: {report['machine']['loadavg_before']}, "
+        f"after: {report['machine']['loadavg_after']} (other work on the machine shares its {os.cpu_count()} CPUs)",
         "",
         f"{'endpoint':44} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>7} {'p95/bare':>9} {'rps/bare':>9}",
     ]
