@@ -51,6 +51,9 @@ def init_templating(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if current_user and getattr(current_user, "is_authenticated", False) and not request.path.startswith("/static/"):
+        # API answers are never cached; checking the path first also keeps this hook from
+        # reloading the account the request's commit expired (a second write transaction).
+        if request.path.startswith("/api/") or (
+                current_user and getattr(current_user, "is_authenticated", False) and not request.path.startswith("/static/")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -111,7 +111,10 @@ def body_to_formdata(body: dict, form_cls) -> MultiDict:
     """JSON values as the strings a browser would post, refusing nested values."""
     data = MultiDict()
     wrong_type = {}
-    list_fields = {name for name, f in form_cls()._fields.items() if f.type in ("SelectMultipleField", "MultiCheckboxField")} if form_cls else set()
+    # An empty, CSRF-less instance: a bare ``form_cls()`` would read the request body and mint a
+    # CSRF token, setting a session cookie on every API answer.
+    blank = form_cls(formdata=None, meta={"csrf": False}) if form_cls else None
+    list_fields = {name for name, f in blank._fields.items() if f.type in ("SelectMultipleField", "MultiCheckboxField")} if blank else set()
     for key, value in body.items():
         if value is None:
             continue

@@ -11,7 +11,7 @@ from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.api.core import api_endpoint, page_args
 from app.extensions import db
@@ -100,8 +100,9 @@ def batch_json(b: Batch, today=None) -> dict:
     }
 
 
-BATCH_LOADS = (selectinload(Batch.order), selectinload(Batch.worker), selectinload(Batch.product))
-ORDER_LOADS = (selectinload(Order.client), selectinload(Order.product))
+# Many-to-one, so joined into the row query itself: one query per page or per record.
+BATCH_LOADS = (joinedload(Batch.order), joinedload(Batch.worker), joinedload(Batch.product))
+ORDER_LOADS = (joinedload(Order.client), joinedload(Order.product))
 
 
 def _page(stmt) -> tuple[list, dict]:
@@ -271,7 +272,8 @@ def api_list_batches():
 @api_endpoint("/batches/<int:batch_id>", "GET", roles=STAFF, summary="One batch with its returns (the return page's data)")
 def api_get_batch(batch_id):
     batch = get_visible_or_404(Batch, batch_id, options=BATCH_LOADS)
-    returns = db.session.scalars(select(Return).where(Return.batch_id == batch.id).order_by(Return.id)).all()
+    # Plain rows, not entities: the page only shows them.
+    returns = db.session.execute(select(*Return.__table__.c).where(Return.batch_id == batch.id).order_by(Return.id)).all()
     return {**batch_json(batch), "returns": [return_json(r) for r in returns]}
 
 

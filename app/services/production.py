@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -198,42 +198,55 @@ def issue_batch(*, order: Order, worker: Worker, quantity: int, due_date: date |
     return batch
 
 
+def _move_batch_counts(require_open: bool):
+    """The conditional UPDATE behind conservation (rule 3): it moves a batch's counters only
+    if none goes below zero and together they stay within the quantity issued. Built once,
+    with bound parameters, since every return runs it."""
+    conditions = [
+        Batch.id == bindparam("batch_id"),
+        Batch.accepted + bindparam("accepted") >= 0, Batch.rejected + bindparam("rejected") >= 0,
+        Batch.unused + bindparam("unused") >= 0,
+        Batch.accepted + Batch.rejected + Batch.unused + bindparam("total") <= Batch.quantity,
+    ]
+    if require_open:
+        conditions.append(Batch.status == "open")
+    return (update(Batch).where(*conditions)
+            .values(accepted=Batch.accepted + bindparam("accepted"), rejected=Batch.rejected + bindparam("rejected"),
+                    unused=Batch.unused + bindparam("unused"))
+            .execution_options(synchronize_session=False))
+
+
+MOVE_OPEN_BATCH = _move_batch_counts(require_open=True)
+MOVE_ANY_BATCH = _move_batch_counts(require_open=False)
+# The order follows its batch: accepted never below what is invoiced; unused materials go
+# back to the order's unissued stock.
+MOVE_ORDER = (update(Order)
+              .where(Order.id == bindparam("order_id"), Order.accepted + bindparam("accepted") >= Order.invoiced,
+                     Order.committed - bindparam("unused") <= Order.quantity)
+              .values(accepted=Order.accepted + bindparam("accepted"), rejected=Order.rejected + bindparam("rejected"),
+                      committed=Order.committed - bindparam("unused"))
+              .execution_options(synchronize_session=False))
+
+
 def _apply_counts(batch: Batch, accepted: int, rejected: int, unused: int, require_open: bool = True) -> None:
     """Move the batch's and order's counters by the given (signed) counts, or raise.
 
     With ``require_open`` the batch must still be open when the UPDATE takes its row, so a
     return racing a close is refused (BatchClosed) rather than landing on a closed batch.
     """
-    total = accepted + rejected + unused
-    conditions = [
-        Batch.id == batch.id,
-        Batch.accepted + accepted >= 0, Batch.rejected + rejected >= 0, Batch.unused + unused >= 0,
-        Batch.accepted + Batch.rejected + Batch.unused + total <= Batch.quantity,
-    ]
-    if require_open:
-        conditions.append(Batch.status == "open")
-    moved = db.session.execute(
-        update(Batch)
-        .where(*conditions)
-        .values(accepted=Batch.accepted + accepted, rejected=Batch.rejected + rejected, unused=Batch.unused + unused)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    counts = {"accepted": accepted, "rejected": rejected, "unused": unused}
+    moved = db.session.execute(MOVE_OPEN_BATCH if require_open else MOVE_ANY_BATCH,
+                               {"batch_id": batch.id, "total": accepted + rejected + unused, **counts}).rowcount
     if moved != 1:
         db.session.refresh(batch)
         if require_open and batch.status != "open":
             raise BatchClosed()
         raise OverReturn(fields={"accepted": str(_l("At most %(n)s pieces are still out.", n=batch.outstanding))})
-    moved = db.session.execute(
-        update(Order)
-        .where(Order.id == batch.order_id, Order.accepted + accepted >= Order.invoiced,
-               Order.committed - unused <= Order.quantity)
-        .values(accepted=Order.accepted + accepted, rejected=Order.rejected + rejected,
-                committed=Order.committed - unused)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    moved = db.session.execute(MOVE_ORDER, {"order_id": batch.order_id, **counts}).rowcount
     if moved != 1:
         raise ConflictError(_l("These pieces are already invoiced; void the invoice first."), code="already_invoiced")
-    db.session.refresh(batch)
+    # The counters moved in SQL: reload them when next read, not now (the common path never does).
+    db.session.expire(batch, ["accepted", "rejected", "unused"])
 
 
 def record_return(*, batch: Batch, accepted: int, rejected: int = 0, unused: int = 0,

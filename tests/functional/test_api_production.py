@@ -125,9 +125,19 @@ def test_invalid_fields_answer_422_naming_each_field(setup):
     assert db.session.scalar(select(func.count(Order.id))) == 2
 
 
-def test_messages_follow_the_users_language(setup):
-    resp = setup["admin"].post("/orders", json={}, headers={"Accept-Language": "zh-CN"})
+def test_error_messages_are_chinese_by_default_and_english_on_request(setup):
+    resp = setup["admin"].post("/orders", json={})
     assert resp.get_json()["error"]["fields"]["quantity"] == "必填。"
+    resp = setup["sup"].post("/orders?lang=en", json={"client_id": 1, "product_id": 1, "station_id": setup["there"].id,
+                                                      "quantity": 1, "due_date": "2030-01-01"})
+    assert resp.get_json()["error"]["fields"]["station_id"] == "You can only take orders for your own station."
+
+
+def test_api_answers_set_no_session_cookie(setup):
+    resp = setup["sup"].post(f"/batches/{setup['order'].id}/returns", json={"accepted": 1})
+    assert resp.status_code == 404 and "Set-Cookie" not in resp.headers
+    resp = _issue(setup["sup"], setup["order"], setup["worker"], quantity=5)
+    assert resp.status_code == 201 and "Set-Cookie" not in resp.headers
 
 
 # --- clients and products, money
