@@ -12,7 +12,7 @@ import shutil
 import sqlite3
 import subprocess
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -60,16 +60,15 @@ def dialect() -> str:
 
 
 def default_backup_path(now: datetime | None = None) -> Path:
-    """``BACKUP_DIR/jijian-YYYYMMDDTHHMMSSZ.<ext>``: names sort by time."""
+    """``BACKUP_DIR/jijian-YYYYMMDDTHHMMSSmmmZ.<ext>`` (UTC, milliseconds): names sort by time."""
     now = now or datetime.now(UTC)
     directory = Path(current_app.config["BACKUP_DIR"])
-    name = f"{NAME_PREFIX}{now.strftime('%Y%m%dT%H%M%SZ')}{SUFFIX.get(dialect(), '.dump')}"
-    path = directory / name
-    n = 1
-    while path.exists():  # two backups in one second: keep both
-        path = directory / name.replace(SUFFIX.get(dialect(), ".dump"), f"-{n}{SUFFIX.get(dialect(), '.dump')}")
-        n += 1
-    return path
+    ext = SUFFIX.get(dialect(), ".dump")
+    while True:
+        path = directory / f"{NAME_PREFIX}{now.strftime('%Y%m%dT%H%M%S')}{now.microsecond // 1000:03d}Z{ext}"
+        if not path.exists():
+            return path
+        now += timedelta(milliseconds=1)  # two backups in one millisecond: keep both, in order
 
 
 def backup_database(dest: Path | str | None = None, keep: int | None = None) -> BackupResult:
