@@ -60,7 +60,9 @@ class Config:
     LOGIN_WINDOW_MINUTES = 15
     LOGIN_LOCK_MINUTES = 15
 
-    # Scheduled work: cron expressions in the scheduler process's time zone.
+    # Scheduled work (app/jobs.py): cron expressions in TIMEZONE — five fields (minute hour
+    # day month day-of-week, 0/7 = Sunday), or six with seconds first ("* * * * * *" = every
+    # second); "off" switches a schedule off. Each tick runs once across all processes.
     JOB_SCHEDULES = {
         "mark_overdue": os.environ.get("JOB_MARK_OVERDUE", "*/15 * * * *"),
         "flag_orders_at_risk": os.environ.get("JOB_FLAG_AT_RISK", "5 * * * *"),
@@ -69,6 +71,8 @@ class Config:
     }
     BACKUP_DIR = os.environ.get("BACKUP_DIR", str(INSTANCE_DIR / "backups"))
     BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", "7"))
+    JOB_MISFIRE_GRACE_SECONDS = int(os.environ.get("JOB_MISFIRE_GRACE_SECONDS", "3600"))
+    JOB_THREADS = int(os.environ.get("JOB_THREADS", "4"))
 
     TESTING = False
     DEBUG = False

@@ -1,0 +1,41 @@
+"""Scheduled-job history for admins: GET /api/v1/jobs/runs."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.api.core import api_endpoint, paginate
+from app.jobs import JOBS
+from app.models import JobRun
+from app.services.errors import ValidationError
+
+
+def _utc(value: datetime | None) -> str | None:
+    return value.replace(microsecond=0).isoformat() + "Z" if value else None
+
+
+def job_run_json(run: JobRun) -> dict:
+    return {
+        "id": run.id, "job": run.job, "scheduled_for": _utc(run.scheduled_for),
+        "started_at": _utc(run.started_at), "finished_at": _utc(run.finished_at),
+        "duration_ms": run.duration_ms, "result": run.result, "error": run.error, "host": run.host,
+    }
+
+
+def job_runs_query(job: str | None):
+    """Runs newest tick first, optionally of one job (an unknown name is a 422)."""
+    stmt = select(JobRun).order_by(JobRun.scheduled_for.desc(), JobRun.id.desc())
+    if job:
+        if job not in JOBS:
+            raise ValidationError(fields={"job": _("Unknown job. Known jobs: %(names)s.", names=", ".join(JOBS))})
+        stmt = stmt.where(JobRun.job == job)
+    return stmt
+
+
+@api_endpoint("/jobs/runs", "GET", roles=("admin",), summary="Scheduled job runs, newest first",
+              query={"job": "string"})
+def jobs_list_runs():
+    return paginate(job_runs_query(request.args.get("job") or None), job_run_json)

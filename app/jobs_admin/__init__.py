@@ -1,0 +1,2 @@
+"""Scheduled jobs for the admin (history, run now, the auto-close switch) and the
+supervisor's notices."""

@@ -1,0 +1,165 @@
+"""Pages: the job history and run-now for admins, the auto-close switch, and the notices
+panel on the supervisor's home (dismissed with a POST)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+from werkzeug.routing import BuildError
+
+from app import jobs
+from app.api.core import page_args
+from app.api.jobs import job_runs_query
+from app.extensions import db
+from app.forms import form_view
+from app.jobs_admin.forms import AutoCloseForm, DismissForm, RunJobForm
+from app.main.views import HOME_PANELS
+from app.models import JobRun, Notice
+from app.permissions import get_visible_or_404, require_roles
+from app.services import jobs_service, notices
+from app.services.errors import ValidationError
+from app.templating import NAV_EXTRA
+
+bp = Blueprint("jobs_admin", __name__)
+
+NAV_EXTRA.append(("jobs_admin.history", _l("Scheduled jobs"), ("admin",)))
+
+# What a run's result words mean, in the reader's language (see jobs_service.summary).
+RESULT_LABELS = {
+    "overdue": _l("overdue batches"), "marked": _l("newly overdue"), "cleared": _l("no longer overdue"),
+    "notices_opened": _l("notices opened"), "notices_resolved": _l("notices resolved"),
+    "checked": _l("orders checked"), "at_risk": _l("orders at risk"), "changed": _l("forecasts changed"),
+    "period": _l("pay period"), "closed": _l("closed"), "payslips": _l("payslips"),
+    "already_closed": _l("already closed"), "waiting_until_day": _l("waits until day"),
+    "skipped": _l("skipped"), "file": _l("file"), "bytes": _l("bytes"), "removed": _l("old copies removed"),
+}
+RESULT_PHRASES = {
+    "switched off": _l("switched off"),
+    jobs_service.WAGES_NOT_INSTALLED: _l("wages not installed"),
+}
+
+
+def describe_result(result: str | None) -> str:
+    """``overdue=3 marked=1`` → ``overdue batches: 3 · newly overdue: 1`` in the reader's language."""
+    if not result:
+        return ""
+    if result in RESULT_PHRASES:
+        return str(RESULT_PHRASES[result])
+    words = []
+    for word in result.split():
+        key, sep, value = word.partition("=")
+        words.append(f"{RESULT_LABELS[key]}: {value}" if sep and key in RESULT_LABELS else word)
+    return " · ".join(words)
+
+
+@bp.app_template_filter("job_result")
+def job_result_filter(result):
+    return describe_result(result)
+
+
+# --- history
+
+
+@bp.get("/admin/jobs")
+@require_roles("admin")
+def history():
+    job = request.args.get("job") or None
+    if job not in jobs.JOBS:
+        job = None
+    page, per_page = page_args()
+    stmt = job_runs_query(job)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    runs = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    last = dict(db.session.execute(
+        select(JobRun.job, func.max(JobRun.scheduled_for)).group_by(JobRun.job)).all())
+    return render_template(
+        "jobs_admin/history.html", runs=runs, total=total, page=page, per_page=per_page, job=job,
+        specs=jobs.JOBS, schedules=jobs.schedules(current_app), last=last,
+        run_form=RunJobForm(), auto=jobs_service.auto_close_settings(),
+    )
+
+
+@bp.post("/admin/jobs/run")
+@require_roles("admin")
+@form_view
+def run_now():
+    form = RunJobForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a job to run."), "error")
+        return redirect(url_for(".history"))
+    outcome = jobs.run_claimed(form.job.data)
+    label = jobs.JOBS[form.job.data].label
+    if not outcome.claimed:
+        flash(_("%(job)s: this second's run was already started elsewhere.", job=label), "warning")
+    elif outcome.run.error:
+        flash(_("%(job)s failed: %(error)s", job=label, error=outcome.run.error), "error")
+    else:
+        flash(_("%(job)s done: %(result)s", job=label, result=describe_result(outcome.run.result)), "success")
+    return redirect(url_for(".history", job=form.job.data))
+
+
+# --- the auto-close switch
+
+
+@bp.route("/admin/jobs/auto-close", methods=["GET", "POST"])
+@require_roles("admin")
+@form_view
+def auto_close():
+    settings = jobs_service.auto_close_settings()
+    form = AutoCloseForm(data={"enabled": settings.enabled, "day": settings.day})
+    if form.validate_on_submit():
+        try:
+            jobs_service.save_auto_close(form.enabled.data, form.day.data, user=current_user)
+        except ValidationError as exc:
+            db.session.rollback()
+            form.day.errors = [str(exc.fields.get("day", exc.message))]
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for(".auto_close"))
+    return render_template("jobs_admin/auto_close.html", form=form, settings=settings)
+
+
+# --- notices on the supervisor's home
+
+NOTICE_LINKS = {
+    # kind → (candidate endpoints of the record's page, URL parameter); the first that exists wins.
+    notices.OVERDUE_BATCH: (("production.batch_detail", "production.batch", "production.show_batch"), "batch_id"),
+    notices.ORDER_AT_RISK: (("production.order_detail", "production.order", "production.show_order"), "order_id"),
+}
+
+
+def notice_link(shown: notices.ShownNotice) -> str | None:
+    endpoints, param = NOTICE_LINKS.get(shown.notice.kind, ((), ""))
+    for endpoint in endpoints:
+        try:
+            return url_for(endpoint, **{param: shown.notice.entity_id})
+        except BuildError:
+            continue
+    return None
+
+
+def notices_panel():
+    shown = notices.open_notices_for()
+    count = notices.count_open() if len(shown) >= 50 else len(shown)
+    return "jobs_admin/_notices_panel.html", {
+        "notices": shown, "notice_count": count, "notice_link": notice_link, "dismiss_form": DismissForm(),
+    }
+
+
+HOME_PANELS["supervisor"].append(notices_panel)
+
+
+@bp.post("/notices/<int:notice_id>/dismiss")
+@require_roles("supervisor", "admin")
+def dismiss_notice(notice_id):
+    notice = get_visible_or_404(Notice, notice_id)
+    if not DismissForm().validate_on_submit():
+        flash(_("This page was open too long. Please try again."), "warning")
+        return redirect(url_for("main.home"))
+    notices.dismiss(notice)
+    db.session.commit()
+    flash(_("Notice dismissed."), "success")
+    return redirect(url_for("main.home"))

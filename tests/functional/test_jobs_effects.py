@@ -1,0 +1,270 @@
+"""What each scheduled job does, that a second run changes nothing more, and the claim."""
+from __future__ import annotations
+
+import importlib.machinery
+import sys
+import types
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app import jobs
+from app.extensions import db
+from app.models import AuditEvent, Order, PayPeriod, local_today
+from app.services import jobs_service, notices, production
+from tests.jobs_fixtures import days_ago, open_notices, runs, set_batch_due, state_of_jobs
+
+
+@pytest.fixture
+def station_with_batches(make):
+    station = make.station()
+    order = make.order(station=station, quantity=1000, due_in_days=30)
+    late = make.batch(order=order, quantity=50, issued_on=days_ago(10), due_date=days_ago(2))
+    due_today = make.batch(order=order, quantity=50, issued_on=days_ago(5), due_date=local_today())
+    return station, order, late, due_today
+
+
+def test_mark_overdue_marks_open_batches_past_due_and_opens_one_notice_each(app, station_with_batches):
+    station, _order, late, due_today = station_with_batches
+    result = jobs_service.mark_overdue()
+    db.session.commit()
+    assert "overdue=1" in result and "marked=1" in result and "notices_opened=1" in result
+    db.session.expire_all()
+    assert late.overdue is True and due_today.overdue is False
+    [notice] = open_notices(notices.OVERDUE_BATCH)
+    assert (notice.station_id, notice.entity, notice.entity_id) == (station.id, "batch", late.id)
+
+
+def test_mark_overdue_twice_changes_nothing_more(app, station_with_batches):
+    jobs_service.mark_overdue()
+    db.session.commit()
+    before = state_of_jobs()
+    result = jobs_service.mark_overdue()
+    db.session.commit()
+    assert state_of_jobs() == before
+    assert "marked=0" in result and "cleared=0" in result and "notices_opened=0" in result
+
+
+def test_overdue_clears_and_its_notice_resolves_when_the_batch_comes_back(app, make, station_with_batches):
+    _station, _order, late, _due_today = station_with_batches
+    jobs_service.mark_overdue()
+    db.session.commit()
+    make.return_(batch=late, accepted=50)
+    production.close_batch(batch=late)
+    db.session.commit()
+    result = jobs_service.mark_overdue()
+    db.session.commit()
+    assert "overdue=0" in result and "notices_resolved=1" in result
+    assert open_notices(notices.OVERDUE_BATCH) == []
+
+
+def test_moving_the_due_date_clears_overdue_and_resolves_the_notice(app, station_with_batches):
+    _station, _order, late, _due_today = station_with_batches
+    jobs_service.mark_overdue()
+    db.session.commit()
+    set_batch_due(late.id, local_today() + timedelta(days=3))
+    result = jobs_service.mark_overdue()
+    db.session.commit()
+    db.session.expire_all()
+    assert late.overdue is False and "cleared=1" in result
+    assert open_notices(notices.OVERDUE_BATCH) == []
+
+
+def test_a_dismissed_notice_is_not_reopened_while_the_batch_stays_overdue(app, station_with_batches):
+    jobs_service.mark_overdue()
+    db.session.commit()
+    [notice] = open_notices(notices.OVERDUE_BATCH)
+    notices.dismiss(notice)
+    db.session.commit()
+    jobs_service.mark_overdue()
+    db.session.commit()
+    [still] = open_notices(notices.OVERDUE_BATCH)
+    assert still.id == notice.id and still.dismissed_at is not None
+
+
+@pytest.fixture
+def three_orders(make):
+    station = make.station()
+    due_soon_no_pace = make.order(station=station, quantity=500, due_in_days=2)
+    slow = make.order(station=station, quantity=1000, due_in_days=30)
+    make.return_(batch=make.batch(order=slow, quantity=20, issued_on=days_ago(5)), accepted=10, work_date=days_ago(1))
+    on_pace = make.order(station=station, quantity=100, due_in_days=30)
+    make.return_(batch=make.batch(order=on_pace, quantity=80, issued_on=days_ago(5)), accepted=60, work_date=days_ago(1))
+    return station, due_soon_no_pace, slow, on_pace
+
+
+def test_orders_whose_forecast_falls_after_the_due_date_are_flagged_with_notices(app, three_orders):
+    station, due_soon, slow, on_pace = three_orders
+    versions = {o.id: o.version for o in (due_soon, slow, on_pace)}
+    result = jobs_service.flag_orders_at_risk()
+    db.session.commit()
+    db.session.expire_all()
+    assert (due_soon.at_risk, slow.at_risk, on_pace.at_risk) == (True, True, False)
+    assert due_soon.forecast_date is None
+    assert slow.forecast_date == production.forecast_completion(slow) and slow.forecast_date > slow.due_date
+    assert on_pace.forecast_date == production.forecast_completion(on_pace) <= on_pace.due_date
+    assert "at_risk=2" in result and "notices_opened=2" in result
+    assert {n.entity_id for n in open_notices(notices.ORDER_AT_RISK)} == {due_soon.id, slow.id}
+    assert {n.station_id for n in open_notices(notices.ORDER_AT_RISK)} == {station.id}
+    # Derived fields only: a supervisor editing the order meanwhile is not refused as stale.
+    assert {o.id: o.version for o in (due_soon, slow, on_pace)} == versions
+
+
+def test_flag_orders_at_risk_twice_changes_nothing_more(app, three_orders):
+    jobs_service.flag_orders_at_risk()
+    db.session.commit()
+    before = state_of_jobs()
+    result = jobs_service.flag_orders_at_risk()
+    db.session.commit()
+    assert state_of_jobs() == before
+    assert "changed=0" in result and "notices_opened=0" in result and "notices_resolved=0" in result
+
+
+def test_an_order_back_on_pace_or_cancelled_loses_its_flag_and_notice(app, make, three_orders):
+    _station, due_soon, slow, _on_pace = three_orders
+    jobs_service.flag_orders_at_risk()
+    db.session.commit()
+    production.update_order(db.session.get(Order, due_soon.id), status="cancelled")
+    make.return_(batch=make.batch(order=slow, quantity=900), accepted=900)
+    db.session.commit()
+    result = jobs_service.flag_orders_at_risk()
+    db.session.commit()
+    db.session.expire_all()
+    assert (due_soon.at_risk, slow.at_risk) == (False, False)
+    assert "notices_resolved=2" in result and open_notices(notices.ORDER_AT_RISK) == []
+
+
+def test_at_risk_job_reads_in_a_fixed_number_of_queries(app, make):
+    from sqlalchemy import event
+
+    station = make.station()
+    for _ in range(3):
+        make.order(station=station, quantity=100, due_in_days=1)
+
+    def count_statements(n_more):
+        for _ in range(n_more):
+            make.order(station=station, quantity=100, due_in_days=1)
+        seen = []
+        listener = lambda *a, **k: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            jobs_service.flag_orders_at_risk()
+            db.session.rollback()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    assert count_statements(0) == count_statements(6)
+
+
+# --- closing last month's pay period
+
+
+def _fake_wages(monkeypatch, answer=None):
+    closed = []
+
+    def close_pay_period(period):
+        period.status = "closed"
+        closed.append(period.id)
+        return answer if answer is not None else types.SimpleNamespace(count=4)
+
+    module = types.ModuleType("app.services.wages")
+    module.__spec__ = importlib.machinery.ModuleSpec("app.services.wages", None)
+    module.close_pay_period = close_pay_period
+    monkeypatch.setitem(sys.modules, "app.services.wages", module)
+    return closed
+
+
+def _switch_on(day=1):
+    jobs_service.save_auto_close(True, day)
+    db.session.commit()
+
+
+def test_auto_close_is_off_by_default_and_does_nothing(app, monkeypatch):
+    closed = _fake_wages(monkeypatch)
+    assert jobs_service.close_previous_pay_period() == "switched off"
+    assert closed == [] and db.session.scalar(select(PayPeriod)) is None
+
+
+def test_auto_close_without_the_wages_feature_records_wages_not_installed(app, monkeypatch):
+    monkeypatch.setitem(sys.modules, "app.services.wages", None)  # as if the module did not exist
+    _switch_on()
+    assert jobs_service.close_previous_pay_period() == "wages not installed"
+    outcome = jobs.run_claimed("close_pay_period")
+    assert outcome.run.result == "wages not installed" and outcome.run.error is None
+
+
+def test_auto_close_creates_and_closes_last_months_period_once(app, monkeypatch):
+    closed = _fake_wages(monkeypatch)
+    _switch_on(day=1)
+    result = jobs_service.close_previous_pay_period()
+    db.session.commit()
+    start, end = jobs_service.previous_month(local_today())
+    period = db.session.scalar(select(PayPeriod))
+    assert (period.start, period.end, period.status) == (start, end, "closed")
+    assert closed == [period.id] and "closed=1" in result and "payslips=4" in result
+    again = jobs_service.close_previous_pay_period()
+    assert "already_closed=1" in again and closed == [period.id]
+
+
+def test_auto_close_waits_for_its_day_of_the_month(app, monkeypatch):
+    closed = _fake_wages(monkeypatch)
+    _switch_on(day=20)
+    day_10 = local_today().replace(day=10)
+    assert jobs_service.close_previous_pay_period(today=day_10) == "waiting_until_day=20"
+    assert closed == []
+    assert "closed=1" in jobs_service.close_previous_pay_period(today=day_10.replace(day=21))
+
+
+@pytest.mark.parametrize("answer, count", [({"payslips": [1, 2]}, 2), (7, 7), ([1, 2, 3], 3)])
+def test_the_payslip_count_is_read_from_whatever_the_wages_service_answers(app, monkeypatch, answer, count):
+    _fake_wages(monkeypatch, answer)
+    _switch_on()
+    assert f"payslips={count}" in jobs_service.close_previous_pay_period()
+
+
+def test_switch_is_stored_in_settings_and_audited(app):
+    _switch_on(day=7)
+    assert jobs_service.auto_close_settings() == jobs_service.AutoClose(enabled=True, day=7)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.entity == "setting")) is not None
+
+
+# --- the claim
+
+
+def test_a_tick_is_claimed_once(app):
+    tick = datetime(2026, 3, 1, 2, 0, 0, 250000, tzinfo=UTC)
+    first = jobs_service.claim_run("mark_overdue", tick)
+    second = jobs_service.claim_run("mark_overdue", tick.replace(microsecond=900000))
+    other_job = jobs_service.claim_run("backup", tick)
+    assert first is not None and second is None and other_job is not None
+    assert first.scheduled_for == datetime(2026, 3, 1, 2, 0, 0)
+
+
+def test_running_a_claimed_tick_again_is_skipped_and_records_nothing_more(app, station_with_batches):
+    tick = datetime.now(UTC).replace(microsecond=0)
+    first = jobs.run_claimed("mark_overdue", tick)
+    second = jobs.run_claimed("mark_overdue", tick)
+    assert first.claimed and not second.claimed
+    [run] = runs("mark_overdue")
+    assert run.finished_at is not None and run.duration_ms >= 0 and "marked=1" in run.result and run.error is None
+
+
+def test_a_failing_job_is_recorded_with_its_error_and_its_work_rolled_back(app, monkeypatch, station_with_batches):
+    def broken():
+        jobs_service.mark_overdue()
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setitem(jobs.JOBS, "mark_overdue", jobs.JobSpec("mark_overdue", "x", broken))
+    outcome = jobs.run_claimed("mark_overdue")
+    assert outcome.run.error == "RuntimeError: disk on fire" and outcome.run.result is None
+    assert outcome.run.finished_at is not None
+    assert open_notices() == []  # the job's own writes were rolled back
+
+
+def test_scheduled_time_in_any_zone_keys_the_same_tick(app):
+    from zoneinfo import ZoneInfo
+
+    shanghai = datetime(2026, 3, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert jobs_service.tick_key(shanghai) == datetime(2026, 3, 1, 2, 0)
