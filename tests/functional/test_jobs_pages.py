@@ -39,7 +39,7 @@ def test_supervisor_home_lists_overdue_batches_and_orders_at_risk_with_a_count(c
     html = client.get("/home").text
     assert _badge(html) == 2
     assert batch.code in html and order.number in html
-    assert "逾期" in html and "有风险" in html
+    assert "逾期" in html and "延期风险" in html
 
 
 def test_supervisor_sees_only_their_own_stations_notices(client, login_as, make, overdue_at):
