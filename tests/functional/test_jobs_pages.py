@@ -29,7 +29,9 @@ def overdue_at(make):
 
 
 def _badge(html: str) -> int:
-    return int(re.search(r'<span class="badge[^"]*"[^>]*>(\d+)</span>', html).group(1))
+    # The notices panel's own badge (other panels on the home page have badges too).
+    panel = html[html.index('id="notices-title"'):]
+    return int(re.search(r'<span class="badge[^"]*"[^>]*>(\d+)</span>', panel).group(1))
 
 
 def test_supervisor_home_lists_overdue_batches_and_orders_at_risk_with_a_count(client, login_as, make, overdue_at):
