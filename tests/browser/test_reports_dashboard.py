@@ -81,3 +81,27 @@ def test_admin_sees_the_report_and_the_district_dashboard(live, page_at, shot):
     page.goto(f"{server.url}/reports/employment")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     shot(page, "reports-employment-phone")
+
+
+def test_admin_registers_a_policy_and_covers_the_uninsured_from_the_dashboard(live, page_at, shot):
+    server, make = live
+    _busy_station(make)
+    today = local_today()
+    page = page_at("tablet")
+    sign_in_staff(page, server.url, "boss", "correct-horse")
+    page.goto(f"{server.url}/reports/insurance")
+    page.fill("input[name=insurer]", "中国人民财产保险")
+    page.fill("input[name=policy_number]", "PICC-2026-0001")
+    page.fill("input[name=start]", today.replace(day=1).isoformat())
+    page.fill("input[name=end]", (today + timedelta(days=365)).isoformat())
+    page.fill("input[name=premium_per_person_month]", "6.50")
+    page.click("form:has(input[name=insurer]) button[type=submit]")
+    page.wait_for_url("**/reports/insurance/*")
+    shot(page, "reports-policy-tablet")
+    page.goto(f"{server.url}/home")
+    assert page.locator("#dash-uninsured .tag").count() == 12
+    page.click("#dash-uninsured button[type=submit]")
+    page.wait_for_url("**/home")
+    assert "12" in page.locator(".flash").first.inner_text()
+    assert page.locator("#dash-uninsured").count() == 0
+    shot(page, "reports-dashboard-admin-covered-tablet")
