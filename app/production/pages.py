@@ -7,7 +7,6 @@ import hashlib
 import uuid
 
 from flask import flash, redirect, request, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -184,7 +183,3 @@ def ticket_context(batch) -> dict:
         "qr": segno.make(url, error="m").svg_data_uri(scale=4, border=2),
         "url": url,
     }
-
-
-def deny_message() -> str:
-    return _("You may not do this.")
