@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 
 from flask import flash, redirect, request, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.utils import secure_filename
 
@@ -18,11 +19,12 @@ from app.models import StoredFile
 from app.money import format_money, format_rate, line_amount
 from app.services import catalog
 from app.services.catalog import StaleEdit
-from app.services.errors import DomainError, ValidationError
+from app.services.errors import ConflictError, DomainError, ValidationError
 
 # Magic numbers of the picture formats we accept; the browser's content type is not trusted.
 PICTURE_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 NOT_A_PICTURE = _l("A JPEG, PNG or WebP picture.")
+ALREADY_SENT = _l("This form was already sent and recorded. Check the figures; send it again only to record another.")
 
 
 def sniff_picture(data: bytes) -> str | None:
@@ -97,6 +99,14 @@ def record_once(form, action):
         if claim is not None:
             idempotency.complete(claim, 303, location=location)
         db.session.commit()
+    except idempotency.KeyReused:
+        # The same form, sent again with other values after it was recorded (a page kept open
+        # in the browser): say so plainly and give the form a fresh key for a deliberate resend.
+        db.session.rollback()
+        form.refusal_status = 409
+        form.form_errors.append(str(ALREADY_SENT))
+        form.idem_key.data = uuid.uuid4().hex
+        return None
     except DomainError as exc:
         db.session.rollback()
         attach_errors(form, exc)
@@ -104,6 +114,11 @@ def record_once(form, action):
     except StaleDataError:
         db.session.rollback()
         attach_errors(form, StaleEdit())
+        return None
+    except IntegrityError:
+        # A database constraint caught what a concurrent request made impossible.
+        db.session.rollback()
+        attach_errors(form, ConflictError())
         return None
     if message:
         flash(message, "success")
@@ -168,7 +183,3 @@ def ticket_context(batch) -> dict:
         "qr": segno.make(url, error="m").svg_data_uri(scale=4, border=2),
         "url": url,
     }
-
-
-def deny_message() -> str:
-    return _("You may not do this.")

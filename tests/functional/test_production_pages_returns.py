@@ -216,3 +216,13 @@ def test_an_older_receipt_shows_what_was_still_out_after_that_return(client, log
     make.return_(batch=batch, accepted=50)
     receipt = client.get(f"/returns/{first.id}/receipt").text
     assert "本次收货后未交回：70" in receipt and "¥10.50" in receipt
+
+
+def test_a_recorded_form_sent_again_with_other_figures_is_refused_plainly(client, login_as, make, db):
+    batch = setup_batch(make, login_as)
+    first, posted = submit(client, f"/batches/{batch.id}/return", {"accepted": "10"})
+    assert first.status_code == 303
+    changed = client.post(f"/batches/{batch.id}/return", data={**posted, "accepted": "12"})
+    assert changed.status_code == 409 and "这张表已经提交并记录过了" in changed.text
+    assert form_values(changed.text)["idem_key"] != posted["idem_key"]
+    assert count(db, Return) == 1
