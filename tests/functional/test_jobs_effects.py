@@ -268,3 +268,32 @@ def test_scheduled_time_in_any_zone_keys_the_same_tick(app):
 
     shanghai = datetime(2026, 3, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     assert jobs_service.tick_key(shanghai) == datetime(2026, 3, 1, 2, 0)
+
+
+# --- by hand
+
+
+def test_run_job_lists_the_jobs_and_runs_one_through_the_claim(app, station_with_batches):
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["run-job", "--list"])
+    assert listed.exit_code == 0
+    assert [line.split("\t")[0] for line in listed.output.splitlines()] == list(jobs.JOBS)
+    done = runner.invoke(args=["run-job", "mark_overdue"])
+    assert done.exit_code == 0 and "marked=1" in done.output
+    [run] = runs("mark_overdue")
+    assert run.result.startswith("overdue=1") and run.host.endswith(f":{__import__('os').getpid()}")
+
+
+def test_run_job_refuses_an_unknown_job(app):
+    result = app.test_cli_runner().invoke(args=["run-job", "no_such_job"])
+    assert result.exit_code == 2 and runs() == []
+
+
+def test_run_job_reports_a_failure_with_a_nonzero_exit(app, monkeypatch):
+    def broken():
+        raise RuntimeError("no disk")
+
+    monkeypatch.setitem(jobs.JOBS, "backup", jobs.JobSpec("backup", "x", broken))
+    result = app.test_cli_runner().invoke(args=["run-job", "backup"])
+    assert result.exit_code == 1 and "no disk" in result.output
+    assert runs("backup")[0].error == "RuntimeError: no disk"
