@@ -1,7 +1,8 @@
 """What the scheduled jobs do, and the claim that makes each tick run once.
 
-Every function here flushes and never commits: the job runner (``app.jobs``) commits once per
-run. Each job is safe to run twice: a second run over the same data changes nothing more.
+Every function here flushes and never commits — the job runner (``app.jobs``) commits once per
+run — except ``claim_run``, whose commit *is* the claim. Each job is safe to run twice: a
+second run over the same data changes nothing more.
 """
 from __future__ import annotations
 
