@@ -4,13 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import request
-from flask_babel import gettext as _
-from sqlalchemy import select
 
 from app.api.core import api_endpoint, paginate
-from app.jobs import JOBS
 from app.models import JobRun
-from app.services.errors import ValidationError
+from app.services.jobs_service import job_runs_query
 
 
 def _utc(value: datetime | None) -> str | None:
@@ -23,16 +20,6 @@ def job_run_json(run: JobRun) -> dict:
         "started_at": _utc(run.started_at), "finished_at": _utc(run.finished_at),
         "duration_ms": run.duration_ms, "result": run.result, "error": run.error, "host": run.host,
     }
-
-
-def job_runs_query(job: str | None):
-    """Runs newest tick first, optionally of one job (an unknown name is a 422)."""
-    stmt = select(JobRun).order_by(JobRun.scheduled_for.desc(), JobRun.id.desc())
-    if job:
-        if job not in JOBS:
-            raise ValidationError(fields={"job": _("Unknown job. Known jobs: %(names)s.", names=", ".join(JOBS))})
-        stmt = stmt.where(JobRun.job == job)
-    return stmt
 
 
 @api_endpoint("/jobs/runs", "GET", roles=("admin",), summary="Scheduled job runs, newest first",

@@ -11,7 +11,6 @@ from werkzeug.routing import BuildError
 
 from app import jobs
 from app.api.core import page_args
-from app.api.jobs import job_runs_query
 from app.extensions import db
 from app.forms import form_view
 from app.jobs_admin.forms import AutoCloseForm, DismissForm, RunJobForm
@@ -69,7 +68,7 @@ def history():
     if job not in jobs.JOBS:
         job = None
     page, per_page = page_args()
-    stmt = job_runs_query(job)
+    stmt = jobs_service.job_runs_query(job)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     runs = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     last = dict(db.session.execute(

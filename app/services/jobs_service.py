@@ -1,7 +1,8 @@
 """What the scheduled jobs do, and the claim that makes each tick run once.
 
-Every function here flushes and never commits: the job runner (``app.jobs``) commits once per
-run. Each job is safe to run twice: a second run over the same data changes nothing more.
+Every function here flushes and never commits — the job runner (``app.jobs``) commits once per
+run — except ``claim_run``, whose commit *is* the claim. Each job is safe to run twice: a
+second run over the same data changes nothing more.
 """
 from __future__ import annotations
 
@@ -260,6 +261,21 @@ def close_previous_pay_period(today: date | None = None, force: bool = False) ->
     count = _count_of(outcome)
     return summary(period=f"{start.isoformat()}..{end.isoformat()}", closed=1,
                    payslips=count if count is not None else "?")
+
+
+# --- history
+
+
+def job_runs_query(job: str | None):
+    """Runs, newest tick first, optionally of one job (an unknown name is a 422)."""
+    from app.jobs import JOBS  # the registry imports this module
+
+    stmt = select(JobRun).order_by(JobRun.scheduled_for.desc(), JobRun.id.desc())
+    if job:
+        if job not in JOBS:
+            raise ValidationError(fields={"job": str(_l("Unknown job. Known jobs: %(names)s.", names=", ".join(JOBS)))})
+        stmt = stmt.where(JobRun.job == job)
+    return stmt
 
 
 # --- timestamps for hand runs

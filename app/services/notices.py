@@ -41,7 +41,8 @@ class SyncResult:
 
 def sync_notices(kind: str, wanted: list[Wanted]) -> SyncResult:
     """Make the unresolved notices of ``kind`` match ``wanted``, in three statements whatever
-    the numbers: read the unresolved ones, insert the missing ones, resolve the stale ones."""
+    the numbers (per thousand stale ones): read the unresolved ones, insert the missing ones,
+    resolve the stale ones."""
     entity = KIND_ENTITY[kind]
     open_rows = db.session.execute(
         select(Notice.id, Notice.entity_id).where(Notice.kind == kind, Notice.resolved_at.is_(None))
@@ -49,9 +50,9 @@ def sync_notices(kind: str, wanted: list[Wanted]) -> SyncResult:
     have = {entity_id: notice_id for notice_id, entity_id in open_rows}
     want = {w.entity_id: w for w in wanted}
     result = SyncResult()
+    now = utcnow()
     new = [w for entity_id, w in want.items() if entity_id not in have]
     if new:
-        now = utcnow()
         db.session.execute(
             Notice.__table__.insert(),
             [{"station_id": w.station_id, "kind": kind, "entity": entity, "entity_id": w.entity_id,
@@ -59,12 +60,12 @@ def sync_notices(kind: str, wanted: list[Wanted]) -> SyncResult:
         )
         result.opened = len(new)
     stale = [notice_id for entity_id, notice_id in have.items() if entity_id not in want]
-    if stale:
+    for i in range(0, len(stale), 1000):  # bounded IN lists (PostgreSQL takes at most 65535 parameters)
         db.session.execute(
-            update(Notice).where(Notice.id.in_(stale), Notice.resolved_at.is_(None))
-            .values(resolved_at=utcnow()).execution_options(synchronize_session=False)
+            update(Notice).where(Notice.id.in_(stale[i:i + 1000]), Notice.resolved_at.is_(None))
+            .values(resolved_at=now).execution_options(synchronize_session=False)
         )
-        result.resolved = len(stale)
+    result.resolved = len(stale)
     return result
 
 

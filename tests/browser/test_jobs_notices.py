@@ -37,3 +37,19 @@ def test_supervisor_dismisses_an_overdue_batch_notice(live, page_at, shot, size)
     assert "标记逾期发料单" in admin.locator("table").first.inner_text()
     assert admin.locator("table.job-runs tbody tr").count() == 2
     shot(admin, f"jobs-history-{size}")
+
+
+def test_admin_switches_the_automatic_pay_period_close_on(live, page_at, shot):
+    server, make = live
+    make.staff("admin", username="boss", password="correct-horse")
+    page = page_at("tablet")
+    sign_in_staff(page, server.url, "boss", "correct-horse")
+    page.goto(f"{server.url}/admin/jobs")
+    page.click("text=自动关闭：未开启")
+    page.check("input[name=enabled]")
+    page.fill("input[name=day]", "6")
+    shot(page, "jobs-auto-close-tablet")
+    page.click("button[type=submit]:has-text('保存')")
+    assert "已保存" in page.locator(".flashes").inner_text()
+    page.goto(f"{server.url}/admin/jobs")
+    assert "自动关闭：已开启，每月 6 日" in page.locator("table.jobs-table").inner_text()

@@ -268,3 +268,72 @@ def test_scheduled_time_in_any_zone_keys_the_same_tick(app):
 
     shanghai = datetime(2026, 3, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     assert jobs_service.tick_key(shanghai) == datetime(2026, 3, 1, 2, 0)
+
+
+# --- by hand
+
+
+def test_run_job_lists_the_jobs_and_runs_one_through_the_claim(app, station_with_batches):
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["run-job", "--list"])
+    assert listed.exit_code == 0
+    assert [line.split("\t")[0] for line in listed.output.splitlines()] == list(jobs.JOBS)
+    done = runner.invoke(args=["run-job", "mark_overdue"])
+    assert done.exit_code == 0 and "marked=1" in done.output
+    [run] = runs("mark_overdue")
+    assert run.result.startswith("overdue=1") and run.host.endswith(f":{__import__('os').getpid()}")
+
+
+def test_run_job_refuses_an_unknown_job(app):
+    result = app.test_cli_runner().invoke(args=["run-job", "no_such_job"])
+    assert result.exit_code == 2 and runs() == []
+
+
+def test_run_job_reports_a_failure_with_a_nonzero_exit(app, monkeypatch):
+    def broken():
+        raise RuntimeError("no disk")
+
+    monkeypatch.setitem(jobs.JOBS, "backup", jobs.JobSpec("backup", "x", broken))
+    result = app.test_cli_runner().invoke(args=["run-job", "backup"])
+    assert result.exit_code == 1 and "no disk" in result.output
+    assert runs("backup")[0].error == "RuntimeError: no disk"
+
+
+def test_runs_of_two_ticks_at_once_open_each_notice_once(app, make):
+    """Runs of one job never interleave (SQLite's write lock; PostgreSQL's advisory lock):
+    two ticks' runs that both find overdue batches without notices open them once."""
+    import threading
+
+    from app.models import Batch, Notice
+
+    station = make.station()
+    order = make.order(station=station, quantity=2000)
+    for _ in range(8):
+        make.batch(order=order, quantity=10, issued_on=days_ago(6), due_date=days_ago(1))
+    base = jobs_service.now_tick()
+    for round_ in range(4):
+        # Overdue already flagged but nobody told yet: no row for the runs to lock on.
+        db.session.execute(Batch.__table__.update().values(overdue=True))
+        db.session.execute(Notice.__table__.update().values(resolved_at=base))
+        db.session.commit()
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def run(offset, round_=round_, barrier=barrier, errors=errors):
+            with app.app_context():
+                try:
+                    barrier.wait()
+                    jobs.run_claimed("mark_overdue", base + timedelta(seconds=10 * round_ + offset))
+                except Exception as exc:  # noqa: BLE001 - reported below
+                    errors.append(exc)
+                finally:
+                    db.session.remove()
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in (1, 2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert len(open_notices(notices.OVERDUE_BATCH)) == 8, f"round {round_}"
+    assert len(runs("mark_overdue")) == 8 and all(r.error is None for r in runs("mark_overdue"))

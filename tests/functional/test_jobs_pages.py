@@ -168,6 +168,7 @@ def test_api_job_runs_answer_codes(app, api, client, make):
     assert api(role="worker").get("/jobs/runs").status_code == 403
     bad = api(role="admin").get("/jobs/runs?job=nonsense")
     assert bad.status_code == 422 and "job" in bad.json["error"]["fields"]
+    assert "get" in client.get("/api/v1/openapi.json").json["paths"]["/api/v1/jobs/runs"]
 
 
 def test_supervisor_home_notices_load_in_a_fixed_number_of_queries(app, client, login_as, make):
