@@ -124,9 +124,9 @@ def auto_close():
 # --- notices on the supervisor's home
 
 NOTICE_LINKS = {
-    # kind → (candidate endpoints of the record's page, URL parameter); the first that exists wins.
-    notices.OVERDUE_BATCH: (("production.batch_detail", "production.batch", "production.show_batch"), "batch_id"),
-    notices.ORDER_AT_RISK: (("production.order_detail", "production.order", "production.show_order"), "order_id"),
+    # kind → (endpoints of the record's page, URL parameter)
+    notices.OVERDUE_BATCH: (("production.batch_detail",), "batch_id"),
+    notices.ORDER_AT_RISK: (("production.order_detail",), "order_id"),
 }
 
 
