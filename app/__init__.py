@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
@@ -121,6 +122,7 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 
     timeout = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 30000) if has_app_context() else 30000
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+    connection_record.info["busy_timeout_ms"] = int(timeout)
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA busy_timeout={int(timeout)}")
@@ -133,4 +135,32 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 def _sqlite_on_begin(conn):
     if conn.dialect.name != "sqlite":
         return
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+    if _wants_write_lock():
+        _begin_immediate(conn.connection.dbapi_connection, conn.connection.info.get("busy_timeout_ms", 30000))
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(dbapi_connection, timeout_ms: int) -> None:
+    """Take SQLite's write lock, retrying every millisecond or two until the busy timeout.
+
+    SQLite's own busy handler sleeps ever longer (up to 100 ms a try), so under a burst of
+    writes from several processes the lock sits idle between sleepers and one waiter can lose
+    it again and again for seconds. Short, even retries hand it over within a couple of
+    milliseconds; past the timeout the error is the usual "database is locked".
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    delay = 0.0005
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.002)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")

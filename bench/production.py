@@ -44,7 +44,7 @@ RESULTS = ROOT / "bench" / "results"
 
 WORKERS = 2_000
 ORDERS = 500
-BATCHES_PER_ORDER = 200
+BATCHES_PER_ORDER = 200  # on average
 RETURNS_PER_BATCH = 10  # 500 × 200 × 10 = 1,000,000 returns
 STATIONS = 4
 OPEN_ORDERS = 60  # 15 a station on the board; the other 440 are done, spread over 18 months
@@ -133,18 +133,24 @@ def build(db_path: Path, seed: int = 2026) -> dict:
     orders, batches, bench_batches = [], [], []
     batch_id, return_id = 0, 0
     returns_buffer: list = []
+    # Open orders started in the last two months and have had batches at the pace of a
+    # six-week order so far; the done orders, one after another over the history, take the
+    # rest, so there are exactly ORDERS × BATCHES_PER_ORDER × RETURNS_PER_BATCH returns.
+    plan = {}
+    for o in range(ORDERS - OPEN_ORDERS + 1, ORDERS + 1):
+        age = rng.randint(10, 60)
+        plan[o] = (today - timedelta(days=age), age - 1, max(20, min(BATCHES_PER_ORDER, age * BATCHES_PER_ORDER // 45)))
+    done_batches = ORDERS * BATCHES_PER_ORDER - sum(n for _c, _l, n in plan.values())
+    for o in range(1, ORDERS - OPEN_ORDERS + 1):
+        created = today - timedelta(days=HISTORY_DAYS - (o - 1) * (HISTORY_DAYS - 70) // (ORDERS - OPEN_ORDERS))
+        plan[o] = (created, 45, done_batches // (ORDERS - OPEN_ORDERS) + (o <= done_batches % (ORDERS - OPEN_ORDERS)))
     for o in range(1, ORDERS + 1):
         station_id = station_ids[(o - 1) % STATIONS]
         product_id, client_id, piece_rate, unit_price = product_rows[(o - 1) % len(product_rows)]
         is_open = o > ORDERS - OPEN_ORDERS
-        if is_open:  # started in the last two months, still being worked
-            created = today - timedelta(days=rng.randint(10, 60))
-            last_issue = (today - created).days - 1
-        else:  # one after another over the history, each worked for about six weeks
-            created = today - timedelta(days=HISTORY_DAYS - (o - 1) * (HISTORY_DAYS - 70) // (ORDERS - OPEN_ORDERS))
-            last_issue = 45
+        created, last_issue, batch_count = plan[o]
         committed = accepted = rejected = 0
-        for _b in range(BATCHES_PER_ORDER):
+        for _b in range(batch_count):
             batch_id += 1
             worker_id = rng.choice(workers_by_station[station_id])
             issued_on = created + timedelta(days=rng.randint(0, last_issue))

@@ -138,6 +138,7 @@ def _visible_or_field_error(model, object_id, field: str, message: str):
 
 
 def _sent(form, body_keys) -> dict:
+    """A PATCH's changes: the validated values of the fields the body actually sent."""
     return {name: form[name].data for name in body_keys if name in form._fields and name != "version"}
 
 
