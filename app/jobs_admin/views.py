@@ -36,7 +36,6 @@ RESULT_LABELS = {
 }
 RESULT_PHRASES = {
     "switched off": _l("switched off"),
-    jobs_service.WAGES_NOT_INSTALLED: _l("wages not installed"),
 }
 
 

@@ -6,8 +6,6 @@ second run over the same data changes nothing more.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import socket
 import zlib
@@ -151,7 +149,6 @@ def flag_orders_at_risk(today: date | None = None) -> str:
 AUTO_CLOSE_ENABLED = "jobs.auto_close_enabled"
 AUTO_CLOSE_DAY = "jobs.auto_close_day"
 DEFAULT_CLOSE_DAY = 5
-WAGES_NOT_INSTALLED = "wages not installed"
 
 
 @dataclass
@@ -195,40 +192,6 @@ def previous_month(today: date) -> tuple[date, date]:
     return last_prev.replace(day=1), last_prev
 
 
-def _wages_close_function():
-    """``app.services.wages.close_pay_period`` when the wages feature is installed, else None.
-    A wages module that exists but fails to import is an error, not "not installed"."""
-    if importlib.util.find_spec("app.services.wages") is None:
-        return None
-    module = importlib.import_module("app.services.wages")
-    return getattr(module, "close_pay_period", None)
-
-
-def _count_of(outcome) -> int | None:
-    """How many payslips the wages service reports, whatever shape it answers in."""
-    if outcome is None:
-        return None
-    if isinstance(outcome, bool):
-        return None
-    if isinstance(outcome, int):
-        return outcome
-    if isinstance(outcome, dict):
-        for key in ("count", "payslips"):
-            if key in outcome:
-                value = outcome[key]
-                return value if isinstance(value, int) else len(value)
-        return None
-    for attr in ("count", "payslips", "payslip_count"):
-        value = getattr(outcome, attr, None)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, (list, tuple, set)):
-            return len(value)
-    if isinstance(outcome, (list, tuple, set)):
-        return len(outcome)
-    return None
-
-
 def close_previous_pay_period(today: date | None = None, force: bool = False) -> str:
     """On or after the configured day, close last month's pay period through the wages
     service (creating the period first if nobody did). Off unless the admin switched it on
@@ -239,9 +202,6 @@ def close_previous_pay_period(today: date | None = None, force: bool = False) ->
         return "switched off"
     if not force and today.day < settings.day:
         return summary(waiting_until_day=settings.day)
-    close = _wages_close_function()
-    if close is None:
-        return WAGES_NOT_INSTALLED
     start, end = previous_month(today)
     period = db.session.scalar(select(PayPeriod).where(PayPeriod.start == start, PayPeriod.end == end))
     if period is None:
@@ -257,10 +217,10 @@ def close_previous_pay_period(today: date | None = None, force: bool = False) ->
         audit.record("create", "pay_period", period.id, after={"start": start, "end": end, "status": "open"})
     if period.status == "closed":
         return summary(period=f"{start.isoformat()}..{end.isoformat()}", already_closed=1)
-    outcome = close(period)
-    count = _count_of(outcome)
-    return summary(period=f"{start.isoformat()}..{end.isoformat()}", closed=1,
-                   payslips=count if count is not None else "?")
+    from app.services import wages  # wages imports production services; keep the job module light
+
+    outcome = wages.close_pay_period(period)
+    return summary(period=f"{start.isoformat()}..{end.isoformat()}", closed=1, payslips=outcome.payslips)
 
 
 # --- history

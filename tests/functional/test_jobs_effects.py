@@ -1,17 +1,14 @@
 """What each scheduled job does, that a second run changes nothing more, and the claim."""
 from __future__ import annotations
 
-import importlib.machinery
-import sys
-import types
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import jobs
 from app.extensions import db
-from app.models import AuditEvent, Order, PayPeriod, local_today
+from app.models import AuditEvent, Order, PayPeriod, Payslip, local_today
 from app.services import jobs_service, notices, production
 from tests.jobs_fixtures import days_ago, open_notices, runs, set_batch_due, state_of_jobs
 
@@ -161,67 +158,47 @@ def test_at_risk_job_reads_in_a_fixed_number_of_queries(app, make):
 # --- closing last month's pay period
 
 
-def _fake_wages(monkeypatch, answer=None):
-    closed = []
-
-    def close_pay_period(period):
-        period.status = "closed"
-        closed.append(period.id)
-        return answer if answer is not None else types.SimpleNamespace(count=4)
-
-    module = types.ModuleType("app.services.wages")
-    module.__spec__ = importlib.machinery.ModuleSpec("app.services.wages", None)
-    module.close_pay_period = close_pay_period
-    monkeypatch.setitem(sys.modules, "app.services.wages", module)
-    return closed
-
-
 def _switch_on(day=1):
     jobs_service.save_auto_close(True, day)
     db.session.commit()
 
 
-def test_auto_close_is_off_by_default_and_does_nothing(app, monkeypatch):
-    closed = _fake_wages(monkeypatch)
+def _last_month_work(make):
+    """A worker with accepted pieces in last month, so closing writes one statement."""
+    start, _end = jobs_service.previous_month(local_today())
+    batch = make.batch(quantity=50, issued_on=start, due_date=start + timedelta(days=5))
+    make.return_(batch=batch, accepted=40, work_date=start + timedelta(days=2))
+    return batch
+
+
+def test_auto_close_is_off_by_default_and_does_nothing(app, make):
+    _last_month_work(make)
     assert jobs_service.close_previous_pay_period() == "switched off"
-    assert closed == [] and db.session.scalar(select(PayPeriod)) is None
+    assert db.session.scalar(select(PayPeriod)) is None
 
 
-def test_auto_close_without_the_wages_feature_records_wages_not_installed(app, monkeypatch):
-    monkeypatch.setitem(sys.modules, "app.services.wages", None)  # as if the module did not exist
-    _switch_on()
-    assert jobs_service.close_previous_pay_period() == "wages not installed"
-    outcome = jobs.run_claimed("close_pay_period")
-    assert outcome.run.result == "wages not installed" and outcome.run.error is None
-
-
-def test_auto_close_creates_and_closes_last_months_period_once(app, monkeypatch):
-    closed = _fake_wages(monkeypatch)
+def test_auto_close_creates_and_closes_last_months_period_once_through_the_wages_service(app, make):
+    batch = _last_month_work(make)
     _switch_on(day=1)
-    result = jobs_service.close_previous_pay_period()
-    db.session.commit()
+    outcome = jobs.run_claimed("close_pay_period")
+    assert outcome.run.error is None and "closed=1" in outcome.run.result and "payslips=1" in outcome.run.result
     start, end = jobs_service.previous_month(local_today())
     period = db.session.scalar(select(PayPeriod))
     assert (period.start, period.end, period.status) == (start, end, "closed")
-    assert closed == [period.id] and "closed=1" in result and "payslips=4" in result
+    slip = db.session.scalar(select(Payslip))
+    assert slip.worker_id == batch.worker_id and slip.pieces == 40
     again = jobs_service.close_previous_pay_period()
-    assert "already_closed=1" in again and closed == [period.id]
+    assert "already_closed=1" in again
+    assert db.session.scalar(select(func.count()).select_from(Payslip)) == 1
 
 
-def test_auto_close_waits_for_its_day_of_the_month(app, monkeypatch):
-    closed = _fake_wages(monkeypatch)
+def test_auto_close_waits_for_its_day_of_the_month(app, make):
+    _last_month_work(make)
     _switch_on(day=20)
     day_10 = local_today().replace(day=10)
     assert jobs_service.close_previous_pay_period(today=day_10) == "waiting_until_day=20"
-    assert closed == []
+    assert db.session.scalar(select(PayPeriod)) is None
     assert "closed=1" in jobs_service.close_previous_pay_period(today=day_10.replace(day=21))
-
-
-@pytest.mark.parametrize("answer, count", [({"payslips": [1, 2]}, 2), (7, 7), ([1, 2, 3], 3)])
-def test_the_payslip_count_is_read_from_whatever_the_wages_service_answers(app, monkeypatch, answer, count):
-    _fake_wages(monkeypatch, answer)
-    _switch_on()
-    assert f"payslips={count}" in jobs_service.close_previous_pay_period()
 
 
 def test_switch_is_stored_in_settings_and_audited(app):
