@@ -274,14 +274,22 @@ def invoice_hash(invoice: Invoice, lines) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def _stored_pdf_hashes(file_ids: list[int], chunk: int = 100) -> dict[int, str]:
+    """SHA-256 of the stored bytes themselves (not the sha256 column, which could be edited too)."""
+    hashes = {}
+    for start in range(0, len(file_ids), chunk):
+        for file_id, data in db.session.execute(
+                select(StoredFile.id, StoredFile.data).where(StoredFile.id.in_(file_ids[start:start + chunk]))):
+            hashes[file_id] = hashlib.sha256(data).hexdigest()
+    return hashes
+
+
 def verify_chain() -> list[str]:
     """Problems found in the invoices' hash chain and stored PDFs; empty when all is intact."""
     problems = []
     prev = GENESIS_HASH
     invoices = db.session.scalars(select(Invoice).options(selectinload(Invoice.lines)).order_by(Invoice.id)).all()
-    pdf_hashes = dict(db.session.execute(
-        select(StoredFile.id, StoredFile.sha256).where(StoredFile.id.in_([i.pdf_id for i in invoices if i.pdf_id])))
-        .all()) if invoices else {}
+    pdf_hashes = _stored_pdf_hashes([i.pdf_id for i in invoices if i.pdf_id])
     for inv in invoices:
         if inv.prev_hash != prev:
             problems.append(f"invoice {inv.number}: prev_hash does not match the previous invoice's hash")
@@ -290,7 +298,7 @@ def verify_chain() -> list[str]:
         if sum((ln.amount for ln in inv.lines), Decimal("0.00")) != inv.total:
             problems.append(f"invoice {inv.number}: total is not the sum of its lines")
         if inv.pdf_id is None or pdf_hashes.get(inv.pdf_id) != inv.pdf_sha256:
-            problems.append(f"invoice {inv.number}: stored PDF hash differs")
+            problems.append(f"invoice {inv.number}: stored PDF differs from the one issued")
         prev = inv.hash
     return problems
 

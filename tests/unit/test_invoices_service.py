@@ -121,6 +121,7 @@ def test_hash_chain_finds_a_row_or_pdf_changed_behind_the_apps_back(app, make):
     db.session.execute(update(StoredFile).where(StoredFile.id == second.pdf_id).values(data=b"%PDF-forged"))
     db.session.commit()
     db.session.expire_all()
+    assert invoicing.verify_chain() == [f"invoice {second.number}: stored PDF differs from the one issued"]
     with pytest.raises(invoicing.StoredPdfChanged):
         invoicing.stored_pdf(db.session.get(Invoice, second.id))
 
