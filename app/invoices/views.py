@@ -84,6 +84,12 @@ def _once(form, fingerprint: str):
     return claim, None
 
 
+def _page_language() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale()) if str(get_locale()) in invoicing.LANGUAGES else "zh"
+
+
 def _clients():
     return db.session.execute(select(Client.id, Client.name).order_by(Client.name)).all()
 
@@ -198,6 +204,16 @@ def invoice_pdf(invoice_id):
     return pdf_response(invoicing.stored_pdf(invoice), f"invoice-{invoice.number}.pdf")
 
 
+@bp.get("/<int:invoice_id>/credit-note.pdf")
+@require_roles("admin")
+def credit_note_pdf(invoice_id):
+    from flask import abort
+
+    invoice = _invoice_or_404(invoice_id)
+    note = invoicing.credit_notes_for([invoice.id]).get(invoice.id) or abort(404)
+    return pdf_response(invoicing.stored_credit_note_pdf(note), f"credit-note-{note.number}.pdf")
+
+
 @bp.post("/<int:invoice_id>/void")
 @require_roles("admin")
 @form_view
@@ -211,7 +227,7 @@ def void_invoice(invoice_id):
     if replay:
         return replay
     try:
-        note = invoicing.void_invoice(invoice, form.reason.data)
+        note = invoicing.void_invoice(invoice, form.reason.data, language=_page_language())
     except DomainError as exc:
         _apply_error(form, exc)
         return _render_detail(_invoice_or_404(invoice_id), void_form=form, status=exc.status)
@@ -278,14 +294,12 @@ def statement():
 @require_roles("admin")
 def statement_pdf():
     from flask import abort
-    from flask_babel import get_locale
 
     client, (year, month) = _statement_args()
     if client is None:
         abort(404)
     st = invoicing.monthly_statement(client, year, month)
-    lang = str(get_locale()) if str(get_locale()) in invoicing.LANGUAGES else "zh"
-    return pdf_response(invoicing.render_statement_pdf(st, lang), f"statement-{client.id}-{year:04d}-{month:02d}.pdf")
+    return pdf_response(invoicing.render_statement_pdf(st, _page_language()), f"statement-{client.id}-{year:04d}-{month:02d}.pdf")
 
 
 @bp.get("/margins")

@@ -353,9 +353,30 @@ def render_invoice_pdf(invoice: Invoice, language: str = "zh", order_numbers: di
 # --- void and payments
 
 
-def void_invoice(invoice: Invoice, reason: str, user=None) -> CreditNote:
-    """Void an unpaid invoice by a credit note (CN-YYYY-NNNNNN, its own gapless series); its
-    pieces become invoiceable again. The invoice itself is not otherwise changed."""
+def render_credit_note_pdf(note: CreditNote, invoice: Invoice, language: str = "zh") -> bytes:
+    from app.pdf import render_pdf
+
+    with force_locale(language if language in LANGUAGES else "zh"):
+        doc = invoice_document(invoice)
+        doc.update(credit_number=note.number, credit_date=local_today().isoformat(), reason=note.reason,
+                   credit_total=format_money(-note.amount), credit_words=amount_in_words(-note.amount))
+        return render_pdf("pdf/credit_note.html", doc=doc)
+
+
+def stored_credit_note_pdf(note: CreditNote) -> bytes:
+    row = db.session.get(StoredFile, note.pdf_id) if note.pdf_id else None
+    if row is None:
+        raise NotFound()
+    data = row.data
+    if hashlib.sha256(data).hexdigest() != row.sha256:
+        raise StoredPdfChanged()
+    return data
+
+
+def void_invoice(invoice: Invoice, reason: str, user=None, language: str = "zh") -> CreditNote:
+    """Void an unpaid invoice by a credit note (CN-YYYY-NNNNNN, its own gapless series, its PDF
+    rendered once and stored); its pieces become invoiceable again. The invoice itself is not
+    otherwise changed."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(fields={"reason": str(_l("Say why the invoice is voided."))})
@@ -382,6 +403,11 @@ def void_invoice(invoice: Invoice, reason: str, user=None) -> CreditNote:
     note = CreditNote(number=f"CN-{today.year}-{seq:06d}", year=today.year, seq=seq, invoice_id=invoice.id,
                       amount=invoice.total, reason=reason, issued_by=audit.actor_of(user)[1])
     db.session.add(note)
+    db.session.flush()
+    from app.services.catalog import store_file
+
+    note.pdf_id = store_file(f"credit-note-{note.number}.pdf", "application/pdf",
+                             render_credit_note_pdf(note, invoice, language)).id
     db.session.flush()
     audit.record("void", "invoice", invoice.id, before={"status": "issued"},
                  after={"status": "void", "credit_note": note.number, "reason": reason}, user=user)
