@@ -486,6 +486,7 @@ class Statement:
     credit_notes: list[CreditNote] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
     pieces_invoiced: int = 0
+    pieces_credited: int = 0
     invoiced: Decimal = Decimal("0.00")
     credited: Decimal = Decimal("0.00")
     paid: Decimal = Decimal("0.00")
@@ -550,9 +551,8 @@ def monthly_statement(client: Client, year: int, month: int) -> Statement:
     if paid_ids:
         st.invoice_numbers = dict(db.session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(paid_ids))).all())
     st.invoiced = sum((i.total for i in st.invoices), Decimal("0.00"))
-    # net of this month's credit notes, like the amounts
-    st.pieces_invoiced = (sum(ln.quantity for i in st.invoices for ln in i.lines)
-                          - sum(ln.quantity for c in st.credit_notes for ln in c.invoice.lines))
+    st.pieces_invoiced = sum(ln.quantity for i in st.invoices for ln in i.lines)
+    st.pieces_credited = sum(ln.quantity for c in st.credit_notes for ln in c.invoice.lines)
     st.credited = sum((c.amount for c in st.credit_notes), Decimal("0.00"))
     st.paid = sum((p.amount for p in st.payments), Decimal("0.00"))
     st.opening_balance = _balance_before(client.id, start)
@@ -569,7 +569,7 @@ def statement_json(st: Statement) -> dict:
         "pieces_delivered": st.pieces_delivered, "value_delivered": api_amount(st.value_delivered),
         "delivered": [{"order_id": d["order_id"], "order": d["order"], "product": d["product"], "pieces": d["pieces"],
                        "unit_price": api_rate(d["unit_price"]), "value": api_amount(d["value"])} for d in st.delivered],
-        "pieces_invoiced": st.pieces_invoiced,
+        "pieces_invoiced": st.pieces_invoiced, "pieces_credited": st.pieces_credited,
         "invoiced": api_amount(st.invoiced), "credited": api_amount(st.credited), "paid": api_amount(st.paid),
         "opening_balance": api_amount(st.opening_balance), "balance": api_amount(st.closing_balance),
         "uninvoiced_pieces": st.uninvoiced_pieces,
