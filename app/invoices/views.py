@@ -30,16 +30,9 @@ NAV_EXTRA.extend([
     ("invoices.enterprise_settings", _l("Enterprise details"), ("admin",)),
 ])
 
-def _home_panel():
-    """The admin's home: what clients owe and what is accepted but not yet invoiced."""
-    from app.models import Order
 
-    owed = db.session.execute(select(func.count(Invoice.id), func.coalesce(func.sum(Invoice.total), 0),
-                                     func.coalesce(func.sum(Invoice.paid_amount), 0))
-                              .where(Invoice.status == "issued")).one()
-    uninvoiced = db.session.scalar(select(func.coalesce(func.sum(Order.accepted - Order.invoiced), 0))) or 0
-    return "invoices/_home_panel.html", {"unpaid_count": owed[0], "owed": owed[1] - owed[2],
-                                         "uninvoiced_pieces": int(uninvoiced)}
+def _home_panel():
+    return "invoices/_home_panel.html", invoicing.receivables_summary()
 
 
 HOME_PANELS["admin"].append(_home_panel)
@@ -77,7 +70,9 @@ def _apply_error(form, exc: DomainError) -> None:
 
 def _once(form, fingerprint: str):
     """Claim the form's one-time key; returns (claim, redirect of the first submission or None)."""
-    claim = idempotency.replay_or_claim(current_user.actor_key, form.idem_key.data or "", fingerprint)
+    if not form.idem_key.data:
+        return None, None  # a form sent without its one-time key records as a fresh request
+    claim = idempotency.replay_or_claim(current_user.actor_key, form.idem_key.data, fingerprint)
     if claim.status_code is not None:
         db.session.rollback()
         return claim, redirect(claim.location or url_for("invoices.list_invoices"))
@@ -88,6 +83,11 @@ def _page_language() -> str:
     from flask_babel import get_locale
 
     return str(get_locale()) if str(get_locale()) in invoicing.LANGUAGES else "zh"
+
+
+def _complete(claim, target: str) -> None:
+    if claim is not None:
+        idempotency.complete(claim, 303, location=target)
 
 
 def _clients():
@@ -146,7 +146,7 @@ def issue_invoice():
                 status = exc.status
             else:
                 target = url_for("invoices.invoice_detail", invoice_id=invoice.id)
-                idempotency.complete(claim, 303, location=target)
+                _complete(claim, target)
                 db.session.commit()
                 flash(_("Invoice %(number)s issued.", number=invoice.number), "success")
                 return redirect(target, code=303)
@@ -231,7 +231,7 @@ def void_invoice(invoice_id):
     except DomainError as exc:
         _apply_error(form, exc)
         return _render_detail(_invoice_or_404(invoice_id), void_form=form, status=exc.status)
-    idempotency.complete(claim, 303, location=target)
+    _complete(claim, target)
     db.session.commit()
     flash(_("Invoice %(number)s is void; credit note %(note)s issued.", number=invoice.number, note=note.number), "success")
     return redirect(target, code=303)
@@ -255,7 +255,7 @@ def record_payment(invoice_id):
     except DomainError as exc:
         _apply_error(form, exc)
         return _render_detail(_invoice_or_404(invoice_id), pay_form=form, status=exc.status)
-    idempotency.complete(claim, 303, location=target)
+    _complete(claim, target)
     db.session.commit()
     flash(_("Payment recorded."), "success")
     return redirect(target, code=303)

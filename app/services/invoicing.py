@@ -590,6 +590,16 @@ def render_statement_pdf(st: Statement, language: str = "zh") -> bytes:
         return render_pdf("pdf/statement.html", st=st, enterprise=enterprise, logo=logo_data_uri(enterprise["logo_file_id"]))
 
 
+def receivables_summary() -> dict:
+    """For the admin's home: unpaid invoices, what clients still owe on them, and accepted
+    pieces not yet invoiced — three aggregates, two queries."""
+    count, total, paid = db.session.execute(
+        select(func.count(Invoice.id), func.coalesce(func.sum(Invoice.total), 0),
+               func.coalesce(func.sum(Invoice.paid_amount), 0)).where(Invoice.status == "issued")).one()
+    uninvoiced = db.session.scalar(select(func.coalesce(func.sum(Order.accepted - Order.invoiced), 0))) or 0
+    return {"unpaid_count": count, "owed": round_money(Decimal(total) - Decimal(paid)), "uninvoiced_pieces": int(uninvoiced)}
+
+
 # --- margins
 
 
