@@ -76,6 +76,16 @@ def api_void_invoice(form, invoice_id):
             "credit_note_amount": api_amount(note.amount)}
 
 
+@api_endpoint("/invoices/<int:invoice_id>/credit-note.pdf", "GET", roles=("admin",),
+              summary="The credit note that voided the invoice, as PDF")
+def api_credit_note_pdf(invoice_id):
+    invoice = _invoice_or_404(invoice_id)
+    note = invoicing.credit_notes_for([invoice.id]).get(invoice.id)
+    if note is None:
+        raise NotFound()
+    return pdf_response(invoicing.stored_credit_note_pdf(note), f"credit-note-{note.number}.pdf")
+
+
 @api_endpoint("/invoices/<int:invoice_id>/payments", "POST", roles=("admin",), form=PaymentForm, status=201,
               summary="Record a payment received (the invoice is paid when fully paid)")
 def api_mark_paid(form, invoice_id):

@@ -30,16 +30,9 @@ NAV_EXTRA.extend([
     ("invoices.enterprise_settings", _l("Enterprise details"), ("admin",)),
 ])
 
-def _home_panel():
-    """The admin's home: what clients owe and what is accepted but not yet invoiced."""
-    from app.models import Order
 
-    owed = db.session.execute(select(func.count(Invoice.id), func.coalesce(func.sum(Invoice.total), 0),
-                                     func.coalesce(func.sum(Invoice.paid_amount), 0))
-                              .where(Invoice.status == "issued")).one()
-    uninvoiced = db.session.scalar(select(func.coalesce(func.sum(Order.accepted - Order.invoiced), 0))) or 0
-    return "invoices/_home_panel.html", {"unpaid_count": owed[0], "owed": owed[1] - owed[2],
-                                         "uninvoiced_pieces": int(uninvoiced)}
+def _home_panel():
+    return "invoices/_home_panel.html", invoicing.receivables_summary()
 
 
 HOME_PANELS["admin"].append(_home_panel)
@@ -77,11 +70,24 @@ def _apply_error(form, exc: DomainError) -> None:
 
 def _once(form, fingerprint: str):
     """Claim the form's one-time key; returns (claim, redirect of the first submission or None)."""
-    claim = idempotency.replay_or_claim(current_user.actor_key, form.idem_key.data or "", fingerprint)
+    if not form.idem_key.data:
+        return None, None  # a form sent without its one-time key records as a fresh request
+    claim = idempotency.replay_or_claim(current_user.actor_key, form.idem_key.data, fingerprint)
     if claim.status_code is not None:
         db.session.rollback()
         return claim, redirect(claim.location or url_for("invoices.list_invoices"))
     return claim, None
+
+
+def _page_language() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale()) if str(get_locale()) in invoicing.LANGUAGES else "zh"
+
+
+def _complete(claim, target: str) -> None:
+    if claim is not None:
+        idempotency.complete(claim, 303, location=target)
 
 
 def _clients():
@@ -140,7 +146,7 @@ def issue_invoice():
                 status = exc.status
             else:
                 target = url_for("invoices.invoice_detail", invoice_id=invoice.id)
-                idempotency.complete(claim, 303, location=target)
+                _complete(claim, target)
                 db.session.commit()
                 flash(_("Invoice %(number)s issued.", number=invoice.number), "success")
                 return redirect(target, code=303)
@@ -198,6 +204,16 @@ def invoice_pdf(invoice_id):
     return pdf_response(invoicing.stored_pdf(invoice), f"invoice-{invoice.number}.pdf")
 
 
+@bp.get("/<int:invoice_id>/credit-note.pdf")
+@require_roles("admin")
+def credit_note_pdf(invoice_id):
+    from flask import abort
+
+    invoice = _invoice_or_404(invoice_id)
+    note = invoicing.credit_notes_for([invoice.id]).get(invoice.id) or abort(404)
+    return pdf_response(invoicing.stored_credit_note_pdf(note), f"credit-note-{note.number}.pdf")
+
+
 @bp.post("/<int:invoice_id>/void")
 @require_roles("admin")
 @form_view
@@ -211,11 +227,11 @@ def void_invoice(invoice_id):
     if replay:
         return replay
     try:
-        note = invoicing.void_invoice(invoice, form.reason.data)
+        note = invoicing.void_invoice(invoice, form.reason.data, language=_page_language())
     except DomainError as exc:
         _apply_error(form, exc)
         return _render_detail(_invoice_or_404(invoice_id), void_form=form, status=exc.status)
-    idempotency.complete(claim, 303, location=target)
+    _complete(claim, target)
     db.session.commit()
     flash(_("Invoice %(number)s is void; credit note %(note)s issued.", number=invoice.number, note=note.number), "success")
     return redirect(target, code=303)
@@ -239,7 +255,7 @@ def record_payment(invoice_id):
     except DomainError as exc:
         _apply_error(form, exc)
         return _render_detail(_invoice_or_404(invoice_id), pay_form=form, status=exc.status)
-    idempotency.complete(claim, 303, location=target)
+    _complete(claim, target)
     db.session.commit()
     flash(_("Payment recorded."), "success")
     return redirect(target, code=303)
@@ -278,14 +294,12 @@ def statement():
 @require_roles("admin")
 def statement_pdf():
     from flask import abort
-    from flask_babel import get_locale
 
     client, (year, month) = _statement_args()
     if client is None:
         abort(404)
     st = invoicing.monthly_statement(client, year, month)
-    lang = str(get_locale()) if str(get_locale()) in invoicing.LANGUAGES else "zh"
-    return pdf_response(invoicing.render_statement_pdf(st, lang), f"statement-{client.id}-{year:04d}-{month:02d}.pdf")
+    return pdf_response(invoicing.render_statement_pdf(st, _page_language()), f"statement-{client.id}-{year:04d}-{month:02d}.pdf")
 
 
 @bp.get("/margins")

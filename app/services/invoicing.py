@@ -274,14 +274,22 @@ def invoice_hash(invoice: Invoice, lines) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def _stored_pdf_hashes(file_ids: list[int], chunk: int = 100) -> dict[int, str]:
+    """SHA-256 of the stored bytes themselves (not the sha256 column, which could be edited too)."""
+    hashes = {}
+    for start in range(0, len(file_ids), chunk):
+        for file_id, data in db.session.execute(
+                select(StoredFile.id, StoredFile.data).where(StoredFile.id.in_(file_ids[start:start + chunk]))):
+            hashes[file_id] = hashlib.sha256(data).hexdigest()
+    return hashes
+
+
 def verify_chain() -> list[str]:
     """Problems found in the invoices' hash chain and stored PDFs; empty when all is intact."""
     problems = []
     prev = GENESIS_HASH
     invoices = db.session.scalars(select(Invoice).options(selectinload(Invoice.lines)).order_by(Invoice.id)).all()
-    pdf_hashes = dict(db.session.execute(
-        select(StoredFile.id, StoredFile.sha256).where(StoredFile.id.in_([i.pdf_id for i in invoices if i.pdf_id])))
-        .all()) if invoices else {}
+    pdf_hashes = _stored_pdf_hashes([i.pdf_id for i in invoices if i.pdf_id])
     for inv in invoices:
         if inv.prev_hash != prev:
             problems.append(f"invoice {inv.number}: prev_hash does not match the previous invoice's hash")
@@ -290,7 +298,7 @@ def verify_chain() -> list[str]:
         if sum((ln.amount for ln in inv.lines), Decimal("0.00")) != inv.total:
             problems.append(f"invoice {inv.number}: total is not the sum of its lines")
         if inv.pdf_id is None or pdf_hashes.get(inv.pdf_id) != inv.pdf_sha256:
-            problems.append(f"invoice {inv.number}: stored PDF hash differs")
+            problems.append(f"invoice {inv.number}: stored PDF differs from the one issued")
         prev = inv.hash
     return problems
 
@@ -345,9 +353,30 @@ def render_invoice_pdf(invoice: Invoice, language: str = "zh", order_numbers: di
 # --- void and payments
 
 
-def void_invoice(invoice: Invoice, reason: str, user=None) -> CreditNote:
-    """Void an unpaid invoice by a credit note (CN-YYYY-NNNNNN, its own gapless series); its
-    pieces become invoiceable again. The invoice itself is not otherwise changed."""
+def render_credit_note_pdf(note: CreditNote, invoice: Invoice, language: str = "zh") -> bytes:
+    from app.pdf import render_pdf
+
+    with force_locale(language if language in LANGUAGES else "zh"):
+        doc = invoice_document(invoice)
+        doc.update(credit_number=note.number, credit_date=local_today().isoformat(), reason=note.reason,
+                   credit_total=format_money(-note.amount), credit_words=amount_in_words(-note.amount))
+        return render_pdf("pdf/credit_note.html", doc=doc)
+
+
+def stored_credit_note_pdf(note: CreditNote) -> bytes:
+    row = db.session.get(StoredFile, note.pdf_id) if note.pdf_id else None
+    if row is None:
+        raise NotFound()
+    data = row.data
+    if hashlib.sha256(data).hexdigest() != row.sha256:
+        raise StoredPdfChanged()
+    return data
+
+
+def void_invoice(invoice: Invoice, reason: str, user=None, language: str = "zh") -> CreditNote:
+    """Void an unpaid invoice by a credit note (CN-YYYY-NNNNNN, its own gapless series, its PDF
+    rendered once and stored); its pieces become invoiceable again. The invoice itself is not
+    otherwise changed."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(fields={"reason": str(_l("Say why the invoice is voided."))})
@@ -374,6 +403,11 @@ def void_invoice(invoice: Invoice, reason: str, user=None) -> CreditNote:
     note = CreditNote(number=f"CN-{today.year}-{seq:06d}", year=today.year, seq=seq, invoice_id=invoice.id,
                       amount=invoice.total, reason=reason, issued_by=audit.actor_of(user)[1])
     db.session.add(note)
+    db.session.flush()
+    from app.services.catalog import store_file
+
+    note.pdf_id = store_file(f"credit-note-{note.number}.pdf", "application/pdf",
+                             render_credit_note_pdf(note, invoice, language)).id
     db.session.flush()
     audit.record("void", "invoice", invoice.id, before={"status": "issued"},
                  after={"status": "void", "credit_note": note.number, "reason": reason}, user=user)
@@ -452,6 +486,7 @@ class Statement:
     credit_notes: list[CreditNote] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
     pieces_invoiced: int = 0
+    pieces_credited: int = 0
     invoiced: Decimal = Decimal("0.00")
     credited: Decimal = Decimal("0.00")
     paid: Decimal = Decimal("0.00")
@@ -516,9 +551,8 @@ def monthly_statement(client: Client, year: int, month: int) -> Statement:
     if paid_ids:
         st.invoice_numbers = dict(db.session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(paid_ids))).all())
     st.invoiced = sum((i.total for i in st.invoices), Decimal("0.00"))
-    # net of this month's credit notes, like the amounts
-    st.pieces_invoiced = (sum(ln.quantity for i in st.invoices for ln in i.lines)
-                          - sum(ln.quantity for c in st.credit_notes for ln in c.invoice.lines))
+    st.pieces_invoiced = sum(ln.quantity for i in st.invoices for ln in i.lines)
+    st.pieces_credited = sum(ln.quantity for c in st.credit_notes for ln in c.invoice.lines)
     st.credited = sum((c.amount for c in st.credit_notes), Decimal("0.00"))
     st.paid = sum((p.amount for p in st.payments), Decimal("0.00"))
     st.opening_balance = _balance_before(client.id, start)
@@ -535,7 +569,7 @@ def statement_json(st: Statement) -> dict:
         "pieces_delivered": st.pieces_delivered, "value_delivered": api_amount(st.value_delivered),
         "delivered": [{"order_id": d["order_id"], "order": d["order"], "product": d["product"], "pieces": d["pieces"],
                        "unit_price": api_rate(d["unit_price"]), "value": api_amount(d["value"])} for d in st.delivered],
-        "pieces_invoiced": st.pieces_invoiced,
+        "pieces_invoiced": st.pieces_invoiced, "pieces_credited": st.pieces_credited,
         "invoiced": api_amount(st.invoiced), "credited": api_amount(st.credited), "paid": api_amount(st.paid),
         "opening_balance": api_amount(st.opening_balance), "balance": api_amount(st.closing_balance),
         "uninvoiced_pieces": st.uninvoiced_pieces,
@@ -554,6 +588,16 @@ def render_statement_pdf(st: Statement, language: str = "zh") -> bytes:
     with force_locale(language):
         enterprise = enterprise_settings()
         return render_pdf("pdf/statement.html", st=st, enterprise=enterprise, logo=logo_data_uri(enterprise["logo_file_id"]))
+
+
+def receivables_summary() -> dict:
+    """For the admin's home: unpaid invoices, what clients still owe on them, and accepted
+    pieces not yet invoiced — three aggregates, two queries."""
+    count, total, paid = db.session.execute(
+        select(func.count(Invoice.id), func.coalesce(func.sum(Invoice.total), 0),
+               func.coalesce(func.sum(Invoice.paid_amount), 0)).where(Invoice.status == "issued")).one()
+    uninvoiced = db.session.scalar(select(func.coalesce(func.sum(Order.accepted - Order.invoiced), 0))) or 0
+    return {"unpaid_count": count, "owed": round_money(Decimal(total) - Decimal(paid)), "uninvoiced_pieces": int(uninvoiced)}
 
 
 # --- margins

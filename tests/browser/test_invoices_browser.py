@@ -43,3 +43,10 @@ def test_admin_issues_prints_and_voids_an_invoice_at_tablet_size(live, page_at, 
     page.wait_for_load_state()
     assert "CN-" in page.inner_text("main")
     assert "已作废" in page.inner_text("h1")
+
+    page.click("nav.mainnav >> text=对账单")
+    page.select_option("#client_id", label="宁夏红枸杞礼盒有限公司")
+    page.click("form.inv-filter button[type=submit]")
+    assert "月度对账单" in page.inner_text("main")
+    assert "¥865.40" in page.inner_text(".st-summary")  # invoiced, then credited
+    shot(page, "invoice-statement-tablet")

@@ -51,6 +51,7 @@ def test_supervisors_get_403_and_missing_invoices_404(app, api, make):
     assert supervisor.post(f"/invoices/{invoice_id}/void", json={"reason": "x"}).status_code == 403
     assert admin.get("/invoices/999999").status_code == 404
     assert admin.get("/invoices/999999.pdf").status_code == 404
+    assert admin.get(f"/invoices/{invoice_id}/credit-note.pdf").status_code == 404  # not void
     assert admin.post("/invoices/999999/void", json={"reason": "x"}).status_code == 404
 
 
@@ -76,6 +77,9 @@ def test_void_issues_a_credit_note_frees_the_pieces_and_reinvoicing_works(app, a
     assert resp.get_json()["credit_note_number"] == f"CN-{local_today().year}-000001"
     assert admin.post(f"/invoices/{invoice['id']}/void", json={"reason": "again"}).status_code == 409
     assert admin.get(f"/invoices/{invoice['id']}").get_json()["credit_note_number"] == resp.get_json()["credit_note_number"]
+    note_pdf = admin.get(f"/invoices/{invoice['id']}/credit-note.pdf")
+    assert note_pdf.status_code == 200 and note_pdf.data.startswith(b"%PDF")
+    assert note_pdf.headers["Content-Disposition"] == f'attachment; filename="credit-note-{resp.get_json()["credit_note_number"]}.pdf"'
     again = admin.post("/invoices", json={"client_id": client.id})
     assert again.status_code == 201 and again.get_json()["total"] == invoice["total"]
     assert db.session.scalar(select(func.count(CreditNote.id))) == 1

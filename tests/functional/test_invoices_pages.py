@@ -186,3 +186,14 @@ def test_invoice_list_loads_in_a_fixed_number_of_queries(app, client, login_as, 
         _issue_via_page(client, customer)
     assert _selects_during(app, lambda: client.get("/invoices/")) == few_page
     assert _selects_during(app, lambda: admin_api.get("/invoices")) == few_api
+
+
+def test_pages_speak_english_on_request(app, client, login_as, make):
+    login_as("admin")
+    customer, _ = accepted_pieces(make)
+    _issue_via_page(client, customer)
+    invoice = db.session.scalars(select(Invoice)).one()
+    listing = client.get("/invoices/?lang=en").get_data(as_text=True)
+    assert "Issue invoice" in listing and "Unpaid" in listing
+    detail = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)  # the cookie keeps English
+    assert "Record payment" in detail and "Void this invoice" in detail and "贰拾肆元整" in detail

@@ -136,3 +136,16 @@ def _tiny_png() -> bytes:
     raw = b"".join(b"\x00" + b"\xcc\x22\x22" * 8 for _ in range(8))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_credit_note_pdf_names_the_voided_invoice_reason_and_negative_total(app, make, tmp_path):
+    client = make.client(name="宁夏红枸杞礼盒有限公司")
+    client, _ = accepted_pieces(make, client=client)
+    invoice = invoicing.issue_invoice(client)
+    note = invoicing.void_invoice(invoice, "单价录入有误")
+    db.session.commit()
+    path = tmp_path / "cn.pdf"
+    path.write_bytes(invoicing.stored_credit_note_pdf(note))
+    flat = _flat(_pdf_tool("pdftotext", path))
+    for expected in ("红字冲销单", note.number, invoice.number, "宁夏红枸杞礼盒有限公司", "单价录入有误", "-¥24.00", "负贰拾肆元整"):
+        assert expected in flat, expected
