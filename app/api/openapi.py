@@ -27,7 +27,8 @@ def _field_schema(field) -> dict:
     if isinstance(field, BooleanField):
         return {"type": "boolean"}
     if isinstance(field, SelectMultipleField):
-        return {"type": "array", "items": {"type": "string", "enum": [c[0] for c in field.choices or []]}}
+        choices = [str(c[0]) for c in field.choices or []]
+        return {"type": "array", "items": {"type": "string", **({"enum": choices} if choices else {})}}
     if isinstance(field, FileField):
         return {"type": "string", "format": "binary"}
     return {"type": "string"}
