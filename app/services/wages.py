@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -427,20 +427,24 @@ def sum_rows(rows: list[dict]) -> dict:
             "deductions": sum((r["deductions"] for r in rows), ZERO), "net": sum((r["net"] for r in rows), ZERO)}
 
 
-def daily_earnings(worker_id: int, start: date, end: date) -> list[tuple[date, Decimal]]:
-    """One worker's earnings per work date in [start, end] (every day, zero where none).
+def worker_phone_summary(worker_id: int, today: date) -> dict:
+    """Today, this month so far and the last 30 days of one worker, from one query.
 
-    Each day is rounded by rule 1 as if it were its own document; the 30-day chart shows them.
+    Today's and the month's figures are documents by rule 1 (pieces summed per product and
+    rate, rounded once per line); each day of the chart is rounded as its own document.
     """
-    from app.models import Return
-    from app.money import line_amount
+    from app.services.earnings import lines_from_day_rows, worker_day_lines
 
-    rows = db.session.execute(
-        select(Return.work_date, Return.piece_rate, func.sum(Return.accepted))
-        .where(Return.worker_id == worker_id, Return.work_date >= start, Return.work_date <= end)
-        .group_by(Return.work_date, Return.product_id, Return.piece_rate)).all()
-    by_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
-    for day, rate, pieces in rows:
-        by_day[day] += line_amount(int(pieces or 0), rate)
-    days = (end - start).days + 1
-    return [(start + timedelta(days=i), by_day[start + timedelta(days=i)]) for i in range(days)]
+    month_start = today.replace(day=1)
+    chart_start = today - timedelta(days=29)
+    rows = worker_day_lines(worker_id, min(month_start, chart_start), today)
+    today_lines = lines_from_day_rows(worker_id, rows, today, today)
+    month_lines = lines_from_day_rows(worker_id, rows, month_start, today)
+    days = []
+    for i in range(30):
+        day = chart_start + timedelta(days=i)
+        days.append((day, sum((line.amount for line in lines_from_day_rows(worker_id, rows, day, day)), ZERO)))
+    return {"today": today, "today_amount": sum((line.amount for line in today_lines), ZERO),
+            "today_pieces": sum(line.pieces for line in today_lines),
+            "month_amount": sum((line.amount for line in month_lines), ZERO),
+            "month_pieces": sum(line.pieces for line in month_lines), "days": days}

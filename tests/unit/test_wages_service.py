@@ -187,3 +187,21 @@ def test_closing_a_month_writes_statements_in_a_fixed_number_of_queries(db, app,
         event.remove(db.engine, "before_cursor_execute", count)
     assert db.session.query(Payslip).count() == 7
     assert len(statements) < 25, statements
+
+
+def test_phone_summary_agrees_with_the_earnings_service_and_rounds_per_line(db, make):
+    from app.services.earnings import worker_earnings
+
+    today = local_today()
+    product = make.product(piece_rate="0.0350")
+    worker = make.worker()
+    order = make.order(station=worker.station, product=product)
+    batch = issue_on(None, order, worker, 100, today - timedelta(days=12))
+    for days_ago in (12, 5, 0, 0, 0):
+        return_on(batch, today - timedelta(days=days_ago), accepted=1)
+    summary = wages.worker_phone_summary(worker.id, today)
+    month = worker_earnings(worker.id, today.replace(day=1), today)
+    assert (summary["month_amount"], summary["month_pieces"]) == (month["amount"], month["pieces"])
+    assert (summary["today_amount"], summary["today_pieces"]) == (Decimal("0.11"), 3)  # not 3 × 0.04
+    assert len(summary["days"]) == 30 and summary["days"][-1] == (today, Decimal("0.11"))
+    assert summary["days"][-6][1] == Decimal("0.04")
