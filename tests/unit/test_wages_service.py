@@ -205,3 +205,26 @@ def test_phone_summary_agrees_with_the_earnings_service_and_rounds_per_line(db, 
     assert (summary["today_amount"], summary["today_pieces"]) == (Decimal("0.11"), 3)  # not 3 × 0.04
     assert len(summary["days"]) == 30 and summary["days"][-1] == (today, Decimal("0.11"))
     assert summary["days"][-6][1] == Decimal("0.04")
+
+
+def test_verify_also_checks_invoices_when_that_feature_provides_a_chain(app, db, monkeypatch):
+    from app.commands import verify
+
+    monkeypatch.setattr(verify, "_invoice_verifier", lambda: (lambda: ["invoice 3: hash mismatch"]))
+    result = app.test_cli_runner().invoke(args=["verify"])
+    assert result.exit_code == 1
+    assert "invoice 3: hash mismatch" in result.output and "payslips: chain intact" in result.output
+
+
+def test_demo_closes_last_month_with_adjustments_and_leaves_this_month_open(db, make, last_month):
+    import random
+
+    from app.commands.demo import _seed_wages
+
+    workers = [last_month["worker"]] + [make.worker(station=last_month["station"]) for _ in range(4)]
+    _seed_wages(random.Random(1), workers, local_today())
+    db.session.commit()
+    statuses = [p.status for p in db.session.scalars(select(PayPeriod).order_by(PayPeriod.start))]
+    assert statuses == ["closed", "open"]
+    assert db.session.scalar(select(Payslip).where(Payslip.worker_id == last_month["worker"].id)) is not None
+    assert wages.verify_chain() == []
