@@ -433,6 +433,7 @@ def worker_phone_summary(worker_id: int, today: date) -> dict:
     Today's and the month's figures are documents by rule 1 (pieces summed per product and
     rate, rounded once per line); each day of the chart is rounded as its own document.
     """
+    from app.money import line_amount
     from app.services.earnings import lines_from_day_rows, worker_day_lines
 
     month_start = today.replace(day=1)
@@ -440,10 +441,10 @@ def worker_phone_summary(worker_id: int, today: date) -> dict:
     rows = worker_day_lines(worker_id, min(month_start, chart_start), today)
     today_lines = lines_from_day_rows(worker_id, rows, today, today)
     month_lines = lines_from_day_rows(worker_id, rows, month_start, today)
-    days = []
-    for i in range(30):
-        day = chart_start + timedelta(days=i)
-        days.append((day, sum((line.amount for line in lines_from_day_rows(worker_id, rows, day, day)), ZERO)))
+    by_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    for day, _product_id, rate, pieces in rows:  # one (day, product, rate) row is one line of that day
+        by_day[day] += line_amount(pieces, rate)
+    days = [(chart_start + timedelta(days=i), by_day[chart_start + timedelta(days=i)]) for i in range(30)]
     return {"today": today, "today_amount": sum((line.amount for line in today_lines), ZERO),
             "today_pieces": sum(line.pieces for line in today_lines),
             "month_amount": sum((line.amount for line in month_lines), ZERO),
