@@ -285,6 +285,36 @@ def chain_head() -> tuple[int, str]:
 # --- closing
 
 
+def bulk_insert(table, rows: list[dict]) -> None:
+    """Insert many rows of ``table`` in one go: COPY on PostgreSQL, executemany elsewhere.
+
+    Values pass through each column's own type (Money → scaled integers), as an INSERT would;
+    columns left out take their Python defaults.
+    """
+    if not rows:
+        return
+    bind = db.session.connection()
+    if bind.dialect.name != "postgresql":
+        db.session.execute(insert(table), rows)
+        return
+    columns = [c for c in table.columns if c.name in rows[0] or (c.default is not None and not c.primary_key)]
+    converters = []
+    for column in columns:
+        process = column.type.bind_processor(bind.dialect)
+        default = column.default.arg if column.default is not None and column.name not in rows[0] else None
+        converters.append((column.name, process, default))
+    cursor = bind.connection.dbapi_connection.cursor()
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            values = []
+            for name, process, default in converters:
+                value = row[name] if default is None else (default(None) if callable(default) else default)
+                values.append(process(value) if process is not None else value)
+            copy.write_row(values)
+    cursor.close()
+
+
 @dataclass(frozen=True)
 class CloseResult:
     period: PayPeriod
@@ -320,14 +350,13 @@ def close_pay_period(period: PayPeriod, user=None) -> CloseResult:
         line_sets.append(lines)
         prev = digest
     if slip_rows:
-        # Core executemany (one round trip per batch, no RETURNING), then one query maps
-        # each seq to the id the database gave it.
-        db.session.execute(insert(Payslip.__table__), slip_rows)
+        # One bulk write (no RETURNING), then one query maps each seq to the id it was given.
+        bulk_insert(Payslip.__table__, slip_rows)
         ids = dict(db.session.execute(select(Payslip.seq, Payslip.id).where(Payslip.pay_period_id == locked.id)).all())
         line_rows = [{**line, "payslip_id": ids[row["seq"]]} for row, lines in zip(slip_rows, line_sets, strict=True)
                      for line in lines]
         if line_rows:
-            db.session.execute(insert(PayslipLine.__table__), line_rows)
+            bulk_insert(PayslipLine.__table__, line_rows)
     total = sum((st.net for st in statements), ZERO)
     db.session.execute(update(PayPeriod).where(PayPeriod.id == locked.id).values(
         status="closed", closed_at=now, closed_by=audit.actor_of(user)[1] or audit.actor_of(user)[0])
