@@ -3,7 +3,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from app.models import PayPeriod, Payslip, PayslipLine, local_today
@@ -227,4 +227,33 @@ def test_demo_closes_last_month_with_adjustments_and_leaves_this_month_open(db, 
     statuses = [p.status for p in db.session.scalars(select(PayPeriod).order_by(PayPeriod.start))]
     assert statuses == ["closed", "open"]
     assert db.session.scalar(select(Payslip).where(Payslip.worker_id == last_month["worker"].id)) is not None
+    assert wages.verify_chain() == []
+
+
+def test_two_admins_closing_the_same_period_at_once_write_one_set_of_statements(app, db, api, last_month):
+    import threading
+
+    from flask.testing import FlaskClient
+
+    period = period_for(last_month["start"], last_month["end"])
+    token = api(role="admin").token
+    url = f"/api/v1/pay-periods/{period.id}/close"
+    db.session.commit()  # no snapshot of ours outlives the requests (SQLite)
+    statuses = []
+    barrier = threading.Barrier(2)
+
+    def close_it():
+        client = FlaskClient(app, app.response_class)
+        barrier.wait()
+        resp = client.post(url, headers={"Authorization": f"Bearer {token}"})
+        statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=close_it) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200, 409]
+    db.session.commit()
+    assert db.session.scalar(select(func.count(Payslip.id))) == 1
     assert wages.verify_chain() == []
