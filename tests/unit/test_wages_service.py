@@ -257,3 +257,21 @@ def test_two_admins_closing_the_same_period_at_once_write_one_set_of_statements(
     db.session.commit()
     assert db.session.scalar(select(func.count(Payslip.id))) == 1
     assert wages.verify_chain() == []
+
+
+def test_statement_pdf_reads_back_in_chinese_with_masked_id_and_net_in_capitals(db, make, last_month, tmp_path):
+    import subprocess
+
+    last_month["worker"].id_number = "640102198001011234"
+    db.session.commit()
+    period = period_for(last_month["start"], last_month["end"])
+    wages.add_adjustment(worker=last_month["worker"], period=period, amount=Decimal("50.00"), reason="全勤奖")
+    db.session.commit()
+    close(period)
+    path = tmp_path / "slip.pdf"
+    path.write_bytes(documents.payslip_pdf(db.session.scalar(select(Payslip))))
+    text_ = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "结算单" in text_ and last_month["station"].name in text_ and "王秀英" in text_
+    assert "6401**********1234" in text_ and "640102198001011234" not in text_
+    assert "¥50.11" in text_ and "伍拾元壹角壹分" in text_ and "全勤奖" in text_
+    assert "承揽人签字" in text_
