@@ -141,11 +141,55 @@ def generate(conn, dialect: str, today: date, pin_hash: str) -> dict:
     if dialect == "postgresql":
         for table in ("stations", "clients", "products", "orders", "workers", "batches"):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-        cur.execute("ANALYZE")
+        conn.commit()
+        conn.autocommit = True  # what autovacuum would have done by the end of a month
+        cur.execute("VACUUM ANALYZE")
+        conn.autocommit = False
     else:
         cur.execute("ANALYZE")
     conn.commit()
     return {"last_start": last_start, "last_end": last_end}
+
+
+# --- CPU seconds of a process tree (load-independent figures on a shared machine)
+
+
+def tree_cpu_seconds(root_pid: int | None) -> float:
+    """utime + stime of ``root_pid`` and all its descendants, from /proc."""
+    if not root_pid:
+        return 0.0
+    parents, cpu = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
+def postmaster_pid(app) -> int | None:
+    from app.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        return None
+    from sqlalchemy import text
+
+    data_dir = db.session.scalar(text("SHOW data_directory"))
+    db.session.rollback()
+    try:
+        return int(Path(data_dir, "postmaster.pid").read_text().split()[0])
+    except OSError:
+        return None
 
 
 # --- part 1: closing a month
@@ -162,6 +206,10 @@ def bench_close(app, info, repeats: int = 3) -> dict:
     start, end = info["last_start"], info["last_end"]
     out = {}
     with app.app_context():
+        with writing():  # a reused database: start from no periods at all
+            for table in ("payslip_lines", "payslips", "adjustments", "pay_periods"):
+                db.session.execute(text(f"DELETE FROM {table}"))
+            db.session.commit()
         n_returns = db.session.scalar(text("SELECT count(*) FROM returns WHERE work_date BETWEEN :s AND :e"),
                                       {"s": start, "e": end})
         out["returns_in_month"] = n_returns
@@ -189,16 +237,26 @@ def bench_close(app, info, repeats: int = 3) -> dict:
         out["bare_aggregate_ms"] = statistics.median(bare_t) * 1000
         out["ratio"] = out["earnings_step_ms"] / out["bare_aggregate_ms"]
 
-        closes = []
+        closes, cpu = [], []
         db.session.rollback()
+        with writing():  # the computing part of a close alone, for the breakdown
+            period = wages.create_pay_period(start, end)
+            db.session.flush()
+            t0 = time.perf_counter()
+            wages.compute_statements(period)
+            out["compute_statements_ms"] = (time.perf_counter() - t0) * 1000
+            db.session.rollback()
+            db.session.expunge_all()
         for i in range(repeats):
             with writing():
                 period = wages.create_pay_period(start, end)
                 db.session.commit()
-                t0 = time.perf_counter()
+                pg = postmaster_pid(app)
+                t0, c0, s0 = time.perf_counter(), time.process_time(), tree_cpu_seconds(pg)
                 result = wages.close_pay_period(period)
                 db.session.commit()
                 closes.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0 + tree_cpu_seconds(pg) - s0)
             out["payslips"] = result.payslips
             out["lines_written"] = db.session.scalar(text("SELECT count(*) FROM payslip_lines"))
             t0 = time.perf_counter()
@@ -214,6 +272,8 @@ def bench_close(app, info, repeats: int = 3) -> dict:
                     db.session.expunge_all()
         out["close_ms"] = [round(c * 1000) for c in closes]
         out["close_best_ms"] = min(closes) * 1000
+        out["close_app_cpu_ms"] = min(cpu) * 1000  # this process plus the PostgreSQL server's processes
+        out["load_average"] = os.getloadavg()[0]
     return out
 
 
@@ -226,7 +286,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def bench_home(env: dict, workers_to_use: list[int]) -> dict:
+def bench_home(env: dict, workers_to_use: list[int], pg_pid: int | None = None) -> dict:
     import requests
 
     port = free_port()
@@ -271,17 +331,19 @@ def bench_home(env: dict, workers_to_use: list[int]) -> dict:
             with lock:
                 latencies.extend(mine)
 
-        t0 = time.perf_counter()
+        t0, s0 = time.perf_counter(), tree_cpu_seconds(proc.pid) + tree_cpu_seconds(pg_pid)
         threads_ = [threading.Thread(target=client, args=(s,)) for s in sessions]
         for t in threads_:
             t.start()
         for t in threads_:
             t.join()
         wall = time.perf_counter() - t0
+        server_cpu = tree_cpu_seconds(proc.pid) + tree_cpu_seconds(pg_pid) - s0
         ms = [v * 1000 for v in latencies]
         return {"requests": len(ms), "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95),
                 "p99_ms": percentile(ms, 99), "throughput_rps": len(ms) / wall,
-                "gunicorn": f"{web_workers} workers x {threads} threads", "clients": len(sessions)}
+                "gunicorn": f"{web_workers} workers x {threads} threads", "clients": len(sessions),
+                "server_cpu_ms_per_request": server_cpu * 1000 / len(ms)}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
@@ -341,23 +403,24 @@ def run(dialect: str, skip_home: bool, keep: str | None = None) -> dict:
             today = local_today()
             if reuse:
                 last_start, last_end = month_bounds(today.replace(day=1) - timedelta(days=1))
-                result = {"db": dialect, **bench_close(app, {"last_start": last_start, "last_end": last_end})}
-                print(f"[{dialect}] close (reused data): {result}", flush=True)
-                return result
-            db.create_all()
-            pin_hash = hash_secret(PIN)
-            t0 = time.perf_counter()
-            raw = db.engine.raw_connection()
-            info = generate(raw.dbapi_connection, dialect, today, pin_hash)
-            raw.close()
-            print(f"[{dialect}] generated {TOTAL_RETURNS:,} returns in {time.perf_counter() - t0:.1f}s", flush=True)
+                info = {"last_start": last_start, "last_end": last_end}
+            else:
+                db.create_all()
+                pin_hash = hash_secret(PIN)
+                t0 = time.perf_counter()
+                raw = db.engine.raw_connection()
+                info = generate(raw.dbapi_connection, dialect, today, pin_hash)
+                raw.close()
+                print(f"[{dialect}] generated {TOTAL_RETURNS:,} returns in {time.perf_counter() - t0:.1f}s", flush=True)
         result = {"db": dialect, **bench_close(app, info)}
         print(f"[{dialect}] close: {result}", flush=True)
         if not skip_home:
             result.update(single_request_profile(app, 7))
             env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret", "JIJIAN_INSTANCE": str(workdir)}
             rng = random.Random(16)
-            result["home"] = bench_home(env, rng.sample(range(1, WORKERS + 1), CLIENTS))
+            with app.app_context():
+                pg_pid = postmaster_pid(app)
+            result["home"] = bench_home(env, rng.sample(range(1, WORKERS + 1), CLIENTS), pg_pid)
             print(f"[{dialect}] home: {result['home']}", flush=True)
         return result
     finally:
@@ -380,12 +443,14 @@ def main() -> None:
         print(f"{r['db']:>10}: close {r['returns_in_month']:,} returns / {r['payslips']:,} statements "
               f"({r['lines_written']:,} lines): best {r['close_best_ms']:.0f} ms (runs {r['close_ms']}); "
               f"earnings step {r['earnings_step_ms']:.0f} ms vs bare aggregate {r['bare_aggregate_ms']:.0f} ms "
-              f"= {r['ratio']:.2f}x; verify {r['verify_ms']:.0f} ms")
+              f"= {r['ratio']:.2f}x; all statements computed {r['compute_statements_ms']:.0f} ms; verify {r['verify_ms']:.0f} ms; CPU in close (app + database) {r['close_app_cpu_ms']:.0f} ms; "
+              f"load average {r['load_average']:.1f} on {os.cpu_count()} CPUs")
         if "home" in r:
             h = r["home"]
             print(f"{'':>10}  home page, {TOTAL_RETURNS:,} returns, {h['clients']} clients, {h['gunicorn']}: "
                   f"p50 {h['p50_ms']:.1f} ms, p95 {h['p95_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms, "
-                  f"{h['throughput_rps']:.0f} req/s; one render (no network) {r['home_render_median_ms']:.1f} ms")
+                  f"{h['throughput_rps']:.0f} req/s; server CPU {h['server_cpu_ms_per_request']:.1f} ms a request; "
+                  f"one render (no network) {r['home_render_median_ms']:.1f} ms")
 
 
 if __name__ == "__main__":

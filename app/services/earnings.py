@@ -69,3 +69,28 @@ def worker_earnings(worker_id: int, start: date, end: date) -> dict:
     return {"worker_id": worker_id, "from": start, "to": end,
             "pieces": sum(line["pieces"] for line in out),
             "amount": sum((line["amount"] for line in out), Decimal("0.00")), "lines": out}
+
+
+def worker_day_lines(worker_id: int, start: date, end: date) -> list[tuple[date, int, Decimal, int]]:
+    """One worker's accepted pieces per work date, product and rate in [start, end]:
+    ``(work_date, product_id, piece_rate, pieces)`` from one GROUP BY over the worker's index.
+
+    Callers fold these into documents by rule 1 with ``lines_from_day_rows`` — summing pieces
+    per product and rate first, rounding once per line — never by adding rounded days.
+    """
+    stmt = (
+        select(Return.work_date, Return.product_id, Return.piece_rate, func.sum(Return.accepted))
+        .where(Return.worker_id == worker_id, Return.work_date >= start, Return.work_date <= end)
+        .group_by(Return.work_date, Return.product_id, Return.piece_rate)
+    )
+    return [(day, product_id, rate, int(pieces or 0)) for day, product_id, rate, pieces in db.session.execute(stmt)]
+
+
+def lines_from_day_rows(worker_id: int, rows, start: date, end: date) -> list[EarningsLine]:
+    """Rule-1 lines for [start, end] from ``worker_day_lines`` rows (a wider range is fine)."""
+    pieces: dict[tuple[int, Decimal], int] = defaultdict(int)
+    for day, product_id, rate, n in rows:
+        if start <= day <= end:
+            pieces[(product_id, rate)] += n
+    return [EarningsLine(worker_id, product_id, rate, n, line_amount(n, rate))
+            for (product_id, rate), n in sorted(pieces.items()) if n]

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -285,6 +285,36 @@ def chain_head() -> tuple[int, str]:
 # --- closing
 
 
+def bulk_insert(table, rows: list[dict]) -> None:
+    """Insert many rows of ``table`` in one go: COPY on PostgreSQL, executemany elsewhere.
+
+    Values pass through each column's own type (Money → scaled integers), as an INSERT would;
+    columns left out take their Python defaults.
+    """
+    if not rows:
+        return
+    bind = db.session.connection()
+    if bind.dialect.name != "postgresql":
+        db.session.execute(insert(table), rows)
+        return
+    columns = [c for c in table.columns if c.name in rows[0] or (c.default is not None and not c.primary_key)]
+    converters = []
+    for column in columns:
+        process = column.type.bind_processor(bind.dialect)
+        default = column.default.arg if column.default is not None and column.name not in rows[0] else None
+        converters.append((column.name, process, default))
+    cursor = bind.connection.dbapi_connection.cursor()
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            values = []
+            for name, process, default in converters:
+                value = row[name] if default is None else (default(None) if callable(default) else default)
+                values.append(process(value) if process is not None else value)
+            copy.write_row(values)
+    cursor.close()
+
+
 @dataclass(frozen=True)
 class CloseResult:
     period: PayPeriod
@@ -320,14 +350,13 @@ def close_pay_period(period: PayPeriod, user=None) -> CloseResult:
         line_sets.append(lines)
         prev = digest
     if slip_rows:
-        # Core executemany (one round trip per batch, no RETURNING), then one query maps
-        # each seq to the id the database gave it.
-        db.session.execute(insert(Payslip.__table__), slip_rows)
+        # One bulk write (no RETURNING), then one query maps each seq to the id it was given.
+        bulk_insert(Payslip.__table__, slip_rows)
         ids = dict(db.session.execute(select(Payslip.seq, Payslip.id).where(Payslip.pay_period_id == locked.id)).all())
         line_rows = [{**line, "payslip_id": ids[row["seq"]]} for row, lines in zip(slip_rows, line_sets, strict=True)
                      for line in lines]
         if line_rows:
-            db.session.execute(insert(PayslipLine.__table__), line_rows)
+            bulk_insert(PayslipLine.__table__, line_rows)
     total = sum((st.net for st in statements), ZERO)
     db.session.execute(update(PayPeriod).where(PayPeriod.id == locked.id).values(
         status="closed", closed_at=now, closed_by=audit.actor_of(user)[1] or audit.actor_of(user)[0])
@@ -427,20 +456,25 @@ def sum_rows(rows: list[dict]) -> dict:
             "deductions": sum((r["deductions"] for r in rows), ZERO), "net": sum((r["net"] for r in rows), ZERO)}
 
 
-def daily_earnings(worker_id: int, start: date, end: date) -> list[tuple[date, Decimal]]:
-    """One worker's earnings per work date in [start, end] (every day, zero where none).
+def worker_phone_summary(worker_id: int, today: date) -> dict:
+    """Today, this month so far and the last 30 days of one worker, from one query.
 
-    Each day is rounded by rule 1 as if it were its own document; the 30-day chart shows them.
+    Today's and the month's figures are documents by rule 1 (pieces summed per product and
+    rate, rounded once per line); each day of the chart is rounded as its own document.
     """
-    from app.models import Return
     from app.money import line_amount
+    from app.services.earnings import lines_from_day_rows, worker_day_lines
 
-    rows = db.session.execute(
-        select(Return.work_date, Return.piece_rate, func.sum(Return.accepted))
-        .where(Return.worker_id == worker_id, Return.work_date >= start, Return.work_date <= end)
-        .group_by(Return.work_date, Return.product_id, Return.piece_rate)).all()
+    month_start = today.replace(day=1)
+    chart_start = today - timedelta(days=29)
+    rows = worker_day_lines(worker_id, min(month_start, chart_start), today)
+    today_lines = lines_from_day_rows(worker_id, rows, today, today)
+    month_lines = lines_from_day_rows(worker_id, rows, month_start, today)
     by_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
-    for day, rate, pieces in rows:
-        by_day[day] += line_amount(int(pieces or 0), rate)
-    days = (end - start).days + 1
-    return [(start + timedelta(days=i), by_day[start + timedelta(days=i)]) for i in range(days)]
+    for day, _product_id, rate, pieces in rows:  # one (day, product, rate) row is one line of that day
+        by_day[day] += line_amount(pieces, rate)
+    days = [(chart_start + timedelta(days=i), by_day[chart_start + timedelta(days=i)]) for i in range(30)]
+    return {"today": today, "today_amount": sum((line.amount for line in today_lines), ZERO),
+            "today_pieces": sum(line.pieces for line in today_lines),
+            "month_amount": sum((line.amount for line in month_lines), ZERO),
+            "month_pieces": sum(line.pieces for line in month_lines), "days": days}

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import idempotency
 from app.extensions import db
@@ -269,25 +269,19 @@ def spoken_amount(value: Decimal) -> str:
 
 def worker_summary(worker_id: int) -> dict:
     """Today, this month, the last 30 days: everything the phone's home shows."""
-    today = local_today()
-    month_start, _month_end = wages.month_bounds(today)
-    days = wages.daily_earnings(worker_id, today - timedelta(days=29), today)
-    month = worker_earnings(worker_id, month_start, today)
-    today_amount = worker_earnings(worker_id, today, today)
-    return {"today": today, "today_amount": today_amount["amount"], "today_pieces": today_amount["pieces"],
-            "month_amount": month["amount"], "month_pieces": month["pieces"], "days": days}
+    return wages.worker_phone_summary(worker_id, local_today())
 
 
 def held_batches(worker_id: int):
     return db.session.scalars(select(Batch).where(Batch.worker_id == worker_id, Batch.status == "open", visible(Batch))
-                              .options(selectinload(Batch.product)).order_by(Batch.due_date, Batch.id)).all()
+                              .options(joinedload(Batch.product)).order_by(Batch.due_date, Batch.id)).all()
 
 
 def worker_home_panel():
     worker_id = current_user.id
     summary = worker_summary(worker_id)
     payslips = db.session.scalars(select(Payslip).where(Payslip.worker_id == worker_id, visible(Payslip))
-                                  .options(selectinload(Payslip.pay_period)).order_by(Payslip.seq.desc()).limit(3)).all()
+                                  .options(joinedload(Payslip.pay_period)).order_by(Payslip.seq.desc()).limit(3)).all()
     if str(get_locale()) == "zh":
         speech = f"今天挣了{spoken_amount(summary['today_amount'])}，这个月挣了{spoken_amount(summary['month_amount'])}。"
     else:
@@ -316,8 +310,7 @@ def me_earnings():
     prev_month = (start - timedelta(days=1)).replace(day=1)
     next_month = end + timedelta(days=1)
     return no_store(render_template("wages/me_earnings.html", result=result, start=start, end=end,
-                                    prev_month=prev_month, next_month=next_month if next_month <= today else None,
-                                    summary=worker_summary(current_user.id)))
+                                    prev_month=prev_month, next_month=next_month if next_month <= today else None))
 
 
 @bp.get("/me/batches")

@@ -147,3 +147,24 @@ def test_drill_down_shows_frozen_lines_and_amount_in_words(client, login_as, mon
     login_as("admin")
     html = client.get(f"/wages/workers/{month['alice'].id}?period={month['period'].id}").get_data(as_text=True)
     assert "迟交" in html and "¥1.00" in html and "壹元整" in html
+
+
+def test_worker_home_loads_in_a_fixed_number_of_queries(app, client, login_as, make):
+    from sqlalchemy import event
+
+    worker = login_as("worker")
+    for _ in range(3):
+        order = make.order(station=worker.station)
+        make.return_(batch=make.batch(order=order, worker=worker, quantity=20), accepted=5)
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/home").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) <= 6, selects  # the account, a day-by-day aggregate, held batches, statements

@@ -3,7 +3,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from app.models import PayPeriod, Payslip, PayslipLine, local_today
@@ -187,3 +187,91 @@ def test_closing_a_month_writes_statements_in_a_fixed_number_of_queries(db, app,
         event.remove(db.engine, "before_cursor_execute", count)
     assert db.session.query(Payslip).count() == 7
     assert len(statements) < 25, statements
+
+
+def test_phone_summary_agrees_with_the_earnings_service_and_rounds_per_line(db, make):
+    from app.services.earnings import worker_earnings
+
+    today = local_today()
+    product = make.product(piece_rate="0.0350")
+    worker = make.worker()
+    order = make.order(station=worker.station, product=product)
+    batch = issue_on(None, order, worker, 100, today - timedelta(days=12))
+    for days_ago in (12, 5, 0, 0, 0):
+        return_on(batch, today - timedelta(days=days_ago), accepted=1)
+    summary = wages.worker_phone_summary(worker.id, today)
+    month = worker_earnings(worker.id, today.replace(day=1), today)
+    assert (summary["month_amount"], summary["month_pieces"]) == (month["amount"], month["pieces"])
+    assert (summary["today_amount"], summary["today_pieces"]) == (Decimal("0.11"), 3)  # not 3 × 0.04
+    assert len(summary["days"]) == 30 and summary["days"][-1] == (today, Decimal("0.11"))
+    assert summary["days"][-6][1] == Decimal("0.04")
+
+
+def test_verify_also_checks_invoices_when_that_feature_provides_a_chain(app, db, monkeypatch):
+    from app.commands import verify
+
+    monkeypatch.setattr(verify, "_invoice_verifier", lambda: (lambda: ["invoice 3: hash mismatch"]))
+    result = app.test_cli_runner().invoke(args=["verify"])
+    assert result.exit_code == 1
+    assert "invoice 3: hash mismatch" in result.output and "payslips: chain intact" in result.output
+
+
+def test_demo_closes_last_month_with_adjustments_and_leaves_this_month_open(db, make, last_month):
+    import random
+
+    from app.commands.demo import _seed_wages
+
+    workers = [last_month["worker"]] + [make.worker(station=last_month["station"]) for _ in range(4)]
+    _seed_wages(random.Random(1), workers, local_today())
+    db.session.commit()
+    statuses = [p.status for p in db.session.scalars(select(PayPeriod).order_by(PayPeriod.start))]
+    assert statuses == ["closed", "open"]
+    assert db.session.scalar(select(Payslip).where(Payslip.worker_id == last_month["worker"].id)) is not None
+    assert wages.verify_chain() == []
+
+
+def test_two_admins_closing_the_same_period_at_once_write_one_set_of_statements(app, db, api, last_month):
+    import threading
+
+    from flask.testing import FlaskClient
+
+    period = period_for(last_month["start"], last_month["end"])
+    token = api(role="admin").token
+    url = f"/api/v1/pay-periods/{period.id}/close"
+    db.session.commit()  # no snapshot of ours outlives the requests (SQLite)
+    statuses = []
+    barrier = threading.Barrier(2)
+
+    def close_it():
+        client = FlaskClient(app, app.response_class)
+        barrier.wait()
+        resp = client.post(url, headers={"Authorization": f"Bearer {token}"})
+        statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=close_it) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200, 409]
+    db.session.commit()
+    assert db.session.scalar(select(func.count(Payslip.id))) == 1
+    assert wages.verify_chain() == []
+
+
+def test_statement_pdf_reads_back_in_chinese_with_masked_id_and_net_in_capitals(db, make, last_month, tmp_path):
+    import subprocess
+
+    last_month["worker"].id_number = "640102198001011234"
+    db.session.commit()
+    period = period_for(last_month["start"], last_month["end"])
+    wages.add_adjustment(worker=last_month["worker"], period=period, amount=Decimal("50.00"), reason="全勤奖")
+    db.session.commit()
+    close(period)
+    path = tmp_path / "slip.pdf"
+    path.write_bytes(documents.payslip_pdf(db.session.scalar(select(Payslip))))
+    text_ = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "结算单" in text_ and last_month["station"].name in text_ and "王秀英" in text_
+    assert "6401**********1234" in text_ and "640102198001011234" not in text_
+    assert "¥50.11" in text_ and "伍拾元壹角壹分" in text_ and "全勤奖" in text_
+    assert "承揽人签字" in text_
