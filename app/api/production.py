@@ -93,7 +93,7 @@ def batch_json(b: Batch, today=None) -> dict:
         "pays_if_all_accepted": api_amount(line_amount(b.quantity, b.piece_rate)),
         "accepted": b.accepted, "rejected": b.rejected, "unused": b.unused, "outstanding": b.outstanding,
         "issued_on": b.issued_on.isoformat(), "due_date": b.due_date.isoformat(), "status": b.status,
-        "overdue": b.status == "open" and b.due_date < today,
+        "overdue": b.is_overdue(today),
         "shortfall": b.shortfall, "shortfall_policy": b.shortfall_policy,
         "shortfall_deduction": api_amount(b.shortfall_deduction),
         "closed_on": b.closed_on.isoformat() if b.closed_on else None, "close_reason": b.close_reason,
@@ -257,7 +257,7 @@ def api_list_batches():
     stmt = select(Batch).where(visible(Batch)).options(*BATCH_LOADS)
     status = _choice_arg("status", BATCH_STATUSES)
     if status == "overdue":
-        stmt = stmt.where(Batch.status == "open", Batch.due_date < today).order_by(Batch.due_date, Batch.id)
+        stmt = stmt.where(Batch.overdue_clause(today)).order_by(Batch.due_date, Batch.id)
     else:
         if status:
             stmt = stmt.where(Batch.status == status)

@@ -76,7 +76,7 @@ def batch_json(b: Batch) -> dict:
             "product_id": b.product_id, "product": b.product.name, "quantity": b.quantity,
             "piece_rate": api_rate(b.piece_rate), "accepted": b.accepted, "rejected": b.rejected, "unused": b.unused,
             "outstanding": b.outstanding, "issued_on": b.issued_on.isoformat(), "due_date": b.due_date.isoformat(),
-            "overdue": b.status == "open" and b.due_date < local_today(), "status": b.status}
+            "overdue": b.is_overdue(local_today()), "status": b.status}
 
 
 def adjustment_json(a: Adjustment) -> dict:
@@ -118,7 +118,7 @@ def wages_my_batches():
     if status in ("open", "closed"):
         stmt = stmt.where(Batch.status == status)
     elif status == "overdue":
-        stmt = stmt.where(Batch.status == "open", Batch.due_date < local_today())
+        stmt = stmt.where(Batch.overdue_clause(local_today()))
     return paginate(stmt, batch_json)
 
 

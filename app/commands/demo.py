@@ -28,8 +28,9 @@ CLIENTS = [
         ("手提纸袋粘贴", "个", "0.0800", "0.1300", "0.0200", 500)]),
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
-GIVEN = ["秀英", "桂兰", "玉梅", "淑珍", "丽华", "红霞", "建国", "海燕", "春梅", "凤英", "志强", "美兰",
-         "金花", "秀兰", "德福", "翠萍", "晓燕", "国庆", "彩霞", "玉兰"]
+GIVEN_F = ["秀英", "桂兰", "玉梅", "淑珍", "丽华", "红霞", "海燕", "春梅", "凤英", "美兰", "金花", "秀兰",
+           "翠萍", "晓燕", "彩霞", "玉兰"]
+GIVEN_M = ["建国", "志强", "德福", "国庆", "建军", "永福", "卫东", "长江"]
 
 
 def seed_demo(rng: random.Random | None = None) -> dict:
@@ -56,9 +57,10 @@ def seed_demo(rng: random.Random | None = None) -> dict:
     for i in range(40):
         station = stations[i // 20]
         female = i % 5 != 3
+        given = (GIVEN_F[(i * 7) % len(GIVEN_F)] if female else GIVEN_M[(i * 3) % len(GIVEN_M)])
         groups = [g for g, p in (("disabled", .12), ("relocated", .2), ("laid_off", .2), ("flexible", .35)) if rng.random() < p]
         workers.append(org.register_worker(
-            name=SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 7) % len(GIVEN)], phone=f"139{i + 1:08d}", station_id=station.id,
+            name=SURNAMES[i % len(SURNAMES)] + given, phone=f"139{i + 1:08d}", station_id=station.id,
             pin=DEMO_PIN, pin_hash=pin_hash, birth_year=today.year - rng.randint(32, 58), gender="F" if female else "M", groups=groups,
             id_number=f"6401{rng.randint(10, 99)}{today.year - 45}0{rng.randint(1, 9)}1{rng.randint(0, 2)}{rng.randint(100, 999)}{rng.randint(0, 9)}",
             bank_account=f"6217{rng.randint(10**11, 10**12 - 1)}", bank_name="农村信用社"))
@@ -66,6 +68,12 @@ def seed_demo(rng: random.Random | None = None) -> dict:
     start = date(start.year, start.month, 1)
     _seed_production(rng, stations, products, workers, start, today)
     _seed_wages(rng, workers, today)
+    from app.services import invoicing
+
+    invoicing.update_enterprise_settings(
+        name="和平街道社区就业服务有限公司", address="东城区和平街道 12 号", phone="010-6400 1234",
+        tax_id="91110101MA01ABCD2X", bank_name="农村商业银行和平支行", bank_account="1100 2233 4455 6677",
+        payment_note="请于开票后 30 日内付款。")
     return logins
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -115,6 +115,16 @@ class Batch(db.Model):
     @property
     def outstanding(self) -> int:
         return self.quantity - self.accepted - self.rejected - self.unused
+
+    def is_overdue(self, today: date) -> bool:
+        """Open, past its due date, and something still out with the worker."""
+        return self.status == "open" and self.due_date < today and self.outstanding > 0
+
+    @classmethod
+    def overdue_clause(cls, today: date):
+        """The SQL form of ``is_overdue``: the one definition every list, count and job uses."""
+        return and_(cls.status == "open", cls.due_date < today,
+                    cls.accepted + cls.rejected + cls.unused < cls.quantity)
 
 
 class Return(db.Model):

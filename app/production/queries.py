@@ -151,7 +151,7 @@ def batches_page(status: str | None, page: int, station_id: int | None = None, w
     if status == "open":
         stmt = stmt.where(Batch.status == "open").order_by(Batch.due_date, Batch.id)
     elif status == "overdue":
-        stmt = stmt.where(Batch.status == "open", or_(Batch.due_date < today, Batch.overdue.is_(True))) \
+        stmt = stmt.where(Batch.overdue_clause(today)) \
             .order_by(Batch.due_date, Batch.id)
     elif status == "closed":
         stmt = stmt.where(Batch.status == "closed").order_by(Batch.closed_at.desc(), Batch.id.desc())
@@ -168,8 +168,7 @@ def batches_page(status: str | None, page: int, station_id: int | None = None, w
 
 def overdue_count(station_id: int | None, today: date | None = None) -> int:
     today = today or local_today()
-    stmt = select(func.count(Batch.id)).where(visible(Batch), Batch.status == "open",
-                                              or_(Batch.due_date < today, Batch.overdue.is_(True)))
+    stmt = select(func.count(Batch.id)).where(visible(Batch), Batch.overdue_clause(today))
     if station_id is not None:
         stmt = stmt.where(Batch.station_id == station_id)
     return db.session.scalar(stmt) or 0

@@ -341,7 +341,8 @@ def issue_batch(order_id: int):
     if request.method == "GET":
         form.order_id.data = order.id
         form.quantity.data = max(min(order.product.batch_size, order.unissued), 1)
-        form.due_date.data = min(order.due_date, local_today() + timedelta(days=7))
+        # A week, or the order's due date if sooner — never a day already past (late orders).
+        form.due_date.data = max(local_today(), min(order.due_date, local_today() + timedelta(days=7)))
         if request.args.get("worker_id", "").isdigit():
             form.worker_id.data = int(request.args["worker_id"])
     if form.validate_on_submit():

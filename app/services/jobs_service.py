@@ -73,16 +73,16 @@ def summary(**counts) -> str:
 
 
 def mark_overdue(today: date | None = None) -> str:
-    """Open batches past their due date are overdue, every other batch is not; each overdue
+    """Open batches past their due date with pieces still out are overdue, every other batch is not; each overdue
     batch has one unresolved notice for its station, and the notices of batches no longer
     overdue (returned, closed, due date moved) are resolved. A fixed number of statements."""
     today = today or local_today()
     marked = db.session.execute(
-        update(Batch).where(Batch.status == "open", Batch.due_date < today, Batch.overdue.is_(False))
+        update(Batch).where(Batch.overdue_clause(today), Batch.overdue.is_(False))
         .values(overdue=True).execution_options(synchronize_session=False)
     ).rowcount
     cleared = db.session.execute(
-        update(Batch).where(Batch.overdue.is_(True), or_(Batch.status != "open", Batch.due_date >= today))
+        update(Batch).where(Batch.overdue.is_(True), ~Batch.overdue_clause(today))
         .values(overdue=False).execution_options(synchronize_session=False)
     ).rowcount
     rows = db.session.execute(

@@ -163,7 +163,7 @@ def issue_batch(*, order: Order, worker: Worker, quantity: int, due_date: date |
         errors["worker_id"] = str(_l("This worker belongs to another station."))
     today = local_today()
     issued_on = issued_on or today
-    due_date = due_date or min(order.due_date, issued_on + timedelta(days=7))
+    due_date = due_date or max(issued_on, min(order.due_date, issued_on + timedelta(days=7)))
     if due_date < issued_on:
         errors["due_date"] = str(_l("The due date cannot be before today."))
     if errors:
@@ -337,7 +337,9 @@ def _settle_shortfall(batch: Batch) -> None:
 
 
 def close_batch(*, batch: Batch, reason: str | None = None, user=None) -> Batch:
-    """Close a batch: what never came back is its shortfall, charged by the station's policy."""
+    """Close a batch: what never came back is its shortfall, charged by the station's policy
+    in the pay period of the closing day (refused if that period is already closed)."""
+    periods.ensure_open(local_today(), field="reason")
     before = audit.snapshot(batch, BATCH_FIELDS)
     closed = db.session.execute(
         update(Batch).where(Batch.id == batch.id, Batch.status == "open")

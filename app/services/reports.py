@@ -358,7 +358,7 @@ def station_dashboard(station_id: int | None = None, today: date | None = None, 
                     .group_by(Return.work_date))
     batches_stmt = select(
         func.count(Batch.id),
-        func.coalesce(func.sum(case((Batch.due_date < today, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((Batch.overdue_clause(today), 1), else_=0)), 0),
     ).where(Batch.status == "open")
     orders_stmt = (select(Order).options(joinedload(Order.product)).where(Order.status == "open", Order.at_risk.is_(True))
                    .order_by(Order.due_date, Order.id).limit(10))

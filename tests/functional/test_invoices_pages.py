@@ -69,7 +69,7 @@ def test_list_filters_by_month_and_status_and_supervisors_are_refused(app, clien
     assert client.get("/invoices/?month=nonsense").status_code == 302
     assert client.get("/invoices/statement").status_code == 200
     home = client.get("/home").get_data(as_text=True)
-    assert "未付款的结算单" in home and "¥24.00" in home
+    assert "未付款的客户结算单" in home and "¥24.00" in home
     login_as("supervisor")
     for url in ("/invoices/", "/invoices/new", "/invoices/statement", "/invoices/settings", "/invoices/margins",
                 f"/invoices/clients/{customer.id}"):

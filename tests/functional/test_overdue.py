@@ -1,0 +1,35 @@
+"""Overdue means open, past due, and pieces still out with the worker — one definition for
+the job, the lists, the API and the dashboard."""
+from datetime import timedelta
+
+from app import jobs
+from app.models import Batch, local_today
+
+
+def _past_due_batch(make, quantity=20):
+    today = local_today()
+    return make.batch(quantity=quantity, issued_on=today - timedelta(days=10), due_date=today - timedelta(days=2))
+
+
+def test_a_fully_returned_batch_past_its_due_date_is_not_overdue(app, db, make, api):
+    done = _past_due_batch(make)
+    make.return_(batch=done, accepted=18, rejected=1, unused=1, work_date=local_today() - timedelta(days=1))
+    late = _past_due_batch(make)
+    make.return_(batch=late, accepted=5, work_date=local_today() - timedelta(days=1))
+    jobs.run_claimed("mark_overdue")
+    db.session.expire_all()
+    assert db.session.get(Batch, done.id).overdue is False
+    assert db.session.get(Batch, late.id).overdue is True
+    admin = api(role="admin")
+    listed = {b["id"] for b in admin.get("/batches?status=overdue").json["items"]}
+    assert listed == {late.id}
+
+
+def test_a_batch_returned_after_it_went_overdue_is_cleared_by_the_next_run(app, db, make):
+    batch = _past_due_batch(make)
+    jobs.run_claimed("mark_overdue")
+    assert db.session.get(Batch, batch.id).overdue is True
+    make.return_(batch=batch, accepted=20, work_date=local_today())
+    jobs.run_claimed("mark_overdue", jobs.jobs_service.now_tick() + timedelta(minutes=15))
+    db.session.expire_all()
+    assert db.session.get(Batch, batch.id).overdue is False
