@@ -19,7 +19,7 @@ def test_admin_issues_prints_and_voids_an_invoice_at_tablet_size(live, page_at, 
     page = page_at("tablet")
     sign_in_staff(page, server.url, "boss", "correct-horse")
     page.click("nav.mainnav >> text=结算单")
-    page.click("text=开结算单")
+    page.click("text=开客户结算单")
     page.select_option("#pick_client", label="宁夏红枸杞礼盒有限公司")
     page.click("text=显示订单")
     assert page.locator("input.inv-check:checked").count() == 2
