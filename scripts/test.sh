@@ -11,7 +11,10 @@ mkdir -p test-output
 echo "== lint"
 ruff check app tests bench config.py wsgi.py scripts
 python scripts/i18n_todo.py --check
+# Two test processes (pytest-xdist): every test has its own database (a SQLite file, or one
+# PostgreSQL server per process), so they never share state.
+workers="${PYTEST_WORKERS:-2}"
 echo "== SQLite (with browser tests)"
-TEST_DATABASE=sqlite python -m pytest -q -p no:cacheprovider "$@"
+TEST_DATABASE=sqlite python -m pytest -q -p no:cacheprovider -n "$workers" "$@"
 echo "== PostgreSQL"
-TEST_DATABASE=postgresql python -m pytest -q -p no:cacheprovider -m "not browser" "$@"
+TEST_DATABASE=postgresql python -m pytest -q -p no:cacheprovider -n "$workers" -m "not browser" "$@"
