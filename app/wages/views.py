@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app import idempotency
 from app.extensions import db
 from app.main.views import HOME_PANELS
-from app.models import Adjustment, Batch, PayPeriod, Payslip, Product, StoredFile, Worker, local_today
+from app.models import Adjustment, Batch, PayPeriod, Payslip, Worker, local_today
 from app.money import format_money
 from app.pdf import pdf_response
 from app.permissions import get_visible_or_404, require_roles, visible
@@ -325,21 +325,3 @@ def me_payslips():
     payslips = db.session.scalars(select(Payslip).where(Payslip.worker_id == current_user.id, visible(Payslip))
                                   .options(selectinload(Payslip.pay_period)).order_by(Payslip.seq.desc())).all()
     return no_store(render_template("wages/me_payslips.html", payslips=payslips))
-
-
-@bp.get("/wages/product-pictures/<int:product_id>")
-@require_roles("admin", "supervisor", "worker")
-def product_picture(product_id):
-    """A product's picture; a worker sees only pictures of products they were given."""
-    product = db.session.get(Product, product_id)
-    if product is None or product.picture_id is None:
-        abort(404)
-    if current_user.role == "worker":
-        held = db.session.scalar(select(Batch.id).where(Batch.worker_id == current_user.id,
-                                                        Batch.product_id == product.id).limit(1))
-        if held is None:
-            abort(404)
-    stored = db.session.get(StoredFile, product.picture_id) or abort(404)
-    resp = Response(stored.data, mimetype=stored.content_type)
-    resp.headers["Cache-Control"] = "private, max-age=86400"
-    return resp

@@ -125,8 +125,8 @@ def test_worker_sees_pictures_only_of_products_they_were_given(client, login_as,
     other.picture_id = picture.id
     db.session.commit()
     login_as("worker", account=month["alice"])
-    assert client.get(f"/wages/product-pictures/{month['product'].id}").status_code == 200
-    assert client.get(f"/wages/product-pictures/{other.id}").status_code == 404
+    assert client.get(f"/products/{month['product'].id}/picture").status_code == 200
+    assert client.get(f"/products/{other.id}/picture").status_code == 404
 
 
 def test_overlapping_period_on_the_page_is_refused_with_a_message(client, login_as, month):
