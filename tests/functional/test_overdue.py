@@ -33,3 +33,14 @@ def test_a_batch_returned_after_it_went_overdue_is_cleared_by_the_next_run(app, 
     jobs.run_claimed("mark_overdue", jobs.jobs_service.now_tick() + timedelta(minutes=15))
     db.session.expire_all()
     assert db.session.get(Batch, batch.id).overdue is False
+
+
+def test_the_dashboard_links_to_every_order_at_risk_when_it_lists_only_some(app, client, login_as, make):
+    station = make.station()
+    product = make.product()
+    for _ in range(11):
+        make.order(station=station, product=product, quantity=100, due_in_days=1)  # no pace, due tomorrow
+    jobs.run_claimed("flag_orders_at_risk")
+    login_as("supervisor", station=station)
+    html = client.get("/home").text
+    assert "在订单看板查看全部 11 个有延期风险的订单" in html
