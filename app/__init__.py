@@ -1,7 +1,9 @@
 """The Jijian application factory."""
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 import time
 
 from flask import Flask, has_request_context, request
@@ -42,6 +44,11 @@ def register_extensions(app: Flask) -> None:
     from app.i18n import select_locale
 
     ensure_compiled_translations()
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A file on this machine never drops a connection: no ping before every checkout.
+        options = {k: v for k, v in app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}).items() if k != "pool_pre_ping"}
+        options["connect_args"] = {**options.get("connect_args", {}), "factory": GatedConnection}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -110,7 +117,9 @@ def _wants_write_lock() -> bool:
     if write_intent():
         return True
     if has_request_context():
-        return request.method not in ("GET", "HEAD", "OPTIONS")
+        from flask import g
+
+        return request.method not in ("GET", "HEAD", "OPTIONS") and not g.get("api_read_phase", False)
     return False
 
 
@@ -141,8 +150,61 @@ def _sqlite_on_begin(conn):
         conn.exec_driver_sql("BEGIN")
 
 
+class GatedConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions pass one gate per process.
+
+    SQLite lets one writer in at a time. Threads of one process queue on a lock that wakes the
+    next one the moment the writer commits, instead of each polling the database lock; only one
+    thread a process then asks SQLite for the lock, so the queue between processes stays short.
+    """
+
+    holds_gate = False
+
+    def take_gate(self, timeout_s: float) -> None:
+        if self.holds_gate:
+            return
+        if not _write_gate.acquire(timeout=timeout_s):
+            raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+        self.holds_gate = True
+
+    def release_gate(self) -> None:
+        if self.holds_gate:
+            self.holds_gate = False
+            _write_gate.release()
+
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            self.release_gate()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self.release_gate()
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self.release_gate()
+
+
+_write_gate = threading.Lock()
+
+
+def _new_gate_after_fork() -> None:
+    global _write_gate
+    _write_gate = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_gate_after_fork)
+
+
 def _begin_immediate(dbapi_connection, timeout_ms: int) -> None:
-    """Take SQLite's write lock, retrying every millisecond or two until the busy timeout.
+    """Take SQLite's write lock: first this process's gate (see GatedConnection), then the
+    database lock, retrying every millisecond or two until the busy timeout.
 
     SQLite's own busy handler sleeps ever longer (up to 100 ms a try), so under a burst of
     writes from several processes the lock sits idle between sleepers and one waiter can lose
@@ -150,6 +212,9 @@ def _begin_immediate(dbapi_connection, timeout_ms: int) -> None:
     milliseconds; past the timeout the error is the usual "database is locked".
     """
     deadline = time.monotonic() + timeout_ms / 1000
+    gated = isinstance(dbapi_connection, GatedConnection)
+    if gated:
+        dbapi_connection.take_gate(timeout_ms / 1000)
     delay = 0.0005
     dbapi_connection.execute("PRAGMA busy_timeout=0")
     try:
@@ -159,6 +224,8 @@ def _begin_immediate(dbapi_connection, timeout_ms: int) -> None:
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    if gated:
+                        dbapi_connection.release_gate()
                     raise
             time.sleep(delay)
             delay = min(delay * 2, 0.002)

@@ -3,18 +3,34 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from functools import cache
 
+from babel.support import Translations
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField
+from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError as WTFValidationError
 from wtforms.widgets import TextInput
 
 from app.money import parse_decimal
 
 
+@cache
+def _wtforms_translations(locale: str) -> Translations:
+    return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 class BaseForm(FlaskForm):
     """A page form: CSRF-protected; an expired token re-shows the form with what was typed."""
+
+    class Meta:
+        def get_translations(self, form):
+            # WTForms' own messages ("This field is required.") in the request's language, the
+            # catalogue read once a process (Flask-WTF would read the file on every request).
+            locale = get_locale()
+            return _wtforms_translations(str(locale)) if locale is not None else None
 
 
 class IdempotentForm(BaseForm):

@@ -10,7 +10,7 @@ import hashlib
 import json
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -30,10 +30,11 @@ def request_fingerprint(method: str, path: str, body) -> str:
     return hashlib.sha256(f"{method} {path} {canonical}".encode()).hexdigest()
 
 
+_FIND = select(IdempotencyKey).where(IdempotencyKey.actor == bindparam("actor"), IdempotencyKey.key == bindparam("key"))
+
+
 def find(actor: str, key: str) -> IdempotencyKey | None:
-    return db.session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.actor == actor, IdempotencyKey.key == key)
-    )
+    return db.session.scalar(_FIND, {"actor": actor, "key": key[:100]})
 
 
 def replay_or_claim(actor: str, key: str, fingerprint: str) -> IdempotencyKey:
@@ -57,6 +58,32 @@ def replay_or_claim(actor: str, key: str, fingerprint: str) -> IdempotencyKey:
             raise KeyReused() from None
         return existing
     return row
+
+
+def replay(actor: str, key: str, fingerprint: str):
+    """The stored answer for a repeat of a keyed API request, or None for a new key.
+
+    Asked under the write lock on SQLite (so a concurrent twin has either committed or not
+    begun), and again after a refusal on PostgreSQL, where twins run side by side and the
+    second finds the first's answer once the first has committed.
+    """
+    from flask import Response
+
+    existing = find(actor, key)
+    if existing is None:
+        return None
+    if existing.request_hash != fingerprint:
+        raise KeyReused()
+    db.session.rollback()
+    return Response(existing.response_body, status=existing.status_code, mimetype="application/json")
+
+
+def store(actor: str, key: str, fingerprint: str, status_code: int, body: str) -> None:
+    """Keep a keyed API request's answer with its work, in one INSERT at the commit. A twin that
+    committed first makes the commit fail on the unique key, and the twin's answer is given
+    instead."""
+    db.session.add(IdempotencyKey(actor=actor, key=key[:100], request_hash=fingerprint,
+                                  status_code=status_code, response_body=body))
 
 
 def complete(row: IdempotencyKey, status_code: int, body: str | None = None, location: str | None = None) -> None:

@@ -5,11 +5,11 @@ Another's record answers 404 as if it did not exist; a role that may not act at 
 """
 from __future__ import annotations
 
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import false, select, true
+from sqlalchemy import bindparam, false, select, true
 
 from app.extensions import db
 from app.models import (
@@ -41,21 +41,39 @@ SCOPES = {
 }
 
 
+def _scope(model, role: str, scope_value):
+    """The condition for ``role``; ``scope_value`` is the user's station id (supervisor) or
+    their own id (worker): a value, or a bound parameter in a statement built once."""
+    if role == "admin":
+        return true()
+    station_col, worker_col = SCOPES.get(model, (None, None))
+    if role == "supervisor":
+        if model in (Client, Product):
+            return true()
+        return station_col == scope_value if station_col is not None else false()
+    if role == "worker":
+        return worker_col == scope_value if worker_col is not None else false()
+    return false()
+
+
+def _scope_value(user):
+    return user.station_id if user.role == "supervisor" else user.id
+
+
 def visible(model, user=None):
     """A SQL condition limiting ``model`` to the rows ``user`` may see."""
     user = user if user is not None else current_user
     if not getattr(user, "is_authenticated", False):
         return false()
-    if user.role == "admin":
-        return true()
-    station_col, worker_col = SCOPES.get(model, (None, None))
-    if user.role == "supervisor":
-        if model in (Client, Product):
-            return true()
-        return station_col == user.station_id if station_col is not None else false()
-    if user.role == "worker":
-        return worker_col == user.id if worker_col is not None else false()
-    return false()
+    return _scope(model, user.role, _scope_value(user))
+
+
+@lru_cache(maxsize=512)
+def _visible_by_id(model, role: str, options: tuple):
+    # One statement per model, role and loader options, built once: building a statement
+    # costs more than running it, and every record page and API call asks this.
+    return (select(model).where(model.id == bindparam("object_id"), _scope(model, role, bindparam("scope_value")))
+            .options(*options))
 
 
 def get_visible_or_404(model, object_id, user=None, options=()):
@@ -64,10 +82,11 @@ def get_visible_or_404(model, object_id, user=None, options=()):
         object_id = int(object_id)
     except (TypeError, ValueError):
         abort(404)
-    stmt = select(model).where(model.id == object_id, visible(model, user))
-    for opt in options:
-        stmt = stmt.options(opt)
-    obj = db.session.scalar(stmt)
+    user = user if user is not None else current_user
+    if not getattr(user, "is_authenticated", False):
+        abort(404)
+    stmt = _visible_by_id(model, user.role, tuple(options))
+    obj = db.session.scalar(stmt, {"object_id": object_id, "scope_value": _scope_value(user)})
     if obj is None:
         abort(404)
     return obj

@@ -39,6 +39,8 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench import load
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
@@ -299,6 +301,7 @@ def run_phase(port: int, phase: Phase, clients: int, seconds: float, warmup: flo
             if now >= state["stop_at"]:
                 break
             method, path, body, headers = phase.make_request(rng)
+            headers = {k: v.replace("{uniq}", uuid.uuid4().hex) for k, v in headers.items()}
             t0 = time.perf_counter()
             try:
                 conn.request(method, path, body=body, headers=headers)
@@ -353,6 +356,19 @@ def summarize(phase: Phase, ok_statuses=(200,)) -> dict:
             "p95_ms": round(_pct(lat, 95) * 1000, 2), "p99_ms": round(_pct(lat, 99) * 1000, 2)}
 
 
+def measure(port: int, name: str, make_request, ok_statuses, args, seconds: float | None = None) -> dict:
+    """One phase: by wrk when it is installed (the load generator then takes little CPU), else
+    by Python threads."""
+    seconds = seconds or args.seconds
+    if load.available() and not args.python_clients:
+        rng = random.Random(name)
+        requests = [make_request(rng) for _ in range(4000)]
+        row = load.run(f"http://127.0.0.1:{port}", requests, args.clients, seconds, args.warmup, ok_statuses)
+        return {"name": name, "generator": "wrk", **row}
+    row = summarize(run_phase(port, Phase(name, make_request), args.clients, seconds, args.warmup), ok_statuses)
+    return {**row, "generator": "python threads"}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per phase")
@@ -362,6 +378,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (scripts/run.sh uses 4)")
     parser.add_argument("--db", type=Path, default=RESULTS / "bench-production.sqlite3")
     parser.add_argument("--reuse", action="store_true", help="reuse the database (and its meta) of an earlier run")
+    parser.add_argument("--python-clients", action="store_true", help="drive the load from Python threads even if wrk is installed")
     parser.add_argument("--only", default="", help="comma-separated phases to run besides bare: batch,board,post")
     args = parser.parse_args(argv)
 
@@ -404,7 +421,7 @@ def main(argv=None) -> int:
     def record_return(rng):
         batch_id, station_id = rng.choice(bench_batches)
         body = json.dumps({"accepted": 1, "rejected": rng.choice((0, 0, 0, 1))})
-        headers = {**auth(station_id), "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+        headers = {**auth(station_id), "Content-Type": "application/json", "Idempotency-Key": "{uniq}"}
         return "POST", f"/api/v1/batches/{batch_id}/returns", body, headers
 
     results = []
@@ -418,10 +435,9 @@ def main(argv=None) -> int:
             if only is not None and key not in only:
                 continue
             print(f"measuring {name} …", flush=True)
-            results.append(summarize(run_phase(port, Phase(name, fn), args.clients, args.seconds, args.warmup), ok))
+            results.append(measure(port, name, fn, ok, args))
         bare_row = results[0]
-        results.append(summarize(run_phase(port, Phase("bare GET /healthz (again)", bare), args.clients,
-                                           args.seconds / 2, args.warmup)))
+        results.append(measure(port, "bare GET /healthz (again)", bare, (200,), args, seconds=args.seconds / 2))
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -443,7 +459,7 @@ def main(argv=None) -> int:
     }
     lines = [
         f"Jijian production bench — {report['at']}, {os.cpu_count()} CPUs, gunicorn {args.workers} workers × "
-        f"{args.threads} threads on 127.0.0.1, {args.clients} concurrent clients, {args.seconds:g} s a phase",
+        f"{args.threads} threads on 127.0.0.1, {args.clients} concurrent clients ({results[0]['generator']}), {args.seconds:g} s a phase",
         f"data: {report['data']['workers']:,} workers, {report['data']['orders']:,} orders, "
         f"{report['data']['batches']:,} batches, {report['data']['returns']:,} returns (built in {meta.get('built_in_s')} s); "
         f"counters consistent after the run: {report['consistent_after']}",

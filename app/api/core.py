@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import wraps
+from functools import cache, wraps
 
 from flask import Response, g, request
 from flask_babel import gettext as _
@@ -19,11 +19,12 @@ from app.api import bp
 from app.errors import api_error
 from app.extensions import csrf, db
 from app.services.accounts import account_for_token
-from app.services.errors import ValidationError
+from app.services.errors import DomainError, ValidationError
 
 csrf.exempt(bp)
 
 PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi_document"}
+WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
 @dataclass
@@ -67,6 +68,8 @@ def authenticate():
     The session cookie is ignored here, so a browser session can never be used cross-site.
     """
     g._login_user = None
+    # A write request reads (token, body) before it writes: see begin_write_phase.
+    g.api_read_phase = request.method in WRITE_METHODS and request.endpoint not in PUBLIC_ENDPOINTS
     header = request.headers.get("Authorization", "")
     account = None
     if header.startswith("Bearer "):
@@ -107,14 +110,20 @@ def parse_json_body() -> dict:
     return body
 
 
+@cache
+def _list_fields(form_cls) -> frozenset:
+    """The form's fields that take several values. Asked of an empty, CSRF-less instance: a
+    bare ``form_cls()`` would read the request body and mint a CSRF token, setting a session
+    cookie on every API answer."""
+    blank = form_cls(formdata=None, meta={"csrf": False})
+    return frozenset(name for name, f in blank._fields.items() if f.type in ("SelectMultipleField", "MultiCheckboxField"))
+
+
 def body_to_formdata(body: dict, form_cls) -> MultiDict:
     """JSON values as the strings a browser would post, refusing nested values."""
     data = MultiDict()
     wrong_type = {}
-    # An empty, CSRF-less instance: a bare ``form_cls()`` would read the request body and mint a
-    # CSRF token, setting a session cookie on every API answer.
-    blank = form_cls(formdata=None, meta={"csrf": False}) if form_cls else None
-    list_fields = {name for name, f in blank._fields.items() if f.type in ("SelectMultipleField", "MultiCheckboxField")} if blank else set()
+    list_fields = _list_fields(form_cls) if form_cls else frozenset()
     for key, value in body.items():
         if value is None:
             continue
@@ -146,45 +155,85 @@ def validate_form(form_cls, body: dict):
 
 
 def api_endpoint(rule: str, method: str = "GET", roles=("admin",), form=None, status: int = 200,
-                 summary: str = "", query: dict | None = None):
+                 summary: str = "", query: dict | None = None, reads_first: bool = False):
     """Register an API view. The view gets the validated form (for writes) and returns the
     payload, or (payload, status). This wrapper checks the role, honours Idempotency-Key,
-    and commits once."""
+    and commits once.
+
+    A write view begins writing (``begin_write_phase``) once its body is valid, unless it says
+    ``reads_first``: then it loads what it needs and calls ``begin_write_phase`` itself just
+    before the work that must hold the write lock (the hot paths: recording a return)."""
 
     def decorator(fn):
         @wraps(fn)
         def view(**kwargs):
             if current_user.role not in roles:
                 return api_error(403, "forbidden", _("You may not do this."))
-            claim = None
-            if method in ("POST", "PATCH", "PUT"):
-                body = parse_json_body()
-                key = request.headers.get("Idempotency-Key")
-                if key and method == "POST":
-                    fingerprint = idempotency.request_fingerprint(method, request.path, body)
-                    claim = idempotency.replay_or_claim(current_user.actor_key, key, fingerprint)
-                    if claim.status_code is not None:
-                        db.session.rollback()
-                        return Response(claim.response_body, status=claim.status_code, mimetype="application/json")
-                args = (validate_form(form, body),) if form is not None else (body,)
-            else:
-                args = ()
-            result = fn(*args, **kwargs)
-            if isinstance(result, Response):
-                db.session.commit()
-                return result
-            payload, code = result if isinstance(result, tuple) else (result, status)
-            text = dumps(payload)
-            if claim is not None:
-                idempotency.complete(claim, code, text)
-            db.session.commit()
-            return Response(text, status=code, mimetype="application/json")
+            if method not in WRITE_METHODS:
+                return _answer(fn(**kwargs), status)
+            body = parse_json_body()
+            args = (validate_form(form, body),) if form is not None else (body,)
+            key = (request.headers.get("Idempotency-Key") or "")[:100] if method == "POST" else None
+            fingerprint = idempotency.request_fingerprint(method, request.path, body) if key else None
+            if key:
+                done = idempotency.replay(current_user.actor_key, key, fingerprint)
+                if done is not None:
+                    return done
+            if not reads_first:
+                begin_write_phase()
+            try:
+                result = fn(*args, **kwargs)
+                return _answer(result, status, key=key, fingerprint=fingerprint)
+            except (DomainError, IntegrityError):
+                if key:
+                    # Perhaps a concurrent request with this key did the work first (PostgreSQL
+                    # lets both begin): answer as it did rather than with the refusal it caused.
+                    db.session.rollback()
+                    done = idempotency.replay(current_user.actor_key, key, fingerprint)
+                    if done is not None:
+                        return done
+                raise
 
         REGISTRY.append(EndpointSpec(rule, method, tuple(roles), summary or (fn.__doc__ or "").strip().split("\n")[0], form, status, query or {}))
         bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
         return view
 
     return decorator
+
+
+def _answer(result, status: int, key: str | None = None, fingerprint: str | None = None) -> Response:
+    """Commit once and answer; a keyed request stores its answer in the same transaction."""
+    if isinstance(result, Response):
+        db.session.commit()
+        return result
+    payload, code = result if isinstance(result, tuple) else (result, status)
+    text = dumps(payload)
+    if key:
+        begin_write_phase()  # a no-op once the view began it; refuses if it wrote without
+        idempotency.store(current_user.actor_key, key, fingerprint, code, text)
+    db.session.commit()
+    return Response(text, status=code, mimetype="application/json")
+
+
+def begin_write_phase() -> None:
+    """From here on the request writes. On SQLite the token lookup, the body's validation and
+    everything else read so far ran in a plain read transaction; it ends here, and the next
+    query begins IMMEDIATE (the write lock), so the lock is held only for the work itself.
+    Objects loaded so far (the signed-in account, the batch) stay loaded across the switch."""
+    if not g.get("api_read_phase"):
+        return
+    g.api_read_phase = False
+    session = db.session()
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write_phase after a change: the change would be lost")
+        # What was read stays loaded: rows the write part relies on are either immutable
+        # (a batch's worker, rate, dates) or re-checked by the conditional UPDATE itself.
+        loaded = list(session.identity_map.values())
+        session.expunge_all()
+        session.rollback()
+        for obj in loaded:
+            session.add(obj)
 
 
 def page_args() -> tuple[int, int]:
@@ -199,8 +248,15 @@ def page_args() -> tuple[int, int]:
 
 
 def paginate(stmt, serialize) -> dict:
-    """``{"items": [...], "total": N}`` for one page of ``stmt``: two queries whatever the page."""
+    """``{"items": [...], "total": N}`` for one page of ``stmt``: two queries at most, whatever the page."""
     page, per_page = page_args()
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    total = count_rows(stmt, page, per_page, len(rows))
     return {"items": [serialize(r) for r in rows], "total": total, "page": page, "per_page": per_page}
+
+
+def count_rows(stmt, page: int, per_page: int, on_page: int) -> int:
+    """All rows ``stmt`` selects: known without a query when the first page is not full."""
+    if page == 1 and on_page < per_page:
+        return on_page
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))

@@ -10,10 +10,10 @@ from __future__ import annotations
 from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.api.core import api_endpoint, page_args
+from app.api.core import api_endpoint, begin_write_phase, count_rows, page_args
 from app.extensions import db
 from app.models import Batch, Client, Order, Product, Return, Worker, local_today
 from app.money import api_amount, api_rate, line_amount
@@ -108,9 +108,8 @@ ORDER_LOADS = (joinedload(Order.client), joinedload(Order.product))
 def _page(stmt) -> tuple[list, dict]:
     """One page of ``stmt`` and the list envelope (without items): two queries."""
     page, per_page = page_args()
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return rows, {"total": total, "page": page, "per_page": per_page}
+    return rows, {"total": count_rows(stmt, page, per_page, len(rows)), "page": page, "per_page": per_page}
 
 
 def _int_arg(name: str) -> int | None:
@@ -278,7 +277,7 @@ def api_get_batch(batch_id):
     return {**batch_json(batch), "returns": [return_json(r) for r in returns]}
 
 
-@api_endpoint("/batches/<int:batch_id>/returns", "POST", roles=STAFF, form=ReturnForm, status=201,
+@api_endpoint("/batches/<int:batch_id>/returns", "POST", roles=STAFF, form=ReturnForm, status=201, reads_first=True,
               summary="Record what came back, or correct a recorded return")
 def api_record_return(form, batch_id):
     batch = get_visible_or_404(Batch, batch_id)
@@ -287,9 +286,11 @@ def api_record_return(form, batch_id):
         original = db.session.scalar(select(Return).where(Return.id == form.corrects.data, Return.batch_id == batch.id))
         if original is None:
             raise ValidationError(fields={"corrects": _("No such return on this batch.")})
+        begin_write_phase()
         row = production.record_correction(original=original, reason=form.reason.data, user=current_user,
                                            work_date=form.work_date.data, **counts)
     else:
+        begin_write_phase()
         row = production.record_return(batch=batch, work_date=form.work_date.data, note=form.note.data,
                                        user=current_user, **counts)
     return return_json(row), 201

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.passwords import hash_secret, verify_secret
@@ -180,10 +180,20 @@ def issue_token(account) -> tuple[str, ApiToken]:
     return token, row
 
 
+def _live_token_owner(model, owner_column):
+    return (select(model).join(ApiToken, owner_column == model.id)
+            .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+                   ApiToken.expires_at >= bindparam("now"), model.active))
+
+
+# Every API request asks this: the statements are built once.
+_STAFF_FOR_TOKEN = _live_token_owner(User, ApiToken.user_id)
+_WORKER_FOR_TOKEN = _live_token_owner(Worker, ApiToken.worker_id)
+
+
 def account_for_token(token: str):
-    """The active account behind a live token, or None."""
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if row is None or row.revoked_at is not None or row.expires_at < utcnow():
-        return None
-    account = db.session.get(User, row.user_id) if row.user_id else db.session.get(Worker, row.worker_id)
-    return account if account is not None and account.active else None
+    """The active account behind a live token, or None: one query for staff tokens, a second
+    only for a worker's."""
+    params = {"token_hash": _token_hash(token), "now": utcnow()}
+    return (db.session.scalar(_STAFF_FOR_TOKEN, params)
+            or db.session.scalar(_WORKER_FOR_TOKEN, params))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.models import PayPeriod
@@ -27,9 +27,16 @@ def period_covering(day: date, lock: bool = False) -> PayPeriod | None:
     return db.session.scalar(stmt)
 
 
+# Asked on every return and correction: built once (a statement built per call costs more
+# than the query itself). FOR SHARE on PostgreSQL: a concurrent close waits for this change.
+_STATUS_ON = (select(PayPeriod.status)
+              .where(PayPeriod.start <= bindparam("day"), PayPeriod.end >= bindparam("day")))
+_STATUS_ON_LOCKED = _STATUS_ON.with_for_update(read=True)
+
+
 def is_closed(day: date, lock: bool = False) -> bool:
-    period = period_covering(day, lock=lock)
-    return period is not None and period.status == "closed"
+    status = db.session.scalar(_STATUS_ON_LOCKED if lock else _STATUS_ON, {"day": day})
+    return status == "closed"
 
 
 def ensure_open(day: date, field: str = "work_date") -> None:
