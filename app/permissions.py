@@ -68,12 +68,22 @@ def visible(model, user=None):
     return _scope(model, user.role, _scope_value(user))
 
 
+def visible_to_role(model, role: str):
+    """``visible`` for a statement built once per role: the user's scope is the bound
+    parameter ``scope_value``; pass ``scope_params()`` when executing it."""
+    return _scope(model, role, bindparam("scope_value"))
+
+
+def scope_params(user=None) -> dict:
+    user = user if user is not None else current_user
+    return {"scope_value": _scope_value(user)}
+
+
 @lru_cache(maxsize=512)
 def _visible_by_id(model, role: str, options: tuple):
     # One statement per model, role and loader options, built once: building a statement
     # costs more than running it, and every record page and API call asks this.
-    return (select(model).where(model.id == bindparam("object_id"), _scope(model, role, bindparam("scope_value")))
-            .options(*options))
+    return select(model).where(model.id == bindparam("object_id"), visible_to_role(model, role)).options(*options)
 
 
 def get_visible_or_404(model, object_id, user=None, options=()):
@@ -86,7 +96,7 @@ def get_visible_or_404(model, object_id, user=None, options=()):
     if not getattr(user, "is_authenticated", False):
         abort(404)
     stmt = _visible_by_id(model, user.role, tuple(options))
-    obj = db.session.scalar(stmt, {"object_id": object_id, "scope_value": _scope_value(user)})
+    obj = db.session.scalar(stmt, {"object_id": object_id, **scope_params(user)})
     if obj is None:
         abort(404)
     return obj

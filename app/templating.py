@@ -20,9 +20,10 @@ NAV_EXTRA: list[tuple[str, object, tuple[str, ...]]] = []
 def nav_items():
     if not current_user.is_authenticated:
         return []
+    role = current_user.role
     items = []
     for endpoint, label, roles in NAV + NAV_EXTRA:
-        if current_user.role in roles:
+        if role in roles:
             try:
                 items.append((url_for(endpoint), label, request.endpoint == endpoint))
             except Exception:  # noqa: BLE001 - a feature not installed yet

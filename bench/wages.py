@@ -34,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import load  # noqa: E402
+
 WORKERS = 2000
 CLOSE_RETURNS = 300_000
 TOTAL_RETURNS = 1_000_000
@@ -42,6 +44,7 @@ PRODUCTS = 12
 BATCHES_PER_WORKER = 5
 CLIENTS = 16
 REQUESTS_PER_CLIENT = 150
+HOME_SECONDS = 10  # with wrk: measured seconds after a 2 s warm-up
 PIN = "123456"
 
 
@@ -315,7 +318,19 @@ def bench_home(env: dict, workers_to_use: list[int], pg_pid: int | None = None) 
             sessions.append(s)
         for s in sessions:  # warm up every web worker's caches
             for _ in range(5):
-                assert s.get(base + "/home").status_code == 200
+                r = s.get(base + "/home")
+                assert r.status_code == 200 and "no-store" in r.headers.get("Cache-Control", "")
+        if load.available():
+            # wrk: one connection a signed-in worker, each with its own session cookie.
+            cookies = [{"Cookie": "; ".join(f"{k}={v}" for k, v in s.cookies.get_dict().items())} for s in sessions]
+            s0 = tree_cpu_seconds(proc.pid) + tree_cpu_seconds(pg_pid)
+            row = load.run(base, [("GET", "/home", None, {})], len(sessions), HOME_SECONDS, warmup=2,
+                           per_client_headers=cookies)
+            server_cpu = tree_cpu_seconds(proc.pid) + tree_cpu_seconds(pg_pid) - s0
+            return {"requests": row["requests"], "errors": row["errors"], "p50_ms": row["p50_ms"], "p95_ms": row["p95_ms"],
+                    "p99_ms": row["p99_ms"], "throughput_rps": row["rps"], "generator": "wrk",
+                    "gunicorn": f"{web_workers} workers x {threads} threads", "clients": len(sessions),
+                    "server_cpu_ms_per_request": server_cpu * 1000 / max(1, row["requests"]) if row["requests"] else None}
         latencies: list[float] = []
         lock = threading.Lock()
         barrier = threading.Barrier(len(sessions))
@@ -341,7 +356,7 @@ def bench_home(env: dict, workers_to_use: list[int], pg_pid: int | None = None) 
         server_cpu = tree_cpu_seconds(proc.pid) + tree_cpu_seconds(pg_pid) - s0
         ms = [v * 1000 for v in latencies]
         return {"requests": len(ms), "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95),
-                "p99_ms": percentile(ms, 99), "throughput_rps": len(ms) / wall,
+                "p99_ms": percentile(ms, 99), "throughput_rps": len(ms) / wall, "generator": "python threads",
                 "gunicorn": f"{web_workers} workers x {threads} threads", "clients": len(sessions),
                 "server_cpu_ms_per_request": server_cpu * 1000 / len(ms)}
     finally:
@@ -447,7 +462,7 @@ def main() -> None:
               f"load average {r['load_average']:.1f} on {os.cpu_count()} CPUs")
         if "home" in r:
             h = r["home"]
-            print(f"{'':>10}  home page, {TOTAL_RETURNS:,} returns, {h['clients']} clients, {h['gunicorn']}: "
+            print(f"{'':>10}  home page, {TOTAL_RETURNS:,} returns, {h['clients']} clients ({h.get('generator')}), {h['gunicorn']}: "
                   f"p50 {h['p50_ms']:.1f} ms, p95 {h['p95_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms, "
                   f"{h['throughput_rps']:.0f} req/s; server CPU {h['server_cpu_ms_per_request']:.1f} ms a request; "
                   f"one render (no network) {r['home_render_median_ms']:.1f} ms")

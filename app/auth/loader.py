@@ -1,17 +1,20 @@
 """Flask-Login set-up: one session key for staff ("staff:ID") and workers ("worker:ID")."""
 from flask import Flask, redirect, request, url_for
+from sqlalchemy import bindparam, select
 
 from app.extensions import db, login_manager
 from app.models import User, Worker
 
+# Every signed-in page asks one of these: built once, not per request.
+_ACTIVE_BY_ID = {kind: select(model).where(model.id == bindparam("id"), model.active)
+                 for kind, model in (("staff", User), ("worker", Worker))}
+
 
 def load_account(key: str):
     kind, _, raw_id = (key or "").partition(":")
-    if not raw_id.isdigit():
+    if not raw_id.isdigit() or kind not in _ACTIVE_BY_ID:
         return None
-    model = {"staff": User, "worker": Worker}.get(kind)
-    account = db.session.get(model, int(raw_id)) if model else None
-    return account if account is not None and account.active else None
+    return db.session.scalar(_ACTIVE_BY_ID[kind], {"id": int(raw_id)})
 
 
 def init_login(app: Flask) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.extensions import db
 from app.models import Product, Return
@@ -78,12 +78,17 @@ def worker_day_lines(worker_id: int, start: date, end: date) -> list[tuple[date,
     Callers fold these into documents by rule 1 with ``lines_from_day_rows`` — summing pieces
     per product and rate first, rounding once per line — never by adding rounded days.
     """
-    stmt = (
-        select(Return.work_date, Return.product_id, Return.piece_rate, func.sum(Return.accepted))
-        .where(Return.worker_id == worker_id, Return.work_date >= start, Return.work_date <= end)
-        .group_by(Return.work_date, Return.product_id, Return.piece_rate)
-    )
-    return [(day, product_id, rate, int(pieces or 0)) for day, product_id, rate, pieces in db.session.execute(stmt)]
+    rows = db.session.execute(_WORKER_DAY_LINES, {"worker_id": worker_id, "start": start, "end": end})
+    return [(day, product_id, rate, int(pieces or 0)) for day, product_id, rate, pieces in rows]
+
+
+# The phone's home asks this on every visit: built once.
+_WORKER_DAY_LINES = (
+    select(Return.work_date, Return.product_id, Return.piece_rate, func.sum(Return.accepted))
+    .where(Return.worker_id == bindparam("worker_id"), Return.work_date >= bindparam("start"),
+           Return.work_date <= bindparam("end"))
+    .group_by(Return.work_date, Return.product_id, Return.piece_rate)
+)
 
 
 def lines_from_day_rows(worker_id: int, rows, start: date, end: date) -> list[EarningsLine]:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import idempotency
@@ -18,7 +19,7 @@ from app.main.views import HOME_PANELS
 from app.models import Adjustment, Batch, PayPeriod, Payslip, Worker, local_today
 from app.money import format_money
 from app.pdf import pdf_response
-from app.permissions import get_visible_or_404, require_roles, visible
+from app.permissions import get_visible_or_404, require_roles, scope_params, visible, visible_to_role
 from app.services import wages
 from app.services.earnings import worker_earnings
 from app.services.errors import DomainError
@@ -272,16 +273,27 @@ def worker_summary(worker_id: int) -> dict:
     return wages.worker_phone_summary(worker_id, local_today())
 
 
+# The phone's home asks these on every visit: built once per role.
+@lru_cache(maxsize=8)
+def _held_batches_stmt(role: str):
+    return (select(Batch).where(Batch.worker_id == bindparam("worker_id"), Batch.status == "open", visible_to_role(Batch, role))
+            .options(joinedload(Batch.product)).order_by(Batch.due_date, Batch.id))
+
+
+@lru_cache(maxsize=8)
+def _recent_payslips_stmt(role: str):
+    return (select(Payslip).where(Payslip.worker_id == bindparam("worker_id"), visible_to_role(Payslip, role))
+            .options(joinedload(Payslip.pay_period)).order_by(Payslip.seq.desc()).limit(3))
+
+
 def held_batches(worker_id: int):
-    return db.session.scalars(select(Batch).where(Batch.worker_id == worker_id, Batch.status == "open", visible(Batch))
-                              .options(joinedload(Batch.product)).order_by(Batch.due_date, Batch.id)).all()
+    return db.session.scalars(_held_batches_stmt(current_user.role), {"worker_id": worker_id, **scope_params()}).all()
 
 
 def worker_home_panel():
     worker_id = current_user.id
     summary = worker_summary(worker_id)
-    payslips = db.session.scalars(select(Payslip).where(Payslip.worker_id == worker_id, visible(Payslip))
-                                  .options(joinedload(Payslip.pay_period)).order_by(Payslip.seq.desc()).limit(3)).all()
+    payslips = db.session.scalars(_recent_payslips_stmt(current_user.role), {"worker_id": worker_id, **scope_params()}).all()
     if str(get_locale()) == "zh":
         speech = f"今天挣了{spoken_amount(summary['today_amount'])}，这个月挣了{spoken_amount(summary['month_amount'])}。"
     else:
