@@ -143,3 +143,19 @@ def test_report_earnings_equal_the_shared_earnings_lines_for_every_station_and_r
             ids = db.session.scalars(select(Worker.id).where(Worker.station_id == station.id)).all()
             assert earnings_totals(start, end, station.id) == totals_by_worker(earnings_lines(start, end, worker_ids=ids))
     assert earnings_totals(START, END)  # the scenario has earnings to compare
+
+
+def test_report_earnings_on_sqlite_stream_from_the_worker_product_rate_index_without_a_sort(db):
+    from sqlalchemy import text
+
+    from app.services.reports import _LINES_SQLITE
+    from tests.conftest import BACKEND
+
+    if BACKEND != "sqlite":
+        pytest.skip("SQLite's query plan")
+    for station in ("", "AND r.worker_id IN (SELECT id FROM workers WHERE station_id = :station)"):
+        plan = " / ".join(row[3] for row in db.session.execute(
+            text("EXPLAIN QUERY PLAN " + _LINES_SQLITE.format(station=station)),
+            {"start": "2026-01-01", "end": "2026-12-31", "station": 1}))
+        assert "COVERING INDEX ix_returns_worker_product_rate" in plan
+        assert "TEMP B-TREE" not in plan
