@@ -203,6 +203,9 @@ def build(db_path: Path, seed: int = 2026) -> dict:
     conn.execute("INSERT INTO number_counters (series, year, last) VALUES ('order', ?, ?)", (today.year, ORDERS))
     for sql in create_index_sql:
         conn.execute(sql)
+    # The board's daily tallies, as the app keeps them beside every return.
+    conn.execute("INSERT INTO order_day_tallies (order_id, work_date, accepted) "
+                 "SELECT order_id, work_date, sum(accepted) FROM returns GROUP BY order_id, work_date")
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -238,6 +241,10 @@ def check_consistency(db_path: Path) -> dict:
         "SELECT count(*) FROM orders o JOIN (SELECT order_id, sum(quantity - unused) c, sum(accepted) a, sum(rejected) r "
         "FROM batches GROUP BY order_id) s ON s.order_id = o.id "
         "WHERE s.c != o.committed OR s.a != o.accepted OR s.r != o.rejected OR o.committed > o.quantity").fetchone()[0]
+    counts["orders_off"] += q(  # the board's daily tallies equal the returns of each order and day
+        "SELECT count(*) FROM (SELECT order_id, work_date, sum(accepted) a FROM returns GROUP BY order_id, work_date) s "
+        "FULL JOIN order_day_tallies t ON t.order_id = s.order_id AND t.work_date = s.work_date "
+        "WHERE coalesce(s.a, 0) != coalesce(t.accepted, 0)").fetchone()[0]
     conn.close()
     return counts
 

@@ -4,7 +4,7 @@ from app.models.base import local_today, to_local, utcnow
 from app.models.catalog import Client, Product, ProductRate, StoredFile
 from app.models.invoicing import CreditNote, Invoice, InvoiceLine, NumberCounter, Payment
 from app.models.org import KEY_GROUPS, ApiToken, LoginThrottle, Station, User, Worker
-from app.models.production import Batch, Order, Return
+from app.models.production import Batch, Order, OrderDayTally, Return
 from app.models.system import (
     AuditEvent,
     IdempotencyKey,
@@ -19,7 +19,7 @@ from app.models.wages import Adjustment, PayPeriod, Payslip, PayslipLine
 __all__ = [
     "KEY_GROUPS", "Adjustment", "ApiToken", "AuditEvent", "Batch", "Client", "CreditNote",
     "IdempotencyKey", "InsurancePolicy", "Invoice", "InvoiceLine", "JobRun", "LoginThrottle",
-    "Notice", "NumberCounter", "Order", "PayPeriod", "Payment", "Payslip", "PayslipLine",
+    "Notice", "NumberCounter", "Order", "OrderDayTally", "PayPeriod", "Payment", "Payslip", "PayslipLine",
     "PolicyCoverage", "Product", "ProductRate", "Return", "Setting", "Station", "StoredFile",
     "User", "Worker", "local_today", "to_local", "utcnow",
 ]

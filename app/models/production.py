@@ -174,3 +174,14 @@ class Return(db.Model):
         Index("ix_returns_order_date", "order_id", "work_date", "accepted"),
         Index("ix_returns_station_date", "station_id", "work_date", "accepted"),
     )
+
+
+class OrderDayTally(db.Model):
+    """Accepted pieces per order and work date, moved in the same transaction as each return
+    and correction: the order board's 14-day pace reads 14 rows an order, not every return."""
+
+    __tablename__ = "order_day_tallies"
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    work_date: Mapped[date] = mapped_column(primary_key=True)
+    accepted: Mapped[int] = mapped_column(default=0)
+

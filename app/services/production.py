@@ -13,10 +13,12 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Batch, Order, Product, Return, Station, Worker, local_today, utcnow
+from app.models import Batch, Order, OrderDayTally, Product, Return, Station, Worker, local_today, utcnow
 from app.money import round_money
 from app.services import audit, numbers, periods
 from app.services.errors import ConflictError, ValidationError
@@ -108,16 +110,34 @@ def forecast_completion(order: Order, today: date | None = None) -> date | None:
 
 
 def recent_accepted_by_order(order_ids, today: date | None = None) -> dict[int, int]:
-    """Accepted pieces of the last 14 days for many orders, in one query (for the board)."""
+    """Accepted pieces of the last 14 days for many orders, in one query over the daily
+    tallies (for the board)."""
     today = today or local_today()
     if not order_ids:
         return {}
-    rows = db.session.execute(
-        select(Return.order_id, func.sum(Return.accepted)).where(
-            Return.order_id.in_(order_ids), Return.work_date > today - timedelta(days=FORECAST_DAYS),
-            Return.work_date <= today).group_by(Return.order_id)
-    ).all()
+    rows = db.session.execute(_RECENT_ACCEPTED, {"order_ids": list(order_ids), "after": today - timedelta(days=FORECAST_DAYS),
+                                                 "today": today}).all()
     return {order_id: int(total or 0) for order_id, total in rows}
+
+
+_RECENT_ACCEPTED = (
+    select(OrderDayTally.order_id, func.sum(OrderDayTally.accepted))
+    .where(OrderDayTally.order_id.in_(bindparam("order_ids", expanding=True)),
+           OrderDayTally.work_date > bindparam("after"), OrderDayTally.work_date <= bindparam("today"))
+    .group_by(OrderDayTally.order_id)
+)
+
+
+def _tally(order_id: int, work_date: date, accepted: int) -> None:
+    """Move the order's accepted pieces of ``work_date`` with the return that moved them."""
+    if not accepted:
+        return
+    dialect = db.session.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    stmt = insert(OrderDayTally).values(order_id=order_id, work_date=work_date, accepted=accepted)
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=[OrderDayTally.order_id, OrderDayTally.work_date],
+        set_={"accepted": OrderDayTally.accepted + stmt.excluded.accepted}))
 
 
 def forecast_from_pace(order: Order, recent: int, today: date | None = None) -> date | None:
@@ -271,6 +291,7 @@ def record_return(*, batch: Batch, accepted: int, rejected: int = 0, unused: int
         raise BatchClosed()
     periods.ensure_open(work_date)
     _apply_counts(batch, accepted, rejected, unused)
+    _tally(batch.order_id, work_date, accepted)
     row = Return(batch_id=batch.id, worker_id=batch.worker_id, station_id=batch.station_id, order_id=batch.order_id,
                  product_id=batch.product_id, piece_rate=batch.piece_rate, accepted=accepted, rejected=rejected,
                  unused=unused, work_date=work_date, note=note or None, photo_id=getattr(photo, "id", None),
@@ -314,6 +335,7 @@ def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0,
     periods.ensure_open(work_date)
     batch = db.session.get(Batch, original.batch_id)
     _apply_counts(batch, accepted, rejected, unused, require_open=False)
+    _tally(batch.order_id, work_date, accepted)
     if batch.status == "closed":
         _settle_shortfall(batch)
     row = Return(batch_id=batch.id, worker_id=batch.worker_id, station_id=batch.station_id, order_id=batch.order_id,

@@ -232,6 +232,30 @@ def test_order_answers_its_progress_forecast_and_risk(setup, make):
     assert board["forecast_date"] == body["forecast_date"] and board["at_risk"] is True
 
 
+def test_the_boards_daily_tallies_equal_the_returns_through_back_dated_returns_and_corrections(setup, make):
+    """The board's pace reads per-day tallies kept beside the returns: after returns on
+    several dates, a refused one and a correction, each (order, day) tally is the returns' sum."""
+    sup, order = setup["sup"], setup["order"]
+    today = local_today()
+    batch = make.batch(order=order, worker=setup["worker"], quantity=100, issued_on=today - timedelta(days=5))
+    path = f"/batches/{batch.id}/returns"
+    first = sup.post(path, json={"accepted": 12, "rejected": 1}).get_json()
+    assert sup.post(path, json={"accepted": 5, "work_date": str(today - timedelta(days=3))}).status_code == 201
+    assert sup.post(path, json={"accepted": 500}).status_code == 409  # refused: moves nothing
+    assert sup.post(path, json={"accepted": -4, "corrects": first["id"], "reason": "数错"}).status_code == 201
+    tallies = dict(((row.order_id, row.work_date), row.accepted) for row in db.session.execute(
+        text("SELECT order_id, work_date, accepted FROM order_day_tallies")))
+    sums = dict(((row.order_id, row.work_date), row.accepted) for row in db.session.execute(
+        select(Return.order_id, Return.work_date, func.sum(Return.accepted).label("accepted"))
+        .group_by(Return.order_id, Return.work_date)))
+    normalise = {(o, str(d)): n for (o, d), n in tallies.items()}
+    assert normalise == {(o, str(d)): n for (o, d), n in sums.items()}
+    assert normalise == {(order.id, str(today)): 8, (order.id, str(today - timedelta(days=3))): 5}
+    # 13 accepted in the last 14 days: the board and the order agree on the pace.
+    board = sup.get("/orders?status=open").get_json()["items"][0]
+    assert board["forecast_date"] == str(today + timedelta(days=-(-(200 - 13) * 14 // 13)))
+
+
 def test_admin_takes_an_order_that_keeps_the_unit_price_of_now(setup):
     product = setup["product"]
     resp = setup["admin"].post("/orders", json={"client_id": product.client_id, "product_id": product.id,
