@@ -128,16 +128,22 @@ _RECENT_ACCEPTED = (
 )
 
 
+def _upsert_tally(insert):
+    stmt = insert(OrderDayTally).values(order_id=bindparam("order_id"), work_date=bindparam("work_date"),
+                                        accepted=bindparam("accepted"))
+    return stmt.on_conflict_do_update(index_elements=[OrderDayTally.order_id, OrderDayTally.work_date],
+                                      set_={"accepted": OrderDayTally.accepted + stmt.excluded.accepted})
+
+
+# Every return and correction runs one: built once for each database.
+_UPSERT_TALLY = {"sqlite": _upsert_tally(sqlite_insert), "postgresql": _upsert_tally(pg_insert)}
+
+
 def _tally(order_id: int, work_date: date, accepted: int) -> None:
     """Move the order's accepted pieces of ``work_date`` with the return that moved them."""
-    if not accepted:
-        return
-    dialect = db.session.get_bind().dialect.name
-    insert = sqlite_insert if dialect == "sqlite" else pg_insert
-    stmt = insert(OrderDayTally).values(order_id=order_id, work_date=work_date, accepted=accepted)
-    db.session.execute(stmt.on_conflict_do_update(
-        index_elements=[OrderDayTally.order_id, OrderDayTally.work_date],
-        set_={"accepted": OrderDayTally.accepted + stmt.excluded.accepted}))
+    if accepted:
+        stmt = _UPSERT_TALLY[db.session.get_bind().dialect.name]
+        db.session.execute(stmt, {"order_id": order_id, "work_date": work_date, "accepted": accepted})
 
 
 def forecast_from_pace(order: Order, recent: int, today: date | None = None) -> date | None:
