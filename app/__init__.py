@@ -123,6 +123,10 @@ def _wants_write_lock() -> bool:
     return False
 
 
+SQLITE_MMAP_BYTES = 1 << 30  # address space, not memory: pages are shared with the OS cache
+SQLITE_CACHE_KIB = 32 * 1024  # per connection
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_on_connect(dbapi_connection, connection_record):
     if not isinstance(dbapi_connection, sqlite3.Connection):
@@ -137,6 +141,10 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
     cur.execute(f"PRAGMA busy_timeout={int(timeout)}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # Read the database through the OS page cache without copying (mmap), and keep more of
+    # the hot B-tree pages (indexes of a million returns) in each connection's own cache.
+    cur.execute(f"PRAGMA mmap_size={int(SQLITE_MMAP_BYTES)}")
+    cur.execute(f"PRAGMA cache_size=-{int(SQLITE_CACHE_KIB)}")
     cur.close()
 
 

@@ -293,8 +293,8 @@ def bench_home(env: dict, workers_to_use: list[int], pg_pid: int | None = None) 
     import requests
 
     port = free_port()
-    web_workers = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
-    threads = int(os.environ.get("BENCH_WEB_THREADS", "4"))
+    web_workers = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
+    threads = int(os.environ.get("BENCH_WEB_THREADS", "1"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(web_workers),
          "--threads", str(threads), "--log-level", "warning", "wsgi:app"],
