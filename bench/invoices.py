@@ -2,7 +2,8 @@
 about ten pages (target < 3 s), each against WeasyPrint rendering a plain HTML table of the
 same size in the same run: as many rows of the same six cells, on the same page size and
 margins, in the same font, size, cell padding and borders as the invoice (templates/pdf/base.html),
-so the ratio is what the invoice template costs beyond WeasyPrint laying out its table.
+so the ratio is what the invoice costs against printing its lines as a plain table (the invoice's
+own lines are rows of two texts, templates/pdf/_lines.html).
 The sample enterprise has a logo (a 240 x 80 PNG), as a real one would.
 
     python -m bench.invoices [--repeat 5]

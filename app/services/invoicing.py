@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import selectinload
@@ -343,11 +345,42 @@ def invoice_document(invoice: Invoice, order_numbers: dict[int, str] | None = No
     }
 
 
+def figure_columns(rows: list[tuple[str, ...]], gap: int = 3) -> list[str]:
+    """Each row's figures as one text: columns right-aligned, decimal points lined up, ``gap``
+    spaces between columns. Printed in one fixed-pitch run (templates/pdf/_lines.html: the CJK
+    face's half-width glyphs, exactly half an em), where an ideograph takes two cells. One run
+    per line instead of a box per cell is what renders a 300-line invoice in under 3 s."""
+    def cells(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    def decimals(text: str) -> int:  # the dot and the digits after it
+        return len(text) - text.index(".") if "." in text and text[-1:].isdigit() else 0
+
+    columns = []
+    for column in zip(*rows):
+        places = max(decimals(v) for v in column)
+        column = [v + " " * (places - decimals(v)) if v[-1:].isdigit() else v for v in column]
+        width = max(cells(v) for v in column)
+        columns.append([" " * (width - cells(v)) + v for v in column])
+    return [(" " * gap).join(parts) for parts in zip(*columns)]
+
+
+def _with_figures(doc: dict, total: tuple[str, str, str]) -> dict:
+    """Add the lines' figures as fixed-pitch texts (quantity, unit price, amount; the header and
+    the total row too) for the PDF line list. Call inside the document's locale."""
+    texts = figure_columns([(_("Quantity"), _("Unit price"), _("Amount"))]
+                           + [(ln["quantity"], ln["unit_price"], ln["amount"]) for ln in doc["lines"]] + [total])
+    doc["lines"] = [dict(ln, figures=text) for ln, text in zip(doc["lines"], texts[1:-1])]
+    doc.update(figures_head=texts[0], figures_total=texts[-1])
+    return doc
+
+
 def render_invoice_pdf(invoice: Invoice, language: str = "zh", order_numbers: dict[int, str] | None = None) -> bytes:
     from app.pdf import render_pdf
 
     with force_locale(language):
-        return render_pdf("pdf/invoice.html", doc=invoice_document(invoice, order_numbers))
+        doc = invoice_document(invoice, order_numbers)
+        return render_pdf("pdf/invoice.html", doc=_with_figures(doc, (doc["pieces"], "", doc["total"])))
 
 
 # --- void and payments
@@ -360,7 +393,7 @@ def render_credit_note_pdf(note: CreditNote, invoice: Invoice, language: str = "
         doc = invoice_document(invoice)
         doc.update(credit_number=note.number, credit_date=local_today().isoformat(), reason=note.reason,
                    credit_total=format_money(-note.amount), credit_words=amount_in_words(-note.amount))
-        return render_pdf("pdf/credit_note.html", doc=doc)
+        return render_pdf("pdf/credit_note.html", doc=_with_figures(doc, ("", "", doc["credit_total"])))
 
 
 def stored_credit_note_pdf(note: CreditNote) -> bytes:

@@ -61,6 +61,39 @@ def test_invoice_pdf_in_english_on_request(app, make, tmp_path):
     assert "Settlementinvoice" in flat and "Paymentterms" in flat and "贰拾肆元整" in flat and "结算单" not in flat
 
 
+
+def test_figure_columns_right_align_and_line_up_decimal_points():
+    rows = [("数量", "单价", "金额"), ("7", "¥0.035", "¥4.20"), ("12,345", "¥1.50", "-¥123,456.00"), ("12,352", "", "¥9.99")]
+    assert invoicing.figure_columns(rows, gap=2) == [
+        "  数量    单价          金额",
+        "     7  ¥0.035         ¥4.20",
+        "12,345  ¥1.50   -¥123,456.00",
+        "12,352                 ¥9.99",
+    ]
+
+
+def test_invoice_pdf_figures_share_right_edges(app, make, enterprise, tmp_path):
+    """Quantities, unit prices and amounts of every line (and the total) end at one x each."""
+    client, _orders = accepted_pieces(make, orders=((2000, "0.6000", 1234), (500, "1.2500", 100), (20, "0.0350", 9)))
+    invoice = invoicing.issue_invoice(client)
+    db.session.commit()
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(invoicing.stored_pdf(invoice))
+    doc = invoicing.invoice_document(invoice)
+    kinds = {"qty": {ln["quantity"] for ln in doc["lines"]} | {doc["pieces"]},
+             "price": {ln["unit_price"] for ln in doc["lines"]},
+             "amount": {ln["amount"] for ln in doc["lines"]} | {doc["total"]}}
+    assert kinds["price"] == {"¥0.60", "¥1.25", "¥0.035"}  # two and three decimals: points line up, ends may not
+    kinds["price"] = {"¥0.60", "¥1.25"}
+    words = re.findall(r'xMax="([\d.]+)"[^>]*>([^<]+)</word>', _pdf_tool("pdftotext", path, "-bbox"))
+    right = {}
+    for x, word in words:
+        for kind, texts in kinds.items():
+            if word in texts:
+                right.setdefault(kind, set()).add(round(float(x), 1))
+    assert set(right) == {"qty", "price", "amount"}, words
+    assert all(len(edges) == 1 for edges in right.values()), right
+
 HOSTILE = {
     "client": '<img src="http://169.254.169.254/">',
     "product": '<link rel="attachment" href="file:///etc/passwd">',
