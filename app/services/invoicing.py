@@ -357,12 +357,12 @@ def figure_columns(rows: list[tuple[str, ...]], gap: int = 3) -> list[str]:
         return len(text) - text.index(".") if "." in text and text[-1:].isdigit() else 0
 
     columns = []
-    for column in zip(*rows):
+    for column in zip(*rows, strict=True):
         places = max(decimals(v) for v in column)
         column = [v + " " * (places - decimals(v)) if v[-1:].isdigit() else v for v in column]
         width = max(cells(v) for v in column)
         columns.append([" " * (width - cells(v)) + v for v in column])
-    return [(" " * gap).join(parts) for parts in zip(*columns)]
+    return [(" " * gap).join(parts) for parts in zip(*columns, strict=True)]
 
 
 def _with_figures(doc: dict, total: tuple[str, str, str]) -> dict:
@@ -370,7 +370,7 @@ def _with_figures(doc: dict, total: tuple[str, str, str]) -> dict:
     the total row too) for the PDF line list. Call inside the document's locale."""
     texts = figure_columns([(_("Quantity"), _("Unit price"), _("Amount"))]
                            + [(ln["quantity"], ln["unit_price"], ln["amount"]) for ln in doc["lines"]] + [total])
-    doc["lines"] = [dict(ln, figures=text) for ln, text in zip(doc["lines"], texts[1:-1])]
+    doc["lines"] = [dict(ln, figures=text) for ln, text in zip(doc["lines"], texts[1:-1], strict=True)]
     doc.update(figures_head=texts[0], figures_total=texts[-1])
     return doc
 
