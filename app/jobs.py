@@ -68,7 +68,8 @@ def close_pay_period() -> str:
 @job("backup", _l("Back up the database"))
 def backup() -> str:
     done = backup_service.backup_database()
-    return jobs_service.summary(file=done.path.name, bytes=done.size, removed=len(done.removed))
+    extra = {"statistics_refreshed": 1} if backup_service.refresh_statistics() else {}  # nightly, after the copy
+    return jobs_service.summary(file=done.path.name, bytes=done.size, removed=len(done.removed), **extra)
 
 
 # --- schedules

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.api.core import api_endpoint, begin_write_phase, count_rows, page_args
@@ -272,9 +272,12 @@ def api_list_batches():
 @api_endpoint("/batches/<int:batch_id>", "GET", roles=STAFF, summary="One batch with its returns (the return page's data)")
 def api_get_batch(batch_id):
     batch = get_visible_or_404(Batch, batch_id, options=BATCH_LOADS)
-    # Plain rows, not entities: the page only shows them.
-    returns = db.session.execute(select(*Return.__table__.c).where(Return.batch_id == batch.id).order_by(Return.id)).all()
+    returns = db.session.execute(_RETURNS_OF_BATCH, {"batch_id": batch.id}).all()
     return {**batch_json(batch), "returns": [return_json(r) for r in returns]}
+
+
+# The return page's rows, asked on every visit: plain rows (the page only shows them), built once.
+_RETURNS_OF_BATCH = select(*Return.__table__.c).where(Return.batch_id == bindparam("batch_id")).order_by(Return.id)
 
 
 @api_endpoint("/batches/<int:batch_id>/returns", "POST", roles=STAFF, form=ReturnForm, status=201, reads_first=True,

@@ -33,6 +33,7 @@ RESULT_LABELS = {
     "period": _l("pay period"), "closed": _l("closed"), "payslips": _l("payslips"),
     "already_closed": _l("already closed"), "waiting_until_day": _l("waits until day"),
     "skipped": _l("skipped"), "file": _l("file"), "bytes": _l("bytes"), "removed": _l("old copies removed"),
+    "statistics_refreshed": _l("planner statistics refreshed"),
 }
 RESULT_PHRASES = {
     "switched off": _l("switched off"),

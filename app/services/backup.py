@@ -95,6 +95,22 @@ def backup_database(dest: Path | str | None = None, keep: int | None = None) -> 
     return BackupResult(path=path, size=path.stat().st_size, removed=removed)
 
 
+def refresh_statistics() -> bool:
+    """SQLite: refresh the query planner's statistics (``ANALYZE`` on a sample of each index),
+    so it picks the right index as the returns grow — the employment report's date ranges rely
+    on them. PostgreSQL's autovacuum keeps its own. True when it ran."""
+    if dialect() != "sqlite":
+        return False
+    from app.db_tx import writing
+
+    with writing():
+        conn = db.session.connection()
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # a sample a index: a second, not minutes
+        conn.exec_driver_sql("ANALYZE")
+        db.session.commit()
+    return True
+
+
 def prune_backups(directory: Path, keep: int) -> list[Path]:
     """Delete all but the newest ``keep`` backups this app wrote in ``directory`` (by name,
     which is by time); other files are never touched."""

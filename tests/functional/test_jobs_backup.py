@@ -183,3 +183,18 @@ def test_the_backup_job_keeps_the_newest_copies_and_nothing_else(app, tmp_path):
     kept = sorted(p.name for p in (tmp_path / "backups").iterdir())
     assert len(kept) == 4 and "notes.txt" in kept
     assert "removed=1" in outcome.run.result
+
+
+def test_the_nightly_backup_also_refreshes_sqlites_planner_statistics(app, make, tmp_path):
+    """The report's index choice on SQLite relies on ANALYZE statistics; the nightly job keeps them."""
+    make.return_(accepted=3)
+    app.config.update(BACKUP_DIR=str(tmp_path / "backups"))
+    outcome = jobs.run_claimed("backup", jobs.jobs_service.now_tick().replace(year=2031))
+    assert outcome.run.error is None
+    if BACKEND != "sqlite":
+        assert "statistics_refreshed" not in outcome.run.result  # PostgreSQL's autovacuum does it
+        return
+    assert "statistics_refreshed=1" in outcome.run.result
+    analysed = {row[0] for row in db.session.execute(text("SELECT tbl FROM sqlite_stat1"))}
+    assert "returns" in analysed
+
