@@ -10,11 +10,11 @@ import hashlib
 import json
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import IdempotencyKey
+from app.models import IdempotencyKey, utcnow
 from app.services.errors import ConflictError
 
 
@@ -78,12 +78,15 @@ def replay(actor: str, key: str, fingerprint: str):
     return Response(existing.response_body, status=existing.status_code, mimetype="application/json")
 
 
+_STORE = insert(IdempotencyKey.__table__)
+
+
 def store(actor: str, key: str, fingerprint: str, status_code: int, body: str) -> None:
-    """Keep a keyed API request's answer with its work, in one INSERT at the commit. A twin that
-    committed first makes the commit fail on the unique key, and the twin's answer is given
-    instead."""
-    db.session.add(IdempotencyKey(actor=actor, key=key[:100], request_hash=fingerprint,
-                                  status_code=status_code, response_body=body))
+    """Keep a keyed API request's answer with its work, in one INSERT. A twin that committed
+    first makes it fail on the unique key, and the twin's answer is given instead."""
+    db.session.connection().execute(_STORE, {"actor": actor, "key": key[:100], "request_hash": fingerprint,
+                                             "status_code": status_code, "response_body": body,
+                                             "created_at": utcnow()})
 
 
 def complete(row: IdempotencyKey, status_code: int, body: str | None = None, location: str | None = None) -> None:
