@@ -7,17 +7,19 @@ a row the caller may not see answers 422 on that field, exactly as if it did not
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.api.core import api_endpoint, begin_write_phase, count_rows, page_args
 from app.extensions import db
 from app.models import Batch, Client, Order, Product, Return, Worker, local_today
 from app.money import api_amount, api_rate, line_amount
-from app.permissions import get_visible_or_404, visible
+from app.permissions import get_visible_or_404, scope_params, visible, visible_to_role
 from app.production.forms import (
     BatchForm,
     ClientForm,
@@ -215,18 +217,30 @@ def api_create_order(form):
     return order_json(order, recent=0), 201
 
 
+@lru_cache(maxsize=64)
+def _orders_stmt(role: str, filters: tuple):
+    """The order list (the board asks it on every refresh) for a role and the filters given,
+    built once: values, the user's scope, limit and offset are bound parameters."""
+    stmt = select(Order).where(visible_to_role(Order, role)).options(*ORDER_LOADS).order_by(Order.due_date, Order.id)
+    for name in filters:
+        stmt = stmt.where(getattr(Order, name) == bindparam(name))
+    return stmt.limit(bindparam("limit")).offset(bindparam("offset"))
+
+
 @api_endpoint("/orders", "GET", roles=STAFF, summary="List orders (the order board with status=open)",
               query={"status": "string", "station_id": "integer", "client_id": "integer"})
 def api_list_orders():
-    stmt = select(Order).where(visible(Order)).options(*ORDER_LOADS).order_by(Order.due_date, Order.id)
-    status = _choice_arg("status", ORDER_STATUSES)
-    if status:
-        stmt = stmt.where(Order.status == status)
-    for name, column in (("station_id", Order.station_id), ("client_id", Order.client_id)):
-        value = _int_arg(name)
-        if value is not None:
-            stmt = stmt.where(column == value)
-    rows, envelope = _page(stmt)
+    filters = {"status": _choice_arg("status", ORDER_STATUSES), "station_id": _int_arg("station_id"),
+               "client_id": _int_arg("client_id")}
+    given = tuple(name for name, value in filters.items() if value is not None)
+    stmt = _orders_stmt(current_user.role, given)
+    page, per_page = page_args()
+    params = {**{name: filters[name] for name in given}, **scope_params(),
+              "limit": per_page, "offset": (page - 1) * per_page}
+    rows = db.session.scalars(stmt, params).all()
+    total = len(rows) if page == 1 and len(rows) < per_page else db.session.scalar(
+        select(func.count()).select_from(stmt.limit(None).offset(None).order_by(None).subquery()), params)
+    envelope = {"total": total, "page": page, "per_page": per_page}
     today = local_today()
     recent = production.recent_accepted_by_order([o.id for o in rows], today)
     return {"items": [order_json(o, recent.get(o.id, 0), today) for o in rows], **envelope}

@@ -384,6 +384,13 @@ def test_list_pages_are_bounded(setup, make):
         make.batch(order=setup["order"], worker=setup["worker"], quantity=1)
     page = setup["sup"].get("/batches?per_page=2&page=2").get_json()
     assert page["total"] == 3 and len(page["items"]) == 1
+    for _ in range(2):
+        make.order(station=setup["here"], product=setup["product"], quantity=10)
+    first = setup["sup"].get("/orders?status=open&per_page=2").get_json()
+    second = setup["sup"].get("/orders?status=open&per_page=2&page=2").get_json()
+    assert first["total"] == second["total"] == 3 and len(first["items"]) == 2 and len(second["items"]) == 1
+    assert {o["id"] for o in first["items"]}.isdisjoint(o["id"] for o in second["items"])
+    assert {o["station_id"] for o in first["items"] + second["items"]} == {setup["here"].id}
     assert "page" in _error(setup["sup"].get("/batches?page=x"), 422, "validation_error")["fields"]
 
 
