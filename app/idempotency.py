@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from flask import Response
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -63,12 +64,10 @@ def replay_or_claim(actor: str, key: str, fingerprint: str) -> IdempotencyKey:
 def replay(actor: str, key: str, fingerprint: str):
     """The stored answer for a repeat of a keyed API request, or None for a new key.
 
-    Asked under the write lock on SQLite (so a concurrent twin has either committed or not
-    begun), and again after a refusal on PostgreSQL, where twins run side by side and the
-    second finds the first's answer once the first has committed.
+    Asked before the work begins, and again when the work was refused: a concurrent twin
+    that committed first either made this request's INSERT of the key fail (``store``) or
+    made its work impossible (the pieces are already returned), and its answer is given.
     """
-    from flask import Response
-
     existing = find(actor, key)
     if existing is None:
         return None

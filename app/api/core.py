@@ -255,8 +255,10 @@ def paginate(stmt, serialize) -> dict:
     return {"items": [serialize(r) for r in rows], "total": total, "page": page, "per_page": per_page}
 
 
-def count_rows(stmt, page: int, per_page: int, on_page: int) -> int:
-    """All rows ``stmt`` selects: known without a query when the first page is not full."""
+def count_rows(stmt, page: int, per_page: int, on_page: int, params: dict | None = None) -> int:
+    """All rows ``stmt`` selects (without its limit and offset): known without a query when the
+    first page is not full."""
     if page == 1 and on_page < per_page:
         return on_page
-    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    whole = stmt.limit(None).offset(None).order_by(None)
+    return db.session.scalar(select(func.count()).select_from(whole.subquery()), params or {})

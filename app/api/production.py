@@ -12,7 +12,7 @@ from functools import lru_cache
 from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.api.core import api_endpoint, begin_write_phase, count_rows, page_args
@@ -238,9 +238,7 @@ def api_list_orders():
     params = {**{name: filters[name] for name in given}, **scope_params(),
               "limit": per_page, "offset": (page - 1) * per_page}
     rows = db.session.scalars(stmt, params).all()
-    total = len(rows) if page == 1 and len(rows) < per_page else db.session.scalar(
-        select(func.count()).select_from(stmt.limit(None).offset(None).order_by(None).subquery()), params)
-    envelope = {"total": total, "page": page, "per_page": per_page}
+    envelope = {"total": count_rows(stmt, page, per_page, len(rows), params), "page": page, "per_page": per_page}
     today = local_today()
     recent = production.recent_accepted_by_order([o.id for o in rows], today)
     return {"items": [order_json(o, recent.get(o.id, 0), today) for o in rows], **envelope}
