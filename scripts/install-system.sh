@@ -2,7 +2,7 @@
 # System packages Jijian needs on Debian/Ubuntu: CJK font and HarfBuzz subsetting for
 # WeasyPrint, poppler tools, PostgreSQL and Chromium for the tests. Idempotent.
 set -euo pipefail
-want=(fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 sqlite3)
+want=(python3-venv fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 sqlite3)
 if [ "${1:-}" = "--test" ]; then
   want+=(poppler-utils chromium postgresql postgresql-client)
 fi
