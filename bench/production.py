@@ -264,7 +264,8 @@ def serve(db_path: Path, port: int, workers: int, threads: int, log_path: Path) 
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "JIJIAN_INSTANCE": str(instance),
            "JIJIAN_ENV": "production", "SECRET_KEY": uuid.uuid4().hex}
     cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-           "--threads", str(threads), "--log-level", "warning", "wsgi:app"]
+           "--threads", str(threads), "--log-level", "warning",
+           *os.environ.get("BENCH_GUNICORN_ARGS", "").split(), "wsgi:app"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

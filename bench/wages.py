@@ -297,7 +297,8 @@ def bench_home(env: dict, workers_to_use: list[int], pg_pid: int | None = None) 
     threads = int(os.environ.get("BENCH_WEB_THREADS", "1"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(web_workers),
-         "--threads", str(threads), "--log-level", "warning", "wsgi:app"],
+         "--threads", str(threads), "--log-level", "warning",
+         *os.environ.get("BENCH_GUNICORN_ARGS", "").split(), "wsgi:app"],
         cwd=ROOT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
