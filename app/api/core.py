@@ -170,7 +170,7 @@ def api_endpoint(rule: str, method: str = "GET", roles=("admin",), form=None, st
             if current_user.role not in roles:
                 return api_error(403, "forbidden", _("You may not do this."))
             if method not in WRITE_METHODS:
-                return _answer(fn(**kwargs), status)
+                return _answer(fn(**kwargs), status, commit=False)
             body = parse_json_body()
             args = (validate_form(form, body),) if form is not None else (body,)
             key = (request.headers.get("Idempotency-Key") or "")[:100] if method == "POST" else None
@@ -201,17 +201,21 @@ def api_endpoint(rule: str, method: str = "GET", roles=("admin",), form=None, st
     return decorator
 
 
-def _answer(result, status: int, key: str | None = None, fingerprint: str | None = None) -> Response:
-    """Commit once and answer; a keyed request stores its answer in the same transaction."""
+def _answer(result, status: int, key: str | None = None, fingerprint: str | None = None,
+            commit: bool = True) -> Response:
+    """Commit once and answer; a keyed request stores its answer in the same transaction.
+    A read (``commit=False``) has nothing to commit: its transaction ends with the request."""
     if isinstance(result, Response):
-        db.session.commit()
+        if commit:
+            db.session.commit()
         return result
     payload, code = result if isinstance(result, tuple) else (result, status)
     text = dumps(payload)
     if key:
         begin_write_phase()  # a no-op once the view began it; refuses if it wrote without
         idempotency.store(current_user.actor_key, key, fingerprint, code, text)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return Response(text, status=code, mimetype="application/json")
 
 
