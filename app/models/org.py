@@ -88,6 +88,9 @@ class Worker(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     registered_on: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Moved by database triggers whenever something this worker's phone shows may have
+    # changed (app/models/guards.py); the cached home page is keyed by it. Never set in Python.
+    activity_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
     station: Mapped[Station] = relationship()
 
