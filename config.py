@@ -46,6 +46,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 12 * 3600
+    # Pages kept per process (app/page_cache.py): the workers' home pages, about 7 KB each.
+    PAGE_CACHE_SIZE = int(os.environ.get("PAGE_CACHE_SIZE", "4096"))
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
     BABEL_DEFAULT_LOCALE = "zh"

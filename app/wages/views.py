@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app import idempotency
 from app.extensions import db
-from app.main.views import HOME_PANELS
+from app.main.views import HOME_PAGE_KEYS, HOME_PANELS
 from app.models import Adjustment, Batch, PayPeriod, Payslip, Worker, local_today
 from app.money import format_money
 from app.pdf import pdf_response
@@ -304,6 +304,16 @@ def worker_home_panel():
 
 
 HOME_PANELS["worker"].append(worker_home_panel)
+
+
+def worker_home_key() -> tuple:
+    """Everything the worker's home is rendered from: the database moves ``activity_seq`` with
+    every return, batch, statement and held product change; the day (today's figures,
+    overdue marks), the language and the worker's name are the rest."""
+    return (current_user.id, current_user.activity_seq, current_user.name, local_today(), str(get_locale()))
+
+
+HOME_PAGE_KEYS["worker"] = worker_home_key
 
 
 @bp.get("/me/earnings")
