@@ -40,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import load
+from bench.bulk import restore_touch_triggers, suspend_touch_triggers
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -117,6 +118,7 @@ def build(db_path: Path, seed: int = 2026) -> dict:
     conn.execute("PRAGMA foreign_keys=OFF")
     conn.execute("PRAGMA cache_size=-200000")
     conn.execute("BEGIN")
+    suspend_touch_triggers(conn.execute, "sqlite")
     for ix in return_indexes:
         conn.execute(f"DROP INDEX {ix.name}")
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
@@ -206,6 +208,7 @@ def build(db_path: Path, seed: int = 2026) -> dict:
     # The board's daily tallies, as the app keeps them beside every return.
     conn.execute("INSERT INTO order_day_tallies (order_id, work_date, accepted) "
                  "SELECT order_id, work_date, sum(accepted) FROM returns GROUP BY order_id, work_date")
+    restore_touch_triggers(conn.execute, "sqlite")
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -19,6 +19,8 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from bench.bulk import restore_touch_triggers, suspend_touch_triggers
+
 STATIONS = 20
 PRODUCTS = 12
 RATES = [350, 1200, 800, 380000, 500, 2500, 900, 1500, 4000, 700, 300, 2000]  # 1/10,000 yuan
@@ -37,6 +39,7 @@ def build(engine, workers: int, returns: int, seed: int = 7) -> dict:
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
         dialect = engine.dialect.name
+        suspend_touch_triggers(conn.exec_driver_sql, dialect)
 
         def load(table: str, columns: list[str], rows):
             rows = list(rows)
@@ -100,6 +103,7 @@ def build(engine, workers: int, returns: int, seed: int = 7) -> dict:
         if dialect == "postgresql":
             for table in ("stations", "clients", "products", "workers", "orders", "batches", "returns"):
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        restore_touch_triggers(conn.exec_driver_sql, dialect)
     with engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
         conn.commit()  # PostgreSQL keeps statistics only when the transaction commits
