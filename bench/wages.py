@@ -149,8 +149,8 @@ def generate(conn, dialect: str, today: date, pin_hash: str) -> dict:
     if dialect == "postgresql":
         for table in ("stations", "clients", "products", "orders", "workers", "batches"):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-        conn.commit()
         restore_touch_triggers(cur.execute, dialect)
+        conn.commit()
         conn.autocommit = True  # what autovacuum would have done by the end of a month
         cur.execute("VACUUM ANALYZE")
         conn.autocommit = False
