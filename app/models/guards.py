@@ -6,17 +6,19 @@
 - ``workers.activity_seq`` moves whenever something a worker's phone shows may have changed
   (a return or correction, a batch issued, returned or closed, a pay statement, a held
   product renamed or re-pictured). The cached home page is keyed by it, so no code path can
-  forget to invalidate it. On PostgreSQL the triggers are deferred to the commit: the worker's
-  row is the last lock a transaction takes, so they add no lock-order cycle.
+  forget to invalidate it. On PostgreSQL the triggers are deferred to the commit, so a
+  transaction touching one worker takes that row last; the few touching many (closing a pay
+  period, changing a held product) take them in id order (``lock_workers_in_order``), so none
+  can wait on another in a cycle.
 
 The same statements are in the initial migration; these listeners cover ``create_all``.
 """
 from sqlalchemy import DDL, event
 
-from app.extensions import db
-from app.models.production import Return
+from app.models.catalog import Product
+from app.models.production import Batch, Return
 from app.models.system import AuditEvent
-from app.models.wages import PayPeriod
+from app.models.wages import PayPeriod, Payslip
 
 APPEND_ONLY_TABLES = ("returns", "audit_events")
 
@@ -57,8 +59,12 @@ event.listen(PayPeriod.__table__, "after_create", DDL(PG_NO_OVERLAP).execute_if(
 # --- the worker's activity sequence (keys the cached home page: app/main/views.py)
 
 TOUCH = "UPDATE workers SET activity_seq = activity_seq + 1 WHERE id"
-# (table, events): the rows with a worker_id whose change shows on that worker's phone.
-TOUCHING_TABLES = (("returns", ("INSERT",)), ("batches", ("INSERT", "UPDATE")), ("payslips", ("INSERT", "DELETE")))
+# The batch columns the phone shows (directly or through "what is still out"). The nightly
+# ``overdue`` flag is not one of them: the page marks overdue from the due date and the day.
+BATCH_SHOWN = "status, due_date, worker_id, product_id, code, quantity, accepted, rejected, unused"
+# (table, event): rows with a worker_id whose change shows on that worker's phone.
+TOUCHING = (("returns", "INSERT"), ("batches", "INSERT"), ("batches", f"UPDATE OF {BATCH_SHOWN}"),
+            ("payslips", "INSERT"), ("payslips", "DELETE"))
 
 PG_TOUCH_FUNCTIONS = [f"""
 CREATE OR REPLACE FUNCTION jijian_touch_worker() RETURNS trigger AS $$
@@ -74,37 +80,70 @@ END
 $$ LANGUAGE plpgsql
 """, f"""
 CREATE OR REPLACE FUNCTION jijian_touch_product_holders() RETURNS trigger AS $$
+DECLARE
+  holder integer;
 BEGIN
-  {TOUCH} IN (SELECT worker_id FROM batches WHERE product_id = NEW.id AND status = 'open');
+  -- One worker at a time in id order, as every transaction touching many workers does
+  -- (lock_workers_in_order): no two of them can wait on each other in a cycle.
+  FOR holder IN SELECT DISTINCT worker_id FROM batches WHERE product_id = NEW.id AND status = 'open'
+                ORDER BY worker_id LOOP
+    {TOUCH} = holder;
+  END LOOP;
   RETURN NULL;
 END
 $$ LANGUAGE plpgsql
 """]
+PRODUCTS_TOUCH = ("products_touch_workers",
+                  "CREATE CONSTRAINT TRIGGER products_touch_workers AFTER UPDATE ON products "
+                  "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION jijian_touch_product_holders()",
+                  "CREATE TRIGGER products_touch_workers AFTER UPDATE ON products BEGIN "
+                  f"{TOUCH} IN (SELECT worker_id FROM batches WHERE product_id = NEW.id AND status = 'open'); END")
 
 
-def pg_touch_triggers() -> list[str]:
-    out = [f"CREATE CONSTRAINT TRIGGER {table}_touch_worker AFTER {' OR '.join(events)} ON {table} "
-           f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION jijian_touch_worker()"
-           for table, events in TOUCHING_TABLES]
-    out.append("CREATE CONSTRAINT TRIGGER products_touch_workers AFTER UPDATE ON products "
-               "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION jijian_touch_product_holders()")
+def _name(table: str, event_: str) -> str:
+    return f"{table}_touch_worker_{event_.split()[0].lower()}"
+
+
+def touch_triggers(dialect: str) -> list[tuple[str, str, str]]:
+    """(table, trigger name, CREATE statement) for every trigger moving activity_seq."""
+    out = []
+    for table, event_ in TOUCHING:
+        name = _name(table, event_)
+        if dialect == "postgresql":
+            sql = (f"CREATE CONSTRAINT TRIGGER {name} AFTER {event_} ON {table} "
+                   f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION jijian_touch_worker()")
+        else:
+            who = "OLD.worker_id" if event_ == "DELETE" else (
+                "NEW.worker_id, OLD.worker_id" if event_.startswith("UPDATE") else "NEW.worker_id")
+            sql = f"CREATE TRIGGER {name} AFTER {event_} ON {table} BEGIN {TOUCH} IN ({who}); END"
+        out.append((table, name, sql))
+    name, pg_sql, sqlite_sql = PRODUCTS_TOUCH
+    out.append(("products", name, pg_sql if dialect == "postgresql" else sqlite_sql))
     return out
 
 
 def sqlite_touch_triggers() -> list[str]:
-    out = []
-    for table, events in TOUCHING_TABLES:
-        for event_ in events:
-            who = {"INSERT": "NEW.worker_id", "UPDATE": "NEW.worker_id, OLD.worker_id", "DELETE": "OLD.worker_id"}[event_]
-            out.append(f"CREATE TRIGGER {table}_touch_worker_{event_.lower()} AFTER {event_} ON {table} "
-                       f"BEGIN {TOUCH} IN ({who}); END")
-    out.append("CREATE TRIGGER products_touch_workers AFTER UPDATE ON products "
-               f"BEGIN {TOUCH} IN (SELECT worker_id FROM batches WHERE product_id = NEW.id AND status = 'open'); END")
-    return out
+    return [sql for _table, _name_, sql in touch_triggers("sqlite")]
 
 
-# After every table exists (create_all): the triggers name four tables.
-for stmt in PG_TOUCH_FUNCTIONS + pg_touch_triggers():
-    event.listen(db.metadata, "after_create", DDL(stmt).execute_if(dialect="postgresql"))
-for stmt in sqlite_touch_triggers():
-    event.listen(db.metadata, "after_create", DDL(stmt).execute_if(dialect="sqlite"))
+def lock_workers_in_order(session, worker_ids) -> None:
+    """PostgreSQL: take the rows of workers a transaction is about to touch (through the
+    triggers, at commit) now, in id order. A close writes statements in its own order; without
+    this, it and a product change touching the same workers could deadlock."""
+    if session.get_bind().dialect.name != "postgresql" or not worker_ids:
+        return
+    from sqlalchemy import text
+
+    session.execute(text("SELECT id FROM workers WHERE id = ANY(:ids) ORDER BY id FOR NO KEY UPDATE"),
+                    {"ids": sorted(set(worker_ids))})
+
+
+# With each table, so that create_all on a database that has them adds nothing twice.
+_TABLES = {model.__table__.name: model.__table__ for model in (Return, Batch, Payslip, Product)}
+for _name_ in _TABLES:  # the functions first (CREATE OR REPLACE: once a table is harmless)
+    for _stmt in PG_TOUCH_FUNCTIONS:
+        event.listen(_TABLES[_name_], "after_create", DDL(_stmt).execute_if(dialect="postgresql"))
+for _table, _trigger, _sql in touch_triggers("postgresql"):
+    event.listen(_TABLES[_table], "after_create", DDL(_sql).execute_if(dialect="postgresql"))
+for _table, _trigger, _sql in touch_triggers("sqlite"):
+    event.listen(_TABLES[_table], "after_create", DDL(_sql).execute_if(dialect="sqlite"))

@@ -34,6 +34,7 @@ from app.models import (
     local_today,
     utcnow,
 )
+from app.models.guards import lock_workers_in_order
 from app.money import round_money
 from app.services import audit
 from app.services.earnings import earnings_lines
@@ -335,6 +336,8 @@ def close_pay_period(period: PayPeriod, user=None) -> CloseResult:
         raise PeriodAlreadyClosed()
     _lock_chain()
     statements = compute_statements(locked)
+    # Each statement's trigger touches its worker at commit: take those rows now, in id order.
+    lock_workers_in_order(db.session, [st.worker_id for st in statements])
     seq, prev = chain_head()
     now = utcnow()
     slip_rows, line_sets = [], []

@@ -268,11 +268,6 @@ def spoken_amount(value: Decimal) -> str:
     return ("负" if value < 0 else "") + text
 
 
-def worker_summary(worker_id: int) -> dict:
-    """Today, this month, the last 30 days: everything the phone's home shows."""
-    return wages.worker_phone_summary(worker_id, local_today())
-
-
 # The phone's home asks these on every visit: built once per role.
 @lru_cache(maxsize=8)
 def _held_batches_stmt(role: str):
@@ -292,7 +287,8 @@ def held_batches(worker_id: int):
 
 def worker_home_panel():
     worker_id = current_user.id
-    summary = worker_summary(worker_id)
+    today = g.get("home_today") or local_today()  # the day the cached page is keyed by
+    summary = wages.worker_phone_summary(worker_id, today)
     payslips = db.session.scalars(_recent_payslips_stmt(current_user.role), {"worker_id": worker_id, **scope_params()}).all()
     if str(get_locale()) == "zh":
         speech = f"今天挣了{spoken_amount(summary['today_amount'])}，这个月挣了{spoken_amount(summary['month_amount'])}。"
@@ -300,7 +296,7 @@ def worker_home_panel():
         speech = _("Today you earned %(today)s yuan; this month %(month)s yuan.",
                    today=f"{summary['today_amount']:.2f}", month=f"{summary['month_amount']:.2f}")
     return "wages/_worker_home.html", {**summary, "batches": held_batches(worker_id), "payslips": payslips,
-                                       "speech": speech, "today_date": local_today()}
+                                       "speech": speech, "today_date": today}
 
 
 HOME_PANELS["worker"].append(worker_home_panel)
@@ -310,7 +306,8 @@ def worker_home_key() -> tuple:
     """Everything the worker's home is rendered from: the database moves ``activity_seq`` with
     every return, batch, statement and held product change; the day (today's figures,
     overdue marks), the language and the worker's name are the rest."""
-    return (current_user.id, current_user.activity_seq, current_user.name, local_today(), str(get_locale()))
+    g.home_today = local_today()  # rendered with this very day, even across midnight
+    return (current_user.id, current_user.activity_seq, current_user.name, g.home_today, str(get_locale()))
 
 
 HOME_PAGE_KEYS["worker"] = worker_home_key
