@@ -271,7 +271,10 @@ def spoken_amount(value: Decimal) -> str:
 # The phone's home asks these on every visit: built once per role.
 @lru_cache(maxsize=8)
 def _held_batches_stmt(role: str):
-    return (select(Batch).where(Batch.worker_id == bindparam("worker_id"), Batch.status == "open", visible_to_role(Batch, role))
+    # What the worker holds: open batches with pieces still out (one all returned but not yet
+    # closed by the supervisor is nothing to bring back).
+    return (select(Batch).where(Batch.worker_id == bindparam("worker_id"), Batch.status == "open",
+                                Batch.quantity > Batch.accepted + Batch.rejected + Batch.unused, visible_to_role(Batch, role))
             .options(joinedload(Batch.product)).order_by(Batch.due_date, Batch.id))
 
 

@@ -132,3 +132,16 @@ def test_a_held_products_change_moves_only_its_holders(make):
     catalog.update_product(db.session.get(type(product), product.id), unit="盒")
     db.session.commit()
     assert _seq(holder) > before[0] and _seq(other) == before[1]
+
+
+def test_a_batch_all_brought_back_is_no_longer_held(client, login_as, make):
+    """Everything returned, the supervisor not yet closing it: nothing left to bring back, so
+    it leaves "what I hold" on the home page and on /me/batches at once."""
+    worker = login_as("worker")
+    order = make.order(station=worker.station, quantity=500)
+    done, still = (make.batch(order=order, worker=worker, quantity=q) for q in (20, 30))
+    assert done.code in _home(client)
+    make.return_(batch=done, accepted=18, rejected=2)
+    home, listed = _home(client), client.get("/me/batches").get_data(as_text=True)
+    assert done.code not in home and done.code not in listed
+    assert still.code in home and still.code in listed
