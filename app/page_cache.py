@@ -25,16 +25,12 @@ class PageCache:
         self.size = size
         self._pages: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
 
     def get(self, key):
         with self._lock:
             page = self._pages.get(key)
-            if page is None:
-                self.misses += 1
-                return None
-            self._pages.move_to_end(key)
-            self.hits += 1
+            if page is not None:
+                self._pages.move_to_end(key)
             return page
 
     def put(self, key, page: str) -> None:
@@ -50,17 +46,16 @@ class PageCache:
 def page_cache(name: str) -> PageCache:
     """The app's cache called ``name`` (its size from config ``PAGE_CACHE_SIZE``)."""
     caches = current_app.extensions.setdefault("page_caches", {})
-    cache = caches.get(name)
-    if cache is None:
-        cache = caches.setdefault(name, PageCache(current_app.config.get("PAGE_CACHE_SIZE", 4096)))
-    return cache
+    if name not in caches:
+        caches[name] = PageCache(current_app.config.get("PAGE_CACHE_SIZE", 4096))
+    return caches[name]
 
 
 def render_cached(cache_name: str, key, render) -> str:
     """The page for ``key``: from the cache, or ``render(csrf_token=...)`` once and kept.
     ``render`` gets the ``csrf_token`` to pass to the template (a placeholder filled per answer)."""
     cache = page_cache(cache_name)
-    page = cache.get(key) if cache.size > 0 else None
+    page = cache.get(key)
     if page is None:
         page = render(csrf_token=lambda: CSRF_SLOT)
         cache.put(key, page)

@@ -13,7 +13,7 @@
 
 The same statements are in the initial migration; these listeners cover ``create_all``.
 """
-from sqlalchemy import DDL, event
+from sqlalchemy import DDL, event, text
 
 from app.models.catalog import Product
 from app.models.production import Batch, Return
@@ -132,8 +132,6 @@ def lock_workers_in_order(session, worker_ids) -> None:
     this, it and a product change touching the same workers could deadlock."""
     if session.get_bind().dialect.name != "postgresql" or not worker_ids:
         return
-    from sqlalchemy import text
-
     session.execute(text("SELECT id FROM workers WHERE id = ANY(:ids) ORDER BY id FOR NO KEY UPDATE"),
                     {"ids": sorted(set(worker_ids))})
 
