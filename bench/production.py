@@ -1,4 +1,4 @@
-"""Production benchmark (issue 3): the return page's data, the order board's data and recording
+"""Production benchmark: the return page's data, the order board's data and recording
 returns, each against a bare endpoint of the same stack measured in the same run.
 
     python -m bench.production                  # build the data, serve, measure, report

@@ -1,4 +1,4 @@
-"""Wages benchmarks (issue 4), on SQLite and on a throwaway PostgreSQL server.
+"""Wages benchmarks, on SQLite and on a throwaway PostgreSQL server.
 
 1. Close a month of 2,000 workers and 300,000 returns: every statement computed, written in
    bulk and chained, the period closed and committed (target: under 2 s). In the same run the

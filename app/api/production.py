@@ -1,4 +1,4 @@
-"""Clients, products, orders, take-home batches and returns (issue 3) over /api/v1.
+"""Clients, products, orders, take-home batches and returns over /api/v1.
 
 Every endpoint validates with the same form class as the tablet page and calls the same
 service function; the ``api_endpoint`` wrapper checks the role, replays Idempotency-Key

@@ -329,7 +329,7 @@ def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0,
     """Correct a recorded return by a new signed row pointing at it (rule 4).
 
     The correction is dated like the original while that pay period is open. Once it is
-    closed, a late correction goes into the open period of today (issue 4), so a frozen
+    closed, a late correction goes into the open period of today, so a frozen
     payslip never changes; a correction explicitly dated inside a closed period is refused
     (PeriodClosed, 409). The corrected return never goes below zero.
     """
