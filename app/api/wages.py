@@ -160,12 +160,23 @@ def wages_create_adjustment(form):
 
 
 @api_endpoint("/pay-periods/<int:period_id>/close", "POST", roles=("admin",),
-              summary="Close a pay period: freeze and chain every worker's statement")
+              summary="Close a pay period: freeze and chain every worker's statement; "
+                      "one not ended yet only with {early: true} (409 period_not_ended)")
 def wages_close_period(body, period_id):
     period = db.session.get(PayPeriod, period_id) or abort(404)
-    result = wages.close_pay_period(period)
+    early = isinstance(body, dict) and body.get("early") is True
+    result = wages.close_pay_period(period, early=early)
     return {"id": period.id, "status": result.period.status, "payslips": result.payslips,
             "total": api_amount(result.total)}
+
+
+@api_endpoint("/pay-periods/<int:period_id>/reopen", "POST", roles=("admin",),
+              summary="Reopen a period closed too soon ({reason}); 409 once a statement was printed or exported")
+def wages_reopen_period(body, period_id):
+    period = db.session.get(PayPeriod, period_id) or abort(404)
+    reason = body.get("reason") if isinstance(body.get("reason"), str) else ""
+    record = wages.reopen_pay_period(period, reason)
+    return {"id": period.id, "status": "open", "payslips_withdrawn": record.payslips, "chain_hash": record.hash}
 
 
 @api_endpoint("/pay-periods/<int:period_id>/payslips", "GET", roles=("admin",), summary="A closed period's pay statements")

@@ -14,12 +14,12 @@ from app.models.system import (
     PolicyCoverage,
     Setting,
 )
-from app.models.wages import Adjustment, PayPeriod, Payslip, PayslipLine
+from app.models.wages import Adjustment, PayPeriod, PayPeriodReopening, Payslip, PayslipLine
 
 __all__ = [
     "KEY_GROUPS", "Adjustment", "ApiToken", "AuditEvent", "Batch", "Client", "CreditNote",
     "IdempotencyKey", "InsurancePolicy", "Invoice", "InvoiceLine", "JobRun", "LoginThrottle",
-    "Notice", "NumberCounter", "Order", "OrderDayTally", "PayPeriod", "Payment", "Payslip", "PayslipLine",
+    "Notice", "NumberCounter", "Order", "OrderDayTally", "PayPeriod", "PayPeriodReopening", "Payment", "Payslip", "PayslipLine",
     "PolicyCoverage", "Product", "ProductRate", "Return", "Setting", "Station", "StoredFile",
     "User", "Worker", "local_today", "to_local", "utcnow",
 ]

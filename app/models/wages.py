@@ -88,3 +88,23 @@ class Adjustment(db.Model):
         CheckConstraint("amount <> 0", name="amount_nonzero"),
         Index("ix_adjustments_period_worker", "pay_period_id", "worker_id"),
     )
+
+
+class PayPeriodReopening(db.Model):
+    """A closed period opened again: its statements were withdrawn from the end of the
+    payslip chain, and this record takes their place in it (see wages.reopen_pay_period)."""
+
+    __tablename__ = "pay_period_reopenings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pay_period_id: Mapped[int] = mapped_column(ForeignKey("pay_periods.id"), index=True)
+    base_seq: Mapped[int] = mapped_column(index=True)  # the last statement still in the chain
+    removed_from: Mapped[int]
+    removed_to: Mapped[int]
+    payslips: Mapped[int]
+    total: Mapped[Decimal] = mapped_column(Money())
+    reason: Mapped[str] = mapped_column(String(200))
+    reopened_by: Mapped[str] = mapped_column(String(100))
+    reopened_at: Mapped[datetime]
+    removed_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -41,7 +41,19 @@ def is_closed(day: date, lock: bool = False) -> bool:
     return status == "closed"
 
 
+def closed_message(day: date) -> str:
+    """The refusal for a change dated ``day`` in a closed period, saying who can help."""
+    period = period_covering(day)
+    if period is None or period.status != "closed":
+        return str(PeriodClosed().message)
+    return str(_l("The pay period %(start)s – %(end)s is closed (by %(who)s), so nothing dated in it can be "
+                  "recorded. Ask the enterprise admin: while none of its statements has been printed or "
+                  "exported, they can reopen it.", start=period.start.isoformat(), end=period.end.isoformat(),
+                  who=period.closed_by or "—"))
+
+
 def ensure_open(day: date, field: str = "work_date") -> None:
     """Refuse a change dated inside a closed pay period."""
     if is_closed(day, lock=True):
-        raise PeriodClosed(fields={field: str(PeriodClosed().message)})
+        message = closed_message(day)
+        raise PeriodClosed(message, fields={field: message})

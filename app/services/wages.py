@@ -19,17 +19,20 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import (
     Adjustment,
+    AuditEvent,
     Batch,
     PayPeriod,
+    PayPeriodReopening,
     Payslip,
     PayslipLine,
     Product,
+    StoredFile,
     Worker,
     local_today,
     utcnow,
@@ -60,6 +63,20 @@ class PeriodAlreadyClosed(ConflictError):
 
     def default_message(self):
         return _l("This pay period is closed; nothing in it can change.")
+
+
+class PeriodNotEnded(ConflictError):
+    code = "period_not_ended"
+
+    def default_message(self):
+        return _l("This pay period has not ended; closing it early needs an explicit confirmation.")
+
+
+class PeriodCannotReopen(ConflictError):
+    code = "period_cannot_reopen"
+
+    def default_message(self):
+        return _l("This pay period cannot be reopened.")
 
 
 # --- periods
@@ -278,9 +295,13 @@ def _lock_chain() -> None:
 
 
 def chain_head() -> tuple[int, str]:
-    """(last seq, last hash) of the payslip chain; (0, genesis) when empty."""
+    """(last seq, last hash) of the payslip chain; (0, genesis) when empty. A reopening
+    chained after the last statement is the head (see ``reopen_pay_period``)."""
     row = db.session.execute(select(Payslip.seq, Payslip.hash).order_by(Payslip.seq.desc()).limit(1)).first()
-    return (row.seq, row.hash) if row else (0, GENESIS)
+    seq, head = (row.seq, row.hash) if row else (0, GENESIS)
+    reopened = db.session.scalar(select(PayPeriodReopening.hash).where(PayPeriodReopening.base_seq == seq)
+                                 .order_by(PayPeriodReopening.id.desc()).limit(1))
+    return seq, reopened or head
 
 
 # --- closing
@@ -323,17 +344,30 @@ class CloseResult:
     total: Decimal
 
 
-def close_pay_period(period: PayPeriod, user=None) -> CloseResult:
+def days_left(period: PayPeriod, today: date | None = None) -> int:
+    """The period's days from today to its end, both included (0 once it has ended)."""
+    today = today or local_today()
+    return (period.end - today).days + 1 if period.end >= today else 0
+
+
+def close_pay_period(period: PayPeriod, user=None, early: bool = False) -> CloseResult:
     """Freeze every worker's statement for ``period`` and close it (rule 5).
 
     Payslips and their lines are written in bulk and chained after the last payslip; the
     period turns closed in the same transaction, so either all of it happens or none.
-    409 when the period is already closed. Returns, corrections and adjustments dated
-    inside it are refused from then on (services.periods.ensure_open).
+    409 when the period is already closed, and 409 ``period_not_ended`` when its last day is
+    today or later unless ``early`` says the caller confirmed closing it early. Returns,
+    corrections and adjustments dated inside it are refused from then on
+    (services.periods.ensure_open).
     """
     locked = _lock_period(period.id)
     if locked is None or locked.status != "open":
         raise PeriodAlreadyClosed()
+    left = days_left(locked)
+    if left and not early:
+        raise PeriodNotEnded(_l("This pay period runs until %(end)s: %(n)s days are left, today included. "
+                                "Closing it now refuses every return dated in them; confirm closing it early.",
+                                end=locked.end.isoformat(), n=left))
     _lock_chain()
     statements = compute_statements(locked)
     # Each statement's trigger touches its worker at commit: take those rows now, in id order.
@@ -366,10 +400,96 @@ def close_pay_period(period: PayPeriod, user=None) -> CloseResult:
         .execution_options(synchronize_session=False))
     db.session.flush()
     db.session.refresh(locked)
-    audit.record("close", "pay_period", locked.id, before={"status": "open"},
-                 after={"status": "closed", "payslips": len(slip_rows), "total": total,
-                        "last_hash": prev if slip_rows else None}, user=user)
+    after = {"status": "closed", "payslips": len(slip_rows), "total": total, "last_hash": prev if slip_rows else None}
+    if left:
+        after.update(early=True, days_left=left)
+    audit.record("close", "pay_period", locked.id, before={"status": "open"}, after=after, user=user)
     return CloseResult(locked, len(slip_rows), total)
+
+
+# --- reopening a period closed too soon
+
+
+def reopen_blockers(period: PayPeriod) -> list[str]:
+    """Why ``period`` may not be reopened; empty when it may.
+
+    A closed period may be reopened only while nobody can have relied on its statements:
+    none printed (no statement PDF stored), the payroll never exported for payment, and no
+    later statement chained after its own.
+    """
+    if period.status != "closed":
+        return [str(_l("The period is open."))]
+    reasons = []
+    printed = db.session.scalar(select(func.count(Payslip.id)).where(Payslip.pay_period_id == period.id,
+                                                                     Payslip.pdf_id.is_not(None)))
+    bulk = db.session.scalar(select(func.count(StoredFile.id)).where(or_(
+        StoredFile.filename == f"pay-statements-{period.id}.pdf",
+        StoredFile.filename.like(f"pay-statements-{period.id}-station-%"))))
+    if printed or bulk:
+        reasons.append(str(_l("Its pay statements have been printed or downloaded.")))
+    exported = db.session.scalar(select(func.count(AuditEvent.id)).where(
+        AuditEvent.entity == "pay_period", AuditEvent.entity_id == period.id, AuditEvent.action == "export"))
+    if exported:
+        reasons.append(str(_l("Its payroll has been exported for payment.")))
+    own_last = db.session.scalar(select(func.max(Payslip.seq)).where(Payslip.pay_period_id == period.id))
+    chain_last = db.session.scalar(select(func.max(Payslip.seq)))
+    if own_last is not None and chain_last != own_last:
+        reasons.append(str(_l("Statements of a later close are chained after its own.")))
+    return reasons
+
+
+def reopening_hash(*, prev_hash: str, removed_hash: str, pay_period_id: int, base_seq: int, removed_from: int,
+                   removed_to: int, payslips: int, total, reason: str, reopened_by: str, reopened_at) -> str:
+    parts = [prev_hash, removed_hash, str(pay_period_id), str(base_seq), str(removed_from), str(removed_to),
+             str(payslips), _amount(total), reason, reopened_by, reopened_at.replace(microsecond=0).isoformat()]
+    return hashlib.sha256("\x1f".join(["reopen", *parts]).encode()).hexdigest()
+
+
+def reopen_pay_period(period: PayPeriod, reason: str, user=None) -> PayPeriodReopening:
+    """Open a closed ``period`` again (admins, after an early close by mistake).
+
+    Refused (409 ``period_cannot_reopen``) for the reasons of ``reopen_blockers``; 422 without
+    a reason. Its statements are removed from the end of the chain, and a reopening record is
+    chained in their place: it names the hash it removed, and the next statement links to it,
+    so ``verify_chain`` still proves every row and shows where statements were withdrawn.
+    Audited like the close.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(fields={"reason": str(_l("Say why the period is reopened."))})
+    locked = _lock_period(period.id)
+    _lock_chain()
+    blockers = reopen_blockers(locked) if locked is not None else ["?"]
+    if blockers:
+        raise PeriodCannotReopen(_l("This pay period cannot be reopened: %(why)s", why=" ".join(blockers)))
+    old_seq, removed_hash = chain_head()
+    slips = db.session.execute(select(Payslip.id, Payslip.seq, Payslip.net, Payslip.worker_id)
+                               .where(Payslip.pay_period_id == locked.id)).all()
+    lock_workers_in_order(db.session, [s.worker_id for s in slips])
+    ids = [s.id for s in slips]
+    if ids:
+        db.session.execute(delete(PayslipLine).where(PayslipLine.payslip_id.in_(ids)))
+        db.session.execute(delete(Payslip).where(Payslip.id.in_(ids)))
+    db.session.flush()
+    base_seq, prev = chain_head()
+    now = utcnow().replace(microsecond=0)
+    who = audit.actor_of(user)[1] or audit.actor_of(user)[0]
+    total = sum((s.net for s in slips), ZERO)
+    values = {"pay_period_id": locked.id, "base_seq": base_seq, "removed_from": min((s.seq for s in slips), default=0),
+              "removed_to": max((s.seq for s in slips), default=0), "payslips": len(slips), "total": total,
+              "reason": reason[:200], "reopened_by": who, "reopened_at": now}
+    record = PayPeriodReopening(**values, prev_hash=prev, removed_hash=removed_hash,
+                                hash=reopening_hash(prev_hash=prev, removed_hash=removed_hash, **values))
+    db.session.add(record)
+    db.session.execute(update(PayPeriod).where(PayPeriod.id == locked.id).values(status="open", closed_at=None,
+                                                                                 closed_by=None)
+                       .execution_options(synchronize_session=False))
+    db.session.flush()
+    db.session.refresh(locked)
+    audit.record("reopen", "pay_period", locked.id, before={"status": "closed", "payslips": len(slips), "total": total,
+                                                           "last_hash": removed_hash if old_seq else None},
+                 after={"status": "open", "reason": reason, "chain_hash": record.hash}, user=user)
+    return record
 
 
 # --- checking the chain
@@ -398,7 +518,24 @@ def verify_chain(batch_size: int = 5000) -> list[ChainProblem]:
     a row removed from the middle (broken link), or seq out of order. Empty when intact.
     """
     problems: list[ChainProblem] = []
-    prev = GENESIS
+    reopenings = defaultdict(list)
+    for r in db.session.scalars(select(PayPeriodReopening).order_by(PayPeriodReopening.id)):
+        reopenings[r.base_seq].append(r)
+
+    def through_reopenings(prev: str, seq: int) -> str:
+        """The chain's hash after the reopenings chained at ``seq`` (checked one by one)."""
+        for r in reopenings.get(seq, []):
+            expected = reopening_hash(prev_hash=r.prev_hash, removed_hash=r.removed_hash, pay_period_id=r.pay_period_id,
+                                      base_seq=r.base_seq, removed_from=r.removed_from, removed_to=r.removed_to,
+                                      payslips=r.payslips, total=r.total, reason=r.reason, reopened_by=r.reopened_by,
+                                      reopened_at=r.reopened_at)
+            if r.prev_hash != prev or expected != r.hash:
+                problems.append(ChainProblem(0, seq, 0, r.pay_period_id,
+                                             f"reopening {r.id} does not match the chain (changed behind the app's back)"))
+            prev = r.hash
+        return prev
+
+    prev = through_reopenings(GENESIS, 0)
     last_seq = 0
     after = 0
     while True:
@@ -430,7 +567,7 @@ def verify_chain(batch_size: int = 5000) -> list[ChainProblem]:
             line_sum = sum((ln["amount"] for ln in lines_by.get(slip.id, [])), ZERO)
             if line_sum != slip.net:
                 problem("net is not the sum of its lines")
-            prev, last_seq, after = slip.hash, slip.seq, slip.seq
+            prev, last_seq, after = through_reopenings(slip.hash, slip.seq), slip.seq, slip.seq
     return problems
 
 

@@ -1,6 +1,6 @@
 """Pay-period and adjustment forms — used by the pages and the API alike."""
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import TextInput
 
@@ -30,7 +30,14 @@ class AdjustmentForm(IdempotentForm):
 
 
 class ClosePeriodForm(IdempotentForm):
-    """Closing freezes every statement: the page asks for confirmation first."""
+    """Closing freezes every statement: the page asks for confirmation first, and a period
+    that has not ended yet needs ``early`` ticked as well."""
+
+    early = BooleanField(_l("Yes, close it before its last day"))
+
+
+class ReopenPeriodForm(IdempotentForm):
+    reason = StringField(_l("Why it is reopened"), validators=[DataRequired(REQUIRED), Length(max=200)])
 
 
 class EarningsRangeForm(BaseForm):

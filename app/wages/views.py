@@ -14,19 +14,20 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import idempotency
+from app.db_tx import writing
 from app.extensions import db
 from app.main.views import HOME_PAGE_KEYS, HOME_PANELS
 from app.models import Adjustment, Batch, PayPeriod, Payslip, Worker, local_today
 from app.money import format_money
 from app.pdf import pdf_response
 from app.permissions import get_visible_or_404, require_roles, scope_params, visible, visible_to_role
-from app.services import wages
+from app.services import audit, wages
 from app.services.earnings import worker_earnings
 from app.services.errors import DomainError
 from app.services.periods import period_covering
 from app.templating import NAV_EXTRA
 from app.wages import documents
-from app.wages.forms import AdjustmentForm, ClosePeriodForm, PayPeriodForm
+from app.wages.forms import AdjustmentForm, ClosePeriodForm, PayPeriodForm, ReopenPeriodForm
 
 bp = Blueprint("wages", __name__)
 
@@ -124,11 +125,17 @@ def create_period():
 def period(period_id):
     period = db.session.get(PayPeriod, period_id) or abort(404)
     rows = wages.period_totals(period, station_id=_station_scope())
-    adjustment_form = None
+    adjustment_form = reopen_form = None
+    reopen_blockers = []
     if current_user.role == "admin" and period.status == "open":
         adjustment_form = _adjustment_form(period)
+    elif current_user.role == "admin":
+        reopen_blockers = wages.reopen_blockers(period)
+        reopen_form = None if reopen_blockers else ReopenPeriodForm()
     return no_store(render_template("wages/period.html", period=period, rows=rows, total=wages.sum_rows(rows),
-                                    adjustment_form=adjustment_form, adjustments=_adjustments(period)))
+                                    adjustment_form=adjustment_form, adjustments=_adjustments(period),
+                                    reopen_form=reopen_form, reopen_blockers=reopen_blockers,
+                                    days_left=wages.days_left(period)))
 
 
 def _adjustment_form(period: PayPeriod, formdata=None) -> AdjustmentForm:
@@ -185,15 +192,45 @@ def close_period(period_id):
     if period.status == "closed":
         flash(_("This pay period is already closed."), "info")
         return redirect(url_for("wages.period", period_id=period.id), 303)
+    status = 200
     if form.validate_on_submit():
         if (location := _replayed(form)) is not None:
             return redirect(location, 303)
-        result = wages.close_pay_period(period, user=current_user)
-        flash(_("Pay period closed: %(n)s statements, net total %(total)s.", n=result.payslips,
-                total=format_money(result.total)), "success")
-        return _done(url_for("wages.period", period_id=period.id))
+        try:
+            result = wages.close_pay_period(period, user=current_user, early=form.early.data)
+        except wages.PeriodNotEnded as exc:
+            db.session.rollback()
+            form.early.errors.append(str(exc.message))
+            status = 422
+        else:
+            flash(_("Pay period closed: %(n)s statements, net total %(total)s.", n=result.payslips,
+                    total=format_money(result.total)), "success")
+            return _done(url_for("wages.period", period_id=period.id))
     rows = wages.period_totals(period)
-    return no_store(render_template("wages/close.html", period=period, form=form, total=wages.sum_rows(rows)))
+    return no_store(render_template("wages/close.html", period=period, form=form, total=wages.sum_rows(rows),
+                                    days_left=wages.days_left(period))), status
+
+
+@bp.post("/pay-periods/<int:period_id>/reopen")
+@require_roles("admin")
+def reopen_period(period_id):
+    """Open a period closed too soon, while none of its statements has been relied on."""
+    period = db.session.get(PayPeriod, period_id) or abort(404)
+    form = ReopenPeriodForm()
+    if form.validate_on_submit():
+        if (location := _replayed(form)) is not None:
+            return redirect(location, 303)
+        try:
+            wages.reopen_pay_period(period, form.reason.data, user=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.fields.get("reason") or exc.message), "error")
+            return redirect(url_for("wages.period", period_id=period.id), 303)
+        flash(_("Pay period reopened: its statements were withdrawn and returns dated in it can be recorded again."),
+              "success")
+        return _done(url_for("wages.period", period_id=period.id))
+    flash(_("Say why the period is reopened."), "error")
+    return redirect(url_for("wages.period", period_id=period.id), 303)
 
 
 @bp.get("/pay-periods/<int:period_id>/statements.pdf")
@@ -218,6 +255,12 @@ def period_export(period_id, fmt):
         data, mimetype = documents.payroll_xlsx(period, include_bank, station_id), documents.XLSX_TYPE
     else:
         data, mimetype = documents.payroll_csv(period, include_bank, station_id), "text/csv; charset=utf-8"
+    # An exported payroll may have gone to the bank: the period can no longer be reopened.
+    db.session.commit()  # end the read; the audit row takes SQLite's write lock up front
+    with writing():
+        audit.record("export", "pay_period", period.id, after={"format": fmt, "station_id": station_id},
+                     user=current_user)
+        db.session.commit()
     resp = Response(data, mimetype=mimetype)
     resp.headers["Content-Disposition"] = f'attachment; filename="payroll-{period.start:%Y-%m}.{fmt}"'
     return no_store(resp)
