@@ -261,15 +261,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(db_path: Path, port: int, workers: int, threads: int, log_path: Path) -> subprocess.Popen:
+def serve(db_path: Path, port: int, workers: int, threads: int, log_path: Path, *, database_url: str | None = None,
+          env: dict | None = None, cwd: Path = ROOT) -> subprocess.Popen:
+    """gunicorn on 127.0.0.1:``port`` serving the app in ``cwd`` (another checkout, to compare
+    two versions) on ``database_url`` (default: the SQLite file ``db_path``)."""
     instance = db_path.parent / "instance"
     instance.mkdir(exist_ok=True)
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "JIJIAN_INSTANCE": str(instance),
-           "JIJIAN_ENV": "production", "SECRET_KEY": uuid.uuid4().hex}
+    env = {**os.environ, "DATABASE_URL": database_url or f"sqlite:///{db_path}", "JIJIAN_INSTANCE": str(instance),
+           "JIJIAN_ENV": "production", "SECRET_KEY": uuid.uuid4().hex, **(env or {})}
     cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
            "--threads", str(threads), "--log-level", "warning",
            *os.environ.get("BENCH_GUNICORN_ARGS", "").split(), "wsgi:app"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
