@@ -17,3 +17,12 @@ def form_values(html: str) -> dict:
         if name and name.group(1) not in values:
             values[name.group(1)] = value.group(1) if value else ""
     return values
+
+
+def assert_ledger_holds() -> None:
+    """Fail naming every row that breaks an invariant (app/services/ledger.py); for any test
+    that has just written production, wage or invoice records."""
+    from app.services.ledger import check_ledger
+
+    breaches = check_ledger()
+    assert not breaches, "the ledger breaks its invariants:\n" + "\n".join(map(str, breaches))
