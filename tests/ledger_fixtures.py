@@ -1,6 +1,7 @@
 """A small ledger that touches every rule the checker knows: batches open and closed (with a
-charged shortfall), returns and a correction, a closed pay period with payslips and an
-adjustment, invoices issued, paid and voided (with a credit note). Every invariant holds."""
+charged shortfall), returns and a correction, a pay period closed, reopened and closed again
+with payslips and an adjustment, invoices issued and voided
+(with a credit note). Every invariant holds."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -25,6 +26,9 @@ def build_ledger_world(make) -> dict:
     return_on(last_month, start + timedelta(days=1), accepted=30, rejected=2)
     return_on(last_month, end, accepted=10, unused=5)
     wages.add_adjustment(worker=ann, period=closed_period, amount=Decimal("12.50"), reason="全勤")
+    db.session.commit()
+    close(closed_period)
+    wages.reopen_pay_period(closed_period, "太早了")  # closed, reopened, closed again: still one ledger
     db.session.commit()
     close(closed_period)
 

@@ -244,7 +244,7 @@ def check_periods() -> list[Breach]:
     closes = {}
     for r in _rows(select(AuditEvent.entity_id, AuditEvent.after)
                    .where(AuditEvent.entity == "pay_period", AuditEvent.action == "close").order_by(AuditEvent.id)):
-        closes.setdefault(r.entity_id, r.after or {})
+        closes[r.entity_id] = r.after or {}  # the last close counts (a period can be reopened)
     for period in db.session.scalars(select(PayPeriod).order_by(PayPeriod.start)):
         label = f"{period.start.isoformat()}–{period.end.isoformat()}"
         held = slips.get(period.id, {})
