@@ -69,23 +69,29 @@ def ensure_compiled_translations() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.api import bp as api_bp
-    from app.auth.views import bp as auth_bp
+    """Every page blueprint, by name: a missing module fails here, loudly.
+
+    Importing a feature adds its links to the navigation and its panels to the home pages
+    (app/templating.py NAV_EXTRA, app/main/views.py HOME_PANELS) in import order, so the
+    imports below are in the order the menu shows them."""
+    # isort: off
     from app.main.views import bp as main_bp
+    from app.auth.views import bp as auth_bp
+    from app.api import bp as api_bp
+    from app.orders.views import bp as orders_bp
+    from app.batches.views import bp as batches_bp
+    from app.workers.views import bp as workers_bp
+    from app.catalog.views import bp as catalog_bp
+    from app.wages.views import bp as wages_bp
+    from app.invoices.views import bp as invoices_bp
+    from app.reports.views import bp as reports_bp
+    from app.jobs_admin.views import bp as jobs_admin_bp
+    from app.admin.views import bp as admin_bp
+    # isort: on
 
-    for bp in (main_bp, auth_bp, api_bp):
+    for bp in (main_bp, auth_bp, api_bp, orders_bp, batches_bp, workers_bp, catalog_bp, wages_bp, invoices_bp,
+               reports_bp, jobs_admin_bp, admin_bp):
         app.register_blueprint(bp)
-    for name in _feature_blueprints():
-        module = __import__(f"app.{name}.views", fromlist=["bp"])
-        app.register_blueprint(module.bp)
-
-
-def _feature_blueprints() -> list[str]:
-    """Feature packages with pages: each has views.py exposing ``bp``."""
-    from importlib.util import find_spec
-
-    names = ["production", "wages", "invoices", "reports", "jobs_admin", "admin"]
-    return [n for n in names if find_spec(f"app.{n}") is not None and find_spec(f"app.{n}.views") is not None]
 
 
 def register_errorhandlers(app: Flask) -> None:

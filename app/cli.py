@@ -1,13 +1,11 @@
-"""Flask commands. Each module in app/commands/ adds its own through ``register(app)``."""
-import importlib
-import pkgutil
-
+"""Flask commands, listed by name: each module adds its own through ``register(app)``."""
 from flask import Flask
+
+from app.commands import accounts, demo, invoices, scheduler, translations, verify
+
+COMMANDS = (accounts, demo, invoices, scheduler, translations, verify)
 
 
 def init_cli(app: Flask) -> None:
-    import app.commands as package
-
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"app.commands.{info.name}")
+    for module in COMMANDS:
         module.register(app)

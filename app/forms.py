@@ -16,6 +16,8 @@ from wtforms.widgets import TextInput
 
 from app.money import parse_decimal
 
+REQUIRED = _l("Required.")
+
 
 @cache
 def _wtforms_translations(locale: str) -> Translations:

@@ -25,6 +25,8 @@ from app.models import (
     Worker,
 )
 
+STAFF = ("admin", "supervisor")
+
 # model → (station column, worker column); None where the model has no such link.
 SCOPES = {
     Station: (Station.id, None),
@@ -119,6 +121,12 @@ def require_roles(*roles):
         return wrapped
 
     return decorator
+
+
+def own_station_id(user=None) -> int | None:
+    """The station a supervisor is limited to; None for an admin (who acts for every station)."""
+    user = user if user is not None else current_user
+    return user.station_id if user.role == "supervisor" else None
 
 
 def station_choices_for(user=None):

@@ -24,10 +24,7 @@ def nav_items():
     items = []
     for endpoint, label, roles in NAV + NAV_EXTRA:
         if role in roles:
-            try:
-                items.append((url_for(endpoint), label, request.endpoint == endpoint))
-            except Exception:  # noqa: BLE001 - a feature not installed yet
-                continue
+            items.append((url_for(endpoint), label, request.endpoint == endpoint))
     return items
 
 

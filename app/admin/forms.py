@@ -1,16 +1,9 @@
-"""Stations and workers: the same forms serve the pages and the API."""
+"""Stations and staff accounts: the same forms serve the pages and the API."""
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.forms import BaseForm, IdempotentForm
-
-GROUP_CHOICES = [
-    ("disabled", _l("Person with disability")),
-    ("relocated", _l("Resettled family")),
-    ("laid_off", _l("Laid off")),
-    ("flexible", _l("Flexibly employed")),
-]
 
 
 class StationForm(IdempotentForm):
@@ -21,26 +14,6 @@ class StationForm(IdempotentForm):
         choices=[("none", _l("No charge")), ("material_cost", _l("Deduct material cost"))],
         default="none",
     )
-
-
-class WorkerForm(IdempotentForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Required.")), Length(max=50)])
-    phone = StringField(
-        _l("Mobile phone"),
-        validators=[DataRequired(_l("Required.")), Regexp(r"^1\d{10}$", message=_l("11 digits, starting with 1."))],
-    )
-    station_id = SelectField(_l("Station"), coerce=int, validate_choice=False,
-                             validators=[DataRequired(_l("Required."))])
-    pin = PasswordField(
-        _l("PIN"), validators=[DataRequired(_l("Required.")), Regexp(r"^\d{4,6}$", message=_l("4 to 6 digits."))]
-    )
-    birth_year = IntegerField(_l("Year of birth"), validators=[Optional(), NumberRange(1930, 2015, message=_l("A year between 1930 and 2015."))])
-    gender = SelectField(_l("Gender"), choices=[("", "—"), ("F", _l("Female")), ("M", _l("Male"))], default="",
-                         validators=[Optional()])
-    groups = SelectMultipleField(_l("Key groups"), choices=GROUP_CHOICES, validators=[Optional()])
-    id_number = StringField(_l("ID number"), validators=[Optional(), Regexp(r"^\d{17}[\dXx]$", message=_l("18 characters."))])
-    bank_account = StringField(_l("Bank account"), validators=[Optional(), Regexp(r"^\d{8,30}$", message=_l("Digits only."))])
-    bank_name = StringField(_l("Bank"), validators=[Optional(), Length(max=60)])
 
 
 class StaffForm(IdempotentForm):

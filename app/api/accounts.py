@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.admin.forms import StationForm, WorkerForm
+from app.admin.forms import StationForm
 from app.api import bp
 from app.api.core import api_endpoint, json_response, paginate, parse_json_body
 from app.api.serializers import station_json, worker_json
@@ -16,6 +16,7 @@ from app.models import Station, Worker
 from app.permissions import get_visible_or_404, visible
 from app.services import accounts, org
 from app.services.accounts import AccountLocked, BadCredentials
+from app.workers.forms import WorkerForm
 
 
 @bp.post("/auth/token")

@@ -16,19 +16,13 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.api.core import api_endpoint, begin_write_phase, count_rows, page_args
+from app.batches.forms import BatchForm, CloseBatchForm, ReturnForm
+from app.catalog.forms import ClientForm, ProductForm, ProductPatchForm
 from app.extensions import db
 from app.models import Batch, Client, Order, Product, Return, Worker, local_today
 from app.money import api_amount, api_rate, line_amount
+from app.orders.forms import OrderForm
 from app.permissions import get_visible_or_404, scope_params, visible, visible_to_role
-from app.production.forms import (
-    BatchForm,
-    ClientForm,
-    CloseBatchForm,
-    OrderForm,
-    ProductForm,
-    ProductPatchForm,
-    ReturnForm,
-)
 from app.services import catalog, production
 from app.services.errors import ValidationError
 

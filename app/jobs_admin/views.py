@@ -125,8 +125,8 @@ def auto_close():
 
 NOTICE_LINKS = {
     # kind → (endpoints of the record's page, URL parameter)
-    notices.OVERDUE_BATCH: (("production.batch_detail",), "batch_id"),
-    notices.ORDER_AT_RISK: (("production.order_detail",), "order_id"),
+    notices.OVERDUE_BATCH: (("batches.batch_detail",), "batch_id"),
+    notices.ORDER_AT_RISK: (("orders.order_detail",), "order_id"),
 }
 
 

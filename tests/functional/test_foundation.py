@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select, text
 from werkzeug.datastructures import MultiDict
 
+from app.catalog.forms import ProductForm
 from app.models import Batch, Client, Order, Return, Station, User, Worker
 from app.money import Money
-from app.production.forms import ProductForm
 from app.services import catalog
 from tests.helpers import csrf_token
 

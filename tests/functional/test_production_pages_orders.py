@@ -212,7 +212,7 @@ def test_batch_ticket_pdf_is_chinese_with_an_embedded_cjk_font_and_the_code(clie
 
 
 def test_ticket_qr_code_opens_the_batch_return_page(client, login_as, make, app):
-    from app.production.pages import ticket_context
+    from app.batches.tickets import ticket_context
 
     station = make.station()
     login_as("supervisor", station=station)

@@ -1,0 +1,235 @@
+"""Batches and what comes back: issuing a batch with its printed ticket, the batch lists,
+recording returns by scan or code, corrections, and closing a batch."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.batches import queries
+from app.batches.forms import BatchForm, CloseBatchForm, ReturnForm
+from app.batches.tickets import ticket_context
+from app.extensions import db
+from app.files import file_response, store_picture
+from app.forms import form_view
+from app.main.views import HOME_PANELS
+from app.models import Batch, Order, Return, StoredFile, Worker, local_today
+from app.money import line_amount, round_money
+from app.paging import int_arg
+from app.pdf import pdf_response, render_pdf
+from app.permissions import STAFF, get_visible_or_404, own_station_id, require_roles, visible
+from app.services import production
+from app.services.errors import ValidationError
+from app.submission import form_status, record_once
+from app.templating import NAV_EXTRA
+from app.workers.queries import worker_rows
+
+bp = Blueprint("batches", __name__)
+
+NAV_EXTRA.append(("batches.batches", _l("Batches"), STAFF))
+
+
+def supervisor_home_panel():
+    station_id = current_user.station_id
+    return "batches/_home_panel.html", {"overdue": queries.overdue_count(station_id), "station_id": station_id}
+
+
+HOME_PANELS["supervisor"].append(supervisor_home_panel)
+
+
+# --- issuing a batch
+
+
+@bp.route("/orders/<int:order_id>/issue", methods=["GET", "POST"])
+@require_roles(*STAFF)
+@form_view
+def issue_batch(order_id: int):
+    order = get_visible_or_404(Order, order_id, options=(joinedload(Order.product), joinedload(Order.client)))
+    form = BatchForm()
+    if request.method == "GET":
+        form.order_id.data = order.id
+        form.quantity.data = max(min(order.product.batch_size, order.unissued), 1)
+        # A week, or the order's due date if sooner — never a day already past (late orders).
+        form.due_date.data = max(local_today(), min(order.due_date, local_today() + timedelta(days=7)))
+        if request.args.get("worker_id", "").isdigit():
+            form.worker_id.data = int(request.args["worker_id"])
+    if form.validate_on_submit():
+        def action():
+            worker = db.session.scalar(select(Worker).where(Worker.id == form.worker_id.data, visible(Worker)))
+            if worker is None:
+                raise ValidationError(fields={"worker_id": _("Choose a worker.")})
+            batch = production.issue_batch(order=order, worker=worker, quantity=form.quantity.data,
+                                           due_date=form.due_date.data, user=current_user)
+            return url_for("batches.batch_detail", batch_id=batch.id, issued=1), \
+                _("Batch %(code)s handed to %(name)s.", code=batch.code, name=worker.name)
+
+        done = record_once(form, action)
+        if done:
+            return done
+        db.session.refresh(order)
+    search = (request.args.get("q") or "").strip()
+    pickers = worker_rows(order.station_id, search=search, page=int_arg("page"), per_page=12, recent_first=True)
+    status = form_status(form)
+    return render_template("batches/issue.html", order=order, form=form, pickers=pickers, search=search), status
+
+
+# --- batches
+
+
+@bp.get("/batches")
+@require_roles(*STAFF)
+def batches():
+    status = request.args.get("status", "open")
+    if status not in ("open", "overdue", "closed", "all"):
+        status = "open"
+    page = queries.batches_page(None if status == "all" else status, int_arg("page"), station_id=own_station_id())
+    return render_template("batches/batches.html", page=page, status=status, today=local_today())
+
+
+@bp.get("/batches/overdue")
+@require_roles(*STAFF)
+def overdue_batches():
+    page = queries.batches_page("overdue", int_arg("page"), station_id=own_station_id())
+    return render_template("batches/batches.html", page=page, status="overdue", today=local_today())
+
+
+def _batch(batch_id: int) -> Batch:
+    return get_visible_or_404(Batch, batch_id, options=(
+        joinedload(Batch.worker), joinedload(Batch.product), joinedload(Batch.station),
+        joinedload(Batch.order).joinedload(Order.client)))
+
+
+@bp.get("/batches/<int:batch_id>")
+@require_roles(*STAFF)
+def batch_detail(batch_id: int):
+    batch = _batch(batch_id)
+    returns = queries.returns_of_batch(batch)
+    corrected = {}
+    for r in returns:
+        if r.corrects_id:
+            corrected.setdefault(r.corrects_id, []).append(r)
+    return render_template("batches/batch_detail.html", batch=batch, returns=returns, corrected=corrected,
+                           pays=line_amount(batch.quantity, batch.piece_rate), today=local_today(),
+                           just_issued=request.args.get("issued") == "1")
+
+
+@bp.get("/batches/<int:batch_id>/ticket.pdf")
+@require_roles(*STAFF)
+def batch_ticket(batch_id: int):
+    batch = _batch(batch_id)
+    data = render_pdf("pdf/batch_ticket.html", t=ticket_context(batch))
+    return pdf_response(data, f"ticket-{batch.code}.pdf", inline=True)
+
+
+@bp.get("/scan")
+@require_roles(*STAFF)
+def scan():
+    """The "scan / enter code" box: a batch code (or a scanned return-page URL) opens the
+    batch's return page."""
+    raw = (request.args.get("code") or "").strip()
+    if not raw:
+        return render_template("batches/scan.html", code="", error=None)
+    batch = None
+    if "/batches/" in raw:
+        tail = raw.split("/batches/", 1)[1].split("/", 1)[0]
+        if tail.isdigit():
+            batch = db.session.scalar(select(Batch).where(Batch.id == int(tail), visible(Batch)))
+    else:
+        batch = queries.find_batch_by_code(raw)
+    if batch is None:
+        return render_template("batches/scan.html", code=raw,
+                               error=_("No batch with the code %(code)s at your station. Check the code on the ticket.", code=raw)), 404
+    return redirect(url_for("batches.record_return", batch_id=batch.id))
+
+
+@bp.route("/batches/<int:batch_id>/return", methods=["GET", "POST"])
+@require_roles(*STAFF)
+@form_view
+def record_return(batch_id: int):
+    batch = _batch(batch_id)
+    form = ReturnForm(accepted=batch.outstanding, rejected=0, unused=0, work_date=local_today())
+    if form.validate_on_submit():
+        def action():
+            photo = store_picture(form.photo)
+            row = production.record_return(batch=batch, accepted=form.accepted.data, rejected=form.rejected.data,
+                                           unused=form.unused.data, work_date=form.work_date.data,
+                                           note=form.note.data, user=current_user, photo=photo)
+            return url_for("batches.return_receipt", return_id=row.id), _("Return recorded.")
+
+        done = record_once(form, action)
+        if done:
+            return done
+        db.session.refresh(batch)
+    status = form_status(form)
+    return render_template("batches/return_form.html", batch=batch, form=form, today=local_today()), status
+
+
+@bp.get("/returns/<int:return_id>/receipt")
+@require_roles(*STAFF)
+def return_receipt(return_id: int):
+    row = get_visible_or_404(Return, return_id, options=(joinedload(Return.recorded_by),))
+    batch = _batch(row.batch_id)
+    return render_template("batches/receipt.html", r=row, batch=batch,
+                           pays=line_amount(row.accepted, row.piece_rate),
+                           still_out=queries.outstanding_after(row, batch))
+
+
+@bp.get("/returns/<int:return_id>/photo")
+@login_required
+def return_photo(return_id: int):
+    row = get_visible_or_404(Return, return_id)
+    if row.photo_id is None:
+        abort(404)
+    return file_response(db.session.get(StoredFile, row.photo_id))
+
+
+@bp.route("/batches/<int:batch_id>/correct", methods=["GET", "POST"])
+@require_roles(*STAFF)
+@form_view
+def correct_return(batch_id: int):
+    batch = _batch(batch_id)
+    original_id = request.values.get("return_id", type=int) or request.values.get("corrects", type=int)
+    original = db.session.scalar(select(Return).where(
+        Return.id == (original_id or 0), Return.batch_id == batch.id, Return.corrects_id.is_(None), visible(Return)))
+    if original is None:
+        abort(404)
+    form = ReturnForm(corrects=original.id, accepted=0, rejected=0, unused=0)
+    if form.validate_on_submit():
+        def action():
+            production.record_correction(original=original, accepted=form.accepted.data, rejected=form.rejected.data,
+                                         unused=form.unused.data, reason=form.reason.data, user=current_user)
+            return url_for("batches.batch_detail", batch_id=batch.id), _("Correction recorded.")
+
+        done = record_once(form, action)
+        if done:
+            return done
+    status = form_status(form)
+    return render_template("batches/correct.html", batch=batch, original=original, form=form), status
+
+
+@bp.route("/batches/<int:batch_id>/close", methods=["GET", "POST"])
+@require_roles(*STAFF)
+@form_view
+def close_batch(batch_id: int):
+    batch = _batch(batch_id)
+    form = CloseBatchForm()
+    if form.validate_on_submit():
+        def action():
+            closed = production.close_batch(batch=batch, reason=form.reason.data, user=current_user)
+            return url_for("batches.batch_detail", batch_id=batch.id), \
+                _("Batch %(code)s closed. Shortfall: %(n)s.", code=closed.code, n=closed.shortfall)
+
+        done = record_once(form, action)
+        if done:
+            return done
+        db.session.refresh(batch)
+    shortfall = batch.outstanding
+    deduction = round_money(shortfall * batch.material_cost) if batch.station.shortfall_policy == "material_cost" else None
+    status = form_status(form)
+    return render_template("batches/close.html", batch=batch, form=form, shortfall=shortfall,
+                           deduction=deduction), status

@@ -1,0 +1,59 @@
+"""Stored files: an upload checked by its bytes and kept in the database, served with its hash
+as the ETag, or inlined into a PDF as a data URI."""
+from __future__ import annotations
+
+import base64
+
+from flask import Response, abort, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.utils import secure_filename
+
+from app.models import StoredFile
+from app.services import catalog
+from app.services.errors import ValidationError
+
+# Magic numbers of the picture formats we accept; the browser's content type is not trusted.
+PICTURE_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+NOT_A_PICTURE = _l("A JPEG, PNG or WebP picture.")
+
+
+def sniff_picture(data: bytes) -> str | None:
+    for signature, content_type in PICTURE_SIGNATURES:
+        if data.startswith(signature):
+            return content_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def store_picture(field):
+    """Store an uploaded picture in the database (flushed, not committed); None when no file.
+
+    Raises ValidationError on the field when the bytes are not a JPEG, PNG or WebP picture."""
+    storage = field.data
+    if storage is None or not getattr(storage, "filename", ""):
+        return None
+    data = storage.read()
+    content_type = sniff_picture(data)
+    if not data or content_type is None:
+        raise ValidationError(fields={field.name: str(NOT_A_PICTURE)})
+    name = secure_filename(storage.filename) or "picture"
+    return catalog.store_file(name, content_type, data)
+
+
+def data_uri(stored: StoredFile | None) -> str | None:
+    if stored is None:
+        return None
+    return f"data:{stored.content_type};base64," + base64.b64encode(stored.data).decode("ascii")
+
+
+def file_response(stored: StoredFile | None) -> Response:
+    """A stored file for a page, cached privately and revalidated by its hash (304 when unchanged)."""
+    if stored is None:
+        abort(404)
+    if request.if_none_match and stored.sha256 in request.if_none_match:
+        return Response(status=304)
+    resp = Response(stored.data, mimetype=stored.content_type)
+    resp.headers["Cache-Control"] = "private, max-age=3600"
+    resp.set_etag(stored.sha256)
+    return resp

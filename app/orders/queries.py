@@ -1,0 +1,51 @@
+"""Read-side queries for the order pages and the board: each list loads in a fixed number of
+queries whatever the number of rows."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.extensions import db
+from app.models import Order, local_today
+from app.permissions import visible
+from app.services.production import forecast_from_pace, is_at_risk, recent_accepted_by_order
+
+
+@dataclass
+class BoardRow:
+    order: Order
+    forecast: date | None
+    at_risk: bool
+    recent: int
+
+    def share(self, count: int) -> float:
+        """Width of a progress-bar segment, in percent of the order quantity."""
+        return round(100 * max(count, 0) / self.order.quantity, 2) if self.order.quantity else 0
+
+
+def order_stmt():
+    return (select(Order).where(visible(Order))
+            .options(joinedload(Order.client), joinedload(Order.product), joinedload(Order.station)))
+
+
+def board_rows(station_id: int, today: date | None = None) -> list[BoardRow]:
+    """Open orders of a station with their forecast and risk: two queries for any number."""
+    today = today or local_today()
+    orders = list(db.session.scalars(
+        order_stmt().where(Order.station_id == station_id, Order.status == "open")
+        .order_by(Order.due_date, Order.id)).unique())
+    return with_forecasts(orders, today)
+
+
+def with_forecasts(orders: list[Order], today: date | None = None) -> list[BoardRow]:
+    today = today or local_today()
+    recent = recent_accepted_by_order([o.id for o in orders], today)
+    rows = []
+    for order in orders:
+        pace = recent.get(order.id, 0)
+        forecast = forecast_from_pace(order, pace, today)
+        rows.append(BoardRow(order, forecast, is_at_risk(order, forecast, today), pace))
+    return rows

@@ -1,0 +1,36 @@
+"""One page of a list: the page number from the query string, the rows and the total."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request
+from sqlalchemy import func, select
+
+from app.extensions import db
+
+PER_PAGE = 25
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+
+def paged(stmt, page: int, per_page: int = PER_PAGE, scalars: bool = True) -> Page:
+    """One page of ``stmt`` and the total: two queries whatever the page size."""
+    page = max(page, 1)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
+    items = list(result.unique().scalars()) if scalars else list(result.all())
+    return Page(items, total, page, per_page)
+
+
+def int_arg(name: str, default: int = 1) -> int:
+    """A positive whole number from the query string (``?page=``); ``default`` when absent or bad."""
+    try:
+        return max(int(request.args.get(name, default)), 1)
+    except (TypeError, ValueError):
+        return default

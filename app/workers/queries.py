@@ -1,0 +1,97 @@
+"""Read-side queries for the worker pages: each list loads in a fixed number of queries
+whatever the number of rows."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from app.batches.queries import batch_stmt
+from app.extensions import db
+from app.models import Batch, Product, Return, Worker, local_today
+from app.paging import PER_PAGE, Page, paged
+from app.permissions import visible
+from app.services.production import FORECAST_DAYS
+
+
+@dataclass
+class WorkerRow:
+    worker: Worker
+    holding: int
+    open_batches: int
+    recent_per_day: float
+    last_issued: object
+
+
+def _holding_subquery(station_id: int | None):
+    outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
+    stmt = (select(Batch.worker_id.label("worker_id"), func.sum(outstanding).label("holding"),
+                   func.count(Batch.id).label("open_batches"))
+            .where(Batch.status == "open").group_by(Batch.worker_id))
+    if station_id is not None:
+        stmt = stmt.where(Batch.station_id == station_id)
+    return stmt.subquery()
+
+
+def worker_rows(station_id: int | None, search: str | None = None, page: int = 1,
+                per_page: int = PER_PAGE, today: date | None = None, recent_first: bool = False) -> Page:
+    """Workers with what they hold now and their recent daily output, one page in two queries.
+
+    ``recent_first`` orders by who took a batch most recently (the batch picker)."""
+    today = today or local_today()
+    holding = _holding_subquery(station_id)
+    recent = (select(Return.worker_id.label("worker_id"), func.sum(Return.accepted).label("recent"))
+              .where(Return.work_date > today - timedelta(days=FORECAST_DAYS), Return.work_date <= today)
+              .group_by(Return.worker_id))
+    last = select(Batch.worker_id.label("worker_id"), func.max(Batch.issued_at).label("last_issued")) \
+        .group_by(Batch.worker_id)
+    if station_id is not None:  # a station's own rows only: the aggregates stay small on a big database
+        recent = recent.where(Return.station_id == station_id)
+        last = last.where(Batch.station_id == station_id)
+    recent, last = recent.subquery(), last.subquery()
+    stmt = (select(Worker, func.coalesce(holding.c.holding, 0), func.coalesce(holding.c.open_batches, 0),
+                   func.coalesce(recent.c.recent, 0), last.c.last_issued)
+            .outerjoin(holding, holding.c.worker_id == Worker.id)
+            .outerjoin(recent, recent.c.worker_id == Worker.id)
+            .outerjoin(last, last.c.worker_id == Worker.id)
+            .options(joinedload(Worker.station))
+            .where(visible(Worker)))
+    if station_id is not None:
+        stmt = stmt.where(Worker.station_id == station_id)
+    if search:
+        like = f"%{search.strip()}%"
+        stmt = stmt.where(or_(Worker.name.like(like), Worker.phone.like(like)))
+    if recent_first:
+        stmt = stmt.where(Worker.active.is_(True)).order_by(
+            case((last.c.last_issued.is_(None), 1), else_=0), last.c.last_issued.desc(), Worker.name, Worker.id)
+    else:
+        stmt = stmt.order_by(Worker.active.desc(), Worker.name, Worker.id)
+    result = paged(stmt, page, per_page, scalars=False)
+    result.items = [WorkerRow(w, int(h), int(n), round(int(r) / FORECAST_DAYS, 1), li)
+                    for w, h, n, r, li in result.items]
+    return result
+
+
+def history_of_worker(worker: Worker, page: int) -> Page:
+    """A worker's returns, newest first, with product name and batch code: two queries a page."""
+    stmt = (select(Return, Product.name, Product.unit, Batch.code)
+            .join(Batch, Batch.id == Return.batch_id).join(Product, Product.id == Return.product_id)
+            .where(Return.worker_id == worker.id, visible(Return))
+            .order_by(Return.work_date.desc(), Return.id.desc()))
+    return paged(stmt, page, scalars=False)
+
+
+def open_batches_of_worker(worker: Worker) -> list[Batch]:
+    return list(db.session.scalars(
+        batch_stmt().where(Batch.worker_id == worker.id, Batch.status == "open")
+        .order_by(Batch.due_date, Batch.id)).unique())
+
+
+def recent_accepted_of_worker(worker_id: int, today: date | None = None) -> int:
+    today = today or local_today()
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Return.accepted), 0)).where(
+            and_(Return.worker_id == worker_id, Return.work_date > today - timedelta(days=FORECAST_DAYS),
+                 Return.work_date <= today))) or 0

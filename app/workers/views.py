@@ -1,0 +1,77 @@
+"""The workers of a station: the list with what each holds, registering a worker, and a
+worker's page."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
+
+from app.forms import form_view
+from app.models import Worker, local_today
+from app.paging import int_arg
+from app.permissions import STAFF, get_visible_or_404, own_station_id, require_roles, station_choices_for
+from app.services import org
+from app.services.errors import ValidationError
+from app.submission import form_status, record_once
+from app.templating import NAV_EXTRA
+from app.workers import queries
+from app.workers.forms import WorkerForm
+
+bp = Blueprint("workers", __name__)
+
+NAV_EXTRA.append(("workers.workers", _l("Workers"), STAFF))
+
+
+# --- workers
+
+
+@bp.get("/workers")
+@require_roles(*STAFF)
+def workers():
+    search = (request.args.get("q") or "").strip()
+    page = queries.worker_rows(own_station_id(), search=search, page=int_arg("page"))
+    return render_template("workers/workers.html", page=page, search=search)
+
+
+@bp.route("/workers/new", methods=["GET", "POST"])
+@require_roles(*STAFF)
+@form_view
+def worker_new():
+    form = WorkerForm()
+    stations = station_choices_for()
+    form.station_id.choices = [(s.id, s.name) for s in stations]
+    if len(stations) > 1:
+        form.station_id.choices.insert(0, (0, "—"))
+    elif request.method == "GET" and stations:
+        form.station_id.data = stations[0].id
+    if form.validate_on_submit():
+        def action():
+            if form.station_id.data not in {s.id for s in stations}:
+                raise ValidationError(fields={"station_id": _("No such station.")})
+            admin = current_user.role == "admin"
+            worker = org.register_worker(
+                name=form.name.data, phone=form.phone.data.strip(), station_id=form.station_id.data, pin=form.pin.data,
+                birth_year=form.birth_year.data, gender=form.gender.data or None, groups=form.groups.data or (),
+                id_number=(form.id_number.data or None) if admin else None,
+                bank_account=(form.bank_account.data or None) if admin else None,
+                bank_name=(form.bank_name.data or None) if admin else None)
+            return url_for("workers.worker_detail", worker_id=worker.id), _("%(name)s registered.", name=worker.name)
+
+        done = record_once(form, action)
+        if done:
+            return done
+    status = form_status(form)
+    return render_template("workers/worker_form.html", form=form), status
+
+
+@bp.get("/workers/<int:worker_id>")
+@require_roles(*STAFF)
+def worker_detail(worker_id: int):
+    worker = get_visible_or_404(Worker, worker_id, options=(joinedload(Worker.station),))
+    holding = queries.open_batches_of_worker(worker)
+    history = queries.history_of_worker(worker, int_arg("page"))
+    recent = queries.recent_accepted_of_worker(worker.id)
+    return render_template("workers/worker_detail.html", worker=worker, holding=holding, history=history,
+                           recent=recent, today=local_today())
