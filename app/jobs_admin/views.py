@@ -2,7 +2,7 @@
 panel on the supervisor's home (dismissed with a POST)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -140,11 +140,27 @@ def notice_link(shown: notices.ShownNotice) -> str | None:
     return None
 
 
+NOTICE_GROUP_LABELS = {
+    # kind → (label, tag style, endpoints of the page listing them all)
+    notices.OVERDUE_BATCH: (_l("Overdue batches"), "tag-bad", ("production.overdue_batches", "batches.overdue_batches")),
+    notices.ORDER_AT_RISK: (_l("Orders at risk"), "tag-warn", ("production.board", "orders.board")),
+}
+
+
+def notice_group_link(kind: str) -> str | None:
+    for endpoint in NOTICE_GROUP_LABELS[kind][2]:
+        try:
+            return url_for(endpoint)
+        except BuildError:
+            continue
+    return None
+
+
 def notices_panel():
-    shown = notices.open_notices_for()
-    count = notices.count_open() if len(shown) >= 50 else len(shown)
+    groups = notices.open_notice_groups()
     return "jobs_admin/_notices_panel.html", {
-        "notices": shown, "notice_count": count, "notice_link": notice_link, "dismiss_form": DismissForm(),
+        "groups": groups, "notice_count": sum(g.count for g in groups), "notice_link": notice_link,
+        "group_link": notice_group_link, "labels": NOTICE_GROUP_LABELS, "dismiss_form": DismissForm(),
     }
 
 
@@ -161,4 +177,18 @@ def dismiss_notice(notice_id):
     notices.dismiss(notice)
     db.session.commit()
     flash(_("Notice dismissed."), "success")
+    return redirect(url_for("main.home"))
+
+
+@bp.post("/notices/dismiss-kind/<kind>")
+@require_roles("supervisor", "admin")
+def dismiss_notice_kind(kind):
+    if kind not in NOTICE_GROUP_LABELS:
+        abort(404)
+    if not DismissForm().validate_on_submit():
+        flash(_("This page was open too long. Please try again."), "warning")
+        return redirect(url_for("main.home"))
+    n = notices.dismiss_kind(kind)
+    db.session.commit()
+    flash(_("%(n)s notices dismissed.", n=n), "success")
     return redirect(url_for("main.home"))

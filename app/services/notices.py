@@ -89,10 +89,13 @@ class ShownNotice:
     order: Order | None = None
 
 
-def open_notices_for(user=None, limit: int = 50) -> list[ShownNotice]:
-    """The notices to show, each with its text in the reader's language built from the live
-    record; three queries whatever the number of notices."""
-    notices = db.session.scalars(open_notices_query(user).limit(limit)).all()
+def open_notices_for(user=None, limit: int = 50, kind: str | None = None) -> list[ShownNotice]:
+    """The notices to show (of one ``kind``, or all), each with its text in the reader's
+    language built from the live record; three queries whatever the number of notices."""
+    stmt = open_notices_query(user)
+    if kind is not None:
+        stmt = stmt.where(Notice.kind == kind)
+    notices = db.session.scalars(stmt.limit(limit)).all()
     batch_ids = [n.entity_id for n in notices if n.kind == OVERDUE_BATCH]
     order_ids = [n.entity_id for n in notices if n.kind == ORDER_AT_RISK]
     batches = {b.id: b for b in db.session.scalars(
@@ -129,6 +132,32 @@ def order_at_risk_text(o: Order) -> str:
                  number=o.number, product=o.product.name, due=_day(o.due_date))
     return _("Order %(number)s (%(product)s): at the recent pace it will be done %(forecast)s, after its due date %(due)s.",
              number=o.number, product=o.product.name, forecast=_day(o.forecast_date), due=_day(o.due_date))
+
+
+@dataclass
+class NoticeGroup:
+    kind: str
+    count: int
+    shown: list[ShownNotice]
+
+
+def open_notice_groups(user=None, per_group: int = 5) -> list[NoticeGroup]:
+    """One group per kind of open notice: how many, and the newest few to show. A station
+    with forty overdue batches reads one line, not forty."""
+    stmt = (open_notices_query(user).order_by(None)
+            .with_only_columns(Notice.kind, func.count(Notice.id)).group_by(Notice.kind))
+    counts = dict(db.session.execute(stmt).all())
+    return [NoticeGroup(kind, counts[kind], open_notices_for(user, limit=per_group, kind=kind))
+            for kind in (OVERDUE_BATCH, ORDER_AT_RISK) if counts.get(kind)]
+
+
+def dismiss_kind(kind: str, user=None) -> int:
+    """Dismiss every open notice of ``kind`` the user can see, at once; how many."""
+    result = db.session.execute(
+        update(Notice).where(visible(Notice, user), Notice.kind == kind, Notice.resolved_at.is_(None),
+                             Notice.dismissed_at.is_(None))
+        .values(dismissed_at=utcnow()).execution_options(synchronize_session=False))
+    return result.rowcount or 0
 
 
 def dismiss(notice: Notice) -> Notice:

@@ -26,7 +26,7 @@ def test_supervisor_dismisses_an_overdue_batch_notice(live, page_at, shot, size)
     assert panel.locator(".badge").inner_text() == "2"
     assert batch.code in panel.inner_text() and "王秀英" in panel.inner_text()
     shot(page, f"jobs-notices-{size}")
-    panel.locator("li.notice-overdue_batch button").click()
+    panel.locator("li.notice-overdue_batch li.notice button").click()
     page.wait_for_url("**/home")
     assert page.locator("section.notices .badge").inner_text() == "1"
     assert batch.code not in page.locator("section.notices").inner_text()
