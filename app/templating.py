@@ -1,6 +1,8 @@
 """Template filters, globals and response headers shared by every page."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from flask import Flask, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
@@ -16,16 +18,51 @@ NAV = [
 ]
 NAV_EXTRA: list[tuple[str, object, tuple[str, ...]]] = []
 
+# A role with more items than fit on one row of a tablet sees them in groups (menus that open
+# without script). Items are placed by their view's name, so a blueprint moving or renaming
+# keeps its place; an item no group names stays on the top row.
+NAV_FLAT_MAX = 8
+NAV_GROUPS = [
+    ("production", _l("Production"), ("board", "orders", "batches", "workers", "overdue_batches")),
+    ("catalog", _l("Clients and products"), ("clients", "products")),
+    ("money", _l("Pay and billing"), ("periods", "list_invoices", "statement")),
+    ("reports", _l("Reports"), ("employment", "insurance")),
+    ("settings", _l("Settings"), ("enterprise_settings", "staff", "stations", "history")),
+]
 
-def nav_items():
+
+@dataclass
+class NavEntry:
+    label: object
+    href: str | None = None
+    active: bool = False
+    items: list = field(default_factory=list)  # a group's links (NavEntry each)
+
+
+def nav_items() -> list[NavEntry]:
     if not current_user.is_authenticated:
         return []
     role = current_user.role
-    items = []
+    links = []
     for endpoint, label, roles in NAV + NAV_EXTRA:
         if role in roles:
-            items.append((url_for(endpoint), label, request.endpoint == endpoint))
-    return items
+            links.append((endpoint, NavEntry(label, url_for(endpoint), request.endpoint == endpoint)))
+    if len(links) <= NAV_FLAT_MAX:
+        return [entry for _endpoint, entry in links]
+    group_of = {view: key for key, _label, views in NAV_GROUPS for view in views}
+    groups = {key: NavEntry(label) for key, label, _views in NAV_GROUPS}
+    out: list[NavEntry] = []
+    for endpoint, entry in links:
+        key = group_of.get(endpoint.rsplit(".", 1)[-1])
+        if key is None:
+            out.append(entry)
+            continue
+        group = groups[key]
+        if not group.items:
+            out.append(group)
+        group.items.append(entry)
+        group.active = group.active or entry.active
+    return out
 
 
 def lang_url(lang: str) -> str:

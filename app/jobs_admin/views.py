@@ -53,6 +53,48 @@ def describe_result(result: str | None) -> str:
     return " · ".join(words)
 
 
+WEEKDAYS = {"mon": _l("Monday"), "tue": _l("Tuesday"), "wed": _l("Wednesday"), "thu": _l("Thursday"),
+            "fri": _l("Friday"), "sat": _l("Saturday"), "sun": _l("Sunday")}
+
+
+def describe_schedule(expr: str | None) -> str:
+    """A cron expression in words, in the reader's language: ``*/15 * * * *`` → "every 15
+    minutes", ``30 1 * * *`` → "every day at 01:30". Shapes it does not know keep the
+    expression, said to be one."""
+    try:
+        fields = jobs.cron_fields(expr or "")
+    except ValueError:
+        fields = {}
+    if fields is None:
+        return str(_("Off"))
+    f = fields or {}
+    sec, minute, hour, day, month, dow = (f.get(k, "?") for k in ("second", "minute", "hour", "day", "month",
+                                                                   "day_of_week"))
+    fixed = {"month": month == "*"}
+    if sec == "0" and fixed["month"]:
+        if hour == "*" and day == "*" and dow == "*":
+            if minute == "*":
+                return str(_("Every minute"))
+            if minute.startswith("*/") and minute[2:].isdigit():
+                return str(_("Every %(n)s minutes", n=int(minute[2:])))
+            if minute.isdigit():
+                return str(_("Every hour at %(m)s minutes past", m=int(minute)))
+        if minute.isdigit() and hour.isdigit():
+            at = f"{int(hour):02d}:{int(minute):02d}"
+            if day == "*" and dow == "*":
+                return str(_("Every day at %(at)s", at=at))
+            if day == "*" and dow in WEEKDAYS:
+                return str(_("Every %(weekday)s at %(at)s", weekday=WEEKDAYS[dow], at=at))
+            if day.isdigit() and dow == "*":
+                return str(_("Day %(d)s of every month at %(at)s", d=int(day), at=at))
+    return str(_("Custom schedule (%(expr)s)", expr=expr))
+
+
+@bp.app_template_filter("schedule_words")
+def schedule_words_filter(expr):
+    return describe_schedule(expr)
+
+
 @bp.app_template_filter("job_result")
 def job_result_filter(result):
     return describe_result(result)

@@ -143,7 +143,7 @@ def payroll_rows(period: PayPeriod, include_bank: bool, station_id: int | None =
     header = [_("Station"), _("Name"), _("ID number"), _("Phone")]
     if include_bank:
         header += [_("Bank"), _("Bank account")]
-    header += [_("Pieces"), _("Gross"), _("Adjustments"), _("Deductions"), _("Net pay")]
+    header += [_("Pieces"), _("Gross"), _("Adjustments"), _("Lost-materials deductions"), _("Net pay")]
     rows = []
     for slip, worker, station in db.session.execute(stmt):
         row = [station.name, slip.worker_name, worker.masked_id_number, worker.phone]
