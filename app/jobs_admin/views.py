@@ -183,19 +183,14 @@ def notice_link(shown: notices.ShownNotice) -> str | None:
 
 
 NOTICE_GROUP_LABELS = {
-    # kind → (label, tag style, endpoints of the page listing them all)
-    notices.OVERDUE_BATCH: (_l("Overdue batches"), "tag-bad", ("production.overdue_batches", "batches.overdue_batches")),
-    notices.ORDER_AT_RISK: (_l("Orders at risk"), "tag-warn", ("production.board", "orders.board")),
+    # kind → (label, tag style, endpoint of the page listing them all)
+    notices.OVERDUE_BATCH: (_l("Overdue batches"), "tag-bad", "batches.overdue_batches"),
+    notices.ORDER_AT_RISK: (_l("Orders at risk"), "tag-warn", "orders.board"),
 }
 
 
-def notice_group_link(kind: str) -> str | None:
-    for endpoint in NOTICE_GROUP_LABELS[kind][2]:
-        try:
-            return url_for(endpoint)
-        except BuildError:
-            continue
-    return None
+def notice_group_link(kind: str) -> str:
+    return url_for(NOTICE_GROUP_LABELS[kind][2])
 
 
 def notices_panel():
