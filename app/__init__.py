@@ -1,15 +1,9 @@
 """The Jijian application factory."""
 from __future__ import annotations
 
-import os
-import sqlite3
-import threading
-import time
+from flask import Flask
 
-from flask import Flask, has_request_context, request
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
-
+from app.db_tx import sqlite_engine_options
 from config import INSTANCE_DIR, load_config
 
 
@@ -43,12 +37,9 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, migrate
     from app.i18n import select_locale
 
-    ensure_compiled_translations()
+    warn_if_translations_stale(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # A file on this machine never drops a connection: no ping before every checkout.
-        options = {k: v for k, v in app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}).items() if k != "pool_pre_ping"}
-        options["connect_args"] = {**options.get("connect_args", {}), "factory": GatedConnection}
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -56,16 +47,15 @@ def register_extensions(app: Flask) -> None:
     init_login(app)
 
 
-def ensure_compiled_translations() -> None:
-    """Compile the .po parts when a catalog is missing or older than its parts."""
-    from app.commands.translations import ROOT, compile_catalogs
+def warn_if_translations_stale(app: Flask) -> None:
+    """The set-up compiles the catalogs (``python -m app.commands.translations``, run by
+    scripts/run.sh and scripts/test.sh); the running app never writes into the source tree.
+    A catalog missing or older than its parts is said once, at start-up."""
+    from app.commands.translations import stale_catalogs
 
-    for lang_dir in (p for p in ROOT.iterdir() if p.is_dir()):
-        mo = lang_dir / "LC_MESSAGES" / "messages.mo"
-        parts = list((lang_dir / "parts").glob("*.po"))
-        if parts and (not mo.exists() or max(p.stat().st_mtime for p in parts) > mo.stat().st_mtime):
-            compile_catalogs()
-            return
+    for lang in stale_catalogs():
+        app.logger.warning("translations/%s: catalog missing or older than its parts; run "
+                           "`python -m app.commands.translations`", lang)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -110,138 +100,3 @@ def register_commands(app: Flask) -> None:
     from app.cli import init_cli
 
     init_cli(app)
-
-
-# --- SQLite: WAL, busy timeout, foreign keys, and write transactions that take the lock up front.
-
-
-def _wants_write_lock() -> bool:
-    """Requests that may write (and jobs or commands that say so) begin IMMEDIATE, so SQLite
-    never has to upgrade a read lock mid-transaction and fail with "database is locked"."""
-    from app.db_tx import write_intent
-
-    if write_intent():
-        return True
-    if has_request_context():
-        from flask import g
-
-        return request.method not in ("GET", "HEAD", "OPTIONS") and not g.get("api_read_phase", False)
-    return False
-
-
-SQLITE_MMAP_BYTES = 1 << 30  # address space, not memory: pages are shared with the OS cache
-SQLITE_CACHE_KIB = 32 * 1024  # per connection
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_on_connect(dbapi_connection, connection_record):
-    if not isinstance(dbapi_connection, sqlite3.Connection):
-        return
-    from flask import current_app, has_app_context
-
-    timeout = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 30000) if has_app_context() else 30000
-    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-    connection_record.info["busy_timeout_ms"] = int(timeout)
-    cur = dbapi_connection.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute(f"PRAGMA busy_timeout={int(timeout)}")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    # Read the database through the OS page cache without copying (mmap), and keep more of
-    # the hot B-tree pages (indexes of a million returns) in each connection's own cache.
-    cur.execute(f"PRAGMA mmap_size={int(SQLITE_MMAP_BYTES)}")
-    cur.execute(f"PRAGMA cache_size=-{int(SQLITE_CACHE_KIB)}")
-    cur.close()
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_on_begin(conn):
-    if conn.dialect.name != "sqlite":
-        return
-    if _wants_write_lock():
-        _begin_immediate(conn.connection.dbapi_connection, conn.connection.info.get("busy_timeout_ms", 30000))
-    else:
-        conn.exec_driver_sql("BEGIN")
-
-
-class GatedConnection(sqlite3.Connection):
-    """A SQLite connection whose write transactions pass one gate per process.
-
-    SQLite lets one writer in at a time. Threads of one process queue on a lock that wakes the
-    next one the moment the writer commits, instead of each polling the database lock; only one
-    thread a process then asks SQLite for the lock, so the queue between processes stays short.
-    """
-
-    holds_gate = False
-
-    def take_gate(self, timeout_s: float) -> None:
-        if self.holds_gate:
-            return
-        if not _write_gate.acquire(timeout=timeout_s):
-            raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
-        self.holds_gate = True
-
-    def release_gate(self) -> None:
-        if self.holds_gate:
-            self.holds_gate = False
-            _write_gate.release()
-
-    def commit(self):
-        try:
-            super().commit()
-        finally:
-            self.release_gate()
-
-    def rollback(self):
-        try:
-            super().rollback()
-        finally:
-            self.release_gate()
-
-    def close(self):
-        try:
-            super().close()
-        finally:
-            self.release_gate()
-
-
-_write_gate = threading.Lock()
-
-
-def _new_gate_after_fork() -> None:
-    global _write_gate
-    _write_gate = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_new_gate_after_fork)
-
-
-def _begin_immediate(dbapi_connection, timeout_ms: int) -> None:
-    """Take SQLite's write lock: first this process's gate (see GatedConnection), then the
-    database lock, retrying every millisecond or two until the busy timeout.
-
-    SQLite's own busy handler sleeps ever longer (up to 100 ms a try), so under a burst of
-    writes from several processes the lock sits idle between sleepers and one waiter can lose
-    it again and again for seconds. Short, even retries hand it over within a couple of
-    milliseconds; past the timeout the error is the usual "database is locked".
-    """
-    deadline = time.monotonic() + timeout_ms / 1000
-    gated = isinstance(dbapi_connection, GatedConnection)
-    if gated:
-        dbapi_connection.take_gate(timeout_ms / 1000)
-    delay = 0.0005
-    dbapi_connection.execute("PRAGMA busy_timeout=0")
-    try:
-        while True:
-            try:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    if gated:
-                        dbapi_connection.release_gate()
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.002)
-    finally:
-        dbapi_connection.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")

@@ -22,12 +22,14 @@ from datetime import datetime
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from app.db_tx import writing
 from app.extensions import db
 from app.models import JobRun
 from app.services import backup as backup_service
 from app.services import jobs_service
+from app.services.errors import ValidationError
 
 log = logging.getLogger("jijian.jobs")
 
@@ -70,6 +72,16 @@ def backup() -> str:
     done = backup_service.backup_database()
     extra = {"statistics_refreshed": 1} if backup_service.refresh_statistics() else {}  # nightly, after the copy
     return jobs_service.summary(file=done.path.name, bytes=done.size, removed=len(done.removed), **extra)
+
+
+def job_runs_query(job: str | None):
+    """Runs, newest tick first, optionally of one registered job (an unknown name is a 422)."""
+    stmt = select(JobRun).order_by(JobRun.scheduled_for.desc(), JobRun.id.desc())
+    if job:
+        if job not in JOBS:
+            raise ValidationError(fields={"job": str(_l("Unknown job. Known jobs: %(names)s.", names=", ".join(JOBS)))})
+        stmt = stmt.where(JobRun.job == job)
+    return stmt
 
 
 # --- schedules

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-system.sh
 bash scripts/venv.sh requirements.txt
 export PATH="$PWD/.venv/bin:$PATH"
+python -m app.commands.translations >/dev/null
 flask --app wsgi db upgrade
 flask --app wsgi seed-demo
 # The demo's overdue batches and orders at risk show on the supervisors' home at once,

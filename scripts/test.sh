@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-system.sh --test
 bash scripts/venv.sh requirements-test.txt
 export PATH="$PWD/.venv/bin:$PATH"
+python -m app.commands.translations >/dev/null
 mkdir -p test-output
 echo "== lint"
 ruff check app tests bench config.py wsgi.py scripts

@@ -21,6 +21,15 @@ BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
 
 
+def pytest_configure(config):
+    # The set-up compiles the catalogs; the app itself never writes them (atomic: xdist
+    # workers may compile at once).
+    from app.commands.translations import compile_catalogs, stale_catalogs
+
+    if stale_catalogs():
+        compile_catalogs()
+
+
 def pytest_report_header(config):
     return f"database backend: {BACKEND}"
 

@@ -6,8 +6,8 @@ from datetime import datetime
 from flask import request
 
 from app.api.core import api_endpoint, paginate
+from app.jobs import job_runs_query
 from app.models import JobRun
-from app.services.jobs_service import job_runs_query
 
 
 def _utc(value: datetime | None) -> str | None:

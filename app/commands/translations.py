@@ -1,6 +1,7 @@
 """compile-translations: merge translations/<lang>/parts/*.po into one catalog and compile it.
 
-Each feature keeps its own .po part, so parallel work never fights over one catalog file.
+Each feature keeps its own .po part, so parallel work never fights over one catalog file. The
+set-up compiles (scripts/run.sh, scripts/test.sh, the test session): ``python -m app.commands.translations``.
 """
 import os
 from pathlib import Path
@@ -33,9 +34,25 @@ def compile_catalogs(root: Path = ROOT) -> list[Path]:
     return written
 
 
+def stale_catalogs(root: Path = ROOT) -> list[str]:
+    """Languages whose compiled catalog is missing or older than one of its parts."""
+    stale = []
+    for lang_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        mo = lang_dir / "LC_MESSAGES" / "messages.mo"
+        parts = list((lang_dir / "parts").glob("*.po"))
+        if parts and (not mo.exists() or max(p.stat().st_mtime for p in parts) > mo.stat().st_mtime):
+            stale.append(lang_dir.name)
+    return stale
+
+
 def register(app: Flask) -> None:
     @app.cli.command("compile-translations")
     def compile_translations():
         """Build translations/*/LC_MESSAGES/messages.mo from the .po parts."""
         for path in compile_catalogs():
             click.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    for path in compile_catalogs():
+        print(f"wrote {path}")

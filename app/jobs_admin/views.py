@@ -110,7 +110,7 @@ def history():
     if job not in jobs.JOBS:
         job = None
     page, per_page = page_args()
-    stmt = jobs_service.job_runs_query(job)
+    stmt = jobs.job_runs_query(job)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     runs = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     last = dict(db.session.execute(

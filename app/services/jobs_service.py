@@ -223,21 +223,6 @@ def close_previous_pay_period(today: date | None = None, force: bool = False) ->
     return summary(period=f"{start.isoformat()}..{end.isoformat()}", closed=1, payslips=outcome.payslips)
 
 
-# --- history
-
-
-def job_runs_query(job: str | None):
-    """Runs, newest tick first, optionally of one job (an unknown name is a 422)."""
-    from app.jobs import JOBS  # the registry imports this module
-
-    stmt = select(JobRun).order_by(JobRun.scheduled_for.desc(), JobRun.id.desc())
-    if job:
-        if job not in JOBS:
-            raise ValidationError(fields={"job": str(_l("Unknown job. Known jobs: %(names)s.", names=", ".join(JOBS)))})
-        stmt = stmt.where(JobRun.job == job)
-    return stmt
-
-
 # --- timestamps for hand runs
 
 

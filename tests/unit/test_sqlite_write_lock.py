@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from app import _begin_immediate
+from app.db_tx import _begin_immediate
 
 
 def _connect(path):
