@@ -29,7 +29,7 @@ ROLE_TITLES = {"anonymous": "anonymous", "worker": "worker A1", "other_worker": 
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 PHONES = {"A1": "13700000001", "A2": "13700000002", "B1": "13700000003"}
 # Parameters that name no record: filled the same for own and foreign.
-PLAIN_VALUES = {"fmt": "csv", "filename": "css/app.css"}
+PLAIN_VALUES = {"fmt": "csv", "filename": "css/app.css", "kind": "overdue_batch"}
 # Routes that also need a query string naming a record (formatted with the scope's ids).
 QUERIES = {"GET /batches/<batch_id>/correct": "return_id={return_id}",
            "POST /batches/<batch_id>/correct": "return_id={return_id}"}
