@@ -77,10 +77,11 @@ def register_blueprints(app: Flask) -> None:
     from app.reports.views import bp as reports_bp
     from app.jobs_admin.views import bp as jobs_admin_bp
     from app.admin.views import bp as admin_bp
+    from app.counter.views import bp as counter_bp
     # isort: on
 
     for bp in (main_bp, auth_bp, api_bp, orders_bp, batches_bp, workers_bp, catalog_bp, wages_bp, invoices_bp,
-               reports_bp, jobs_admin_bp, admin_bp):
+               reports_bp, jobs_admin_bp, admin_bp, counter_bp):
         app.register_blueprint(bp)
 
 

@@ -30,6 +30,9 @@ HTTP_CODES = {
 def init_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
+        if request.path.startswith("/counter/"):
+            # The tablet's outbox: it fetches a fresh token and sends again; the record stays.
+            return api_error(400, "csrf_failed", _("The page's security token expired. Sending again."))
         # A form left open too long: show it again with what was typed, never a bare 400.
         view = app.view_functions.get(request.endpoint or "")
         if view is not None and getattr(view, "reshow_on_csrf_error", False):

@@ -28,7 +28,14 @@
   // supervisor changes accepted by hand; the button says what will be saved.
   var form = document.getElementById("return-form");
   if (form) {
+    // Read at each use: the offline return page (counter.js) fills it in after loading.
     var outstanding = parseInt(form.getAttribute("data-outstanding"), 10);
+    form.addEventListener("counter:filled", function () {
+      outstanding = parseInt(form.getAttribute("data-outstanding"), 10);
+      acceptedByHand = false;
+      accepted.value = Math.max(0, outstanding - intOf(rejected) - intOf(unused));
+      label();
+    });
     var accepted = form.querySelector("input[name=accepted]");
     var rejected = form.querySelector("input[name=rejected]");
     var unused = form.querySelector("input[name=unused]");
