@@ -23,11 +23,11 @@ from sqlalchemy import select
 
 from app import idempotency
 from app.api.core import MalformedJSON, dumps, parse_json_body, validate_form
+from app.batches.forms import ReturnForm
 from app.errors import api_error
 from app.extensions import db
 from app.models import Batch, local_today, utcnow
 from app.permissions import require_roles, visible
-from app.batches.forms import ReturnForm
 from app.services import offline
 from app.services.errors import DomainError, ValidationError
 
