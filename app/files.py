@@ -54,6 +54,10 @@ def file_response(stored: StoredFile | None) -> Response:
     if request.if_none_match and stored.sha256 in request.if_none_match:
         return Response(status=304)
     resp = Response(stored.data, mimetype=stored.content_type)
+    if stored.content_type == "image/svg+xml":
+        # Only the demo's own drawings are SVG (uploads must be JPEG, PNG or WebP); opened on
+        # their own they still run nothing.
+        resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
     resp.headers["Cache-Control"] = "private, max-age=3600"
     resp.set_etag(stored.sha256)
     return resp

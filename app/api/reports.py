@@ -15,6 +15,8 @@ def employment_json(figures: dict) -> dict:
         "person_times": figures["person_times"], "pieces": figures["pieces"],
         "wages": api_amount(figures["wages"]), "avg_monthly_wage": api_amount(figures["avg_monthly_wage"]),
         "groups": dict(figures["groups"]),
+        # Why workers_active may exceed registered (an extra field: the contract's stay as they are).
+        "active_not_counted_as_registered": dict(figures["active_not_counted_as_registered"]),
     }
 
 

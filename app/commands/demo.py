@@ -3,8 +3,9 @@ three months of orders, batches and returns)."""
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -66,6 +67,12 @@ def seed_demo(rng: random.Random | None = None) -> dict:
             bank_account=f"6217{rng.randint(10**11, 10**12 - 1)}", bank_name="农村信用社"))
     start = date(today.year, today.month, 1) - timedelta(days=75)
     start = date(start.year, start.month, 1)
+    # Residents joined over the past year, each before the first work the demo gives out, so a
+    # month's report counts them as registered (not everyone on the seeding day).
+    for worker in workers:
+        joined = start - timedelta(days=rng.randint(1, 290))
+        worker.registered_on = datetime(joined.year, joined.month, joined.day, 2, 0)  # 10:00 in Shanghai
+    _attach_pictures(products)
     _seed_production(rng, stations, products, workers, start, today)
     _seed_wages(rng, workers, today)
     from app.services import invoicing
@@ -75,6 +82,22 @@ def seed_demo(rng: random.Random | None = None) -> dict:
         tax_id="91110101MA01ABCD2X", bank_name="农村商业银行和平支行", bank_account="1100 2233 4455 6677",
         payment_note="请于开票后 30 日内付款。")
     return logins
+
+
+# Plain drawings made for the demo (app/static/img/products), one per product: the worker's
+# phone shows a picture, not a single character. Served like an uploaded picture.
+PICTURES = {"黑枸杞礼盒折叠": "goji-gift-box.svg", "礼盒丝带装饰": "gift-box-ribbon.svg",
+            "假发手工钩针": "wig-crochet.svg", "手提纸袋粘贴": "paper-bag.svg"}
+
+
+def _attach_pictures(products) -> None:
+    folder = Path(__file__).resolve().parents[1] / "static" / "img" / "products"
+    for product in products:
+        name = PICTURES.get(product.name)
+        if name:
+            stored = catalog.store_file(name, "image/svg+xml", (folder / name).read_bytes())
+            product.picture_id = stored.id
+    db.session.flush()
 
 
 def _seed_wages(rng, workers, today: date) -> None:

@@ -3,6 +3,7 @@ insurance register, and the station dashboard on the supervisor's and the admin'
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,7 +15,7 @@ from app.db_tx import writing
 from app.extensions import db
 from app.forms import form_view
 from app.main.views import HOME_PANELS
-from app.models import InsurancePolicy, Station
+from app.models import InsurancePolicy, Station, local_today
 from app.pdf import pdf_response, render_pdf
 from app.permissions import require_roles, station_choices_for
 from app.reports import exports
@@ -56,6 +57,26 @@ def definitions() -> list[str]:
     ]
 
 
+def range_shortcuts(today: date) -> list[dict]:
+    """The ranges asked for most: this and last month, this quarter, this year, last year.
+    Early in a month (before the 10th) last month is the one marked as suggested: a month two
+    days old says little."""
+    this_first, this_last = month_bounds(today.year, today.month)
+    last_first, last_last = month_bounds(*(
+        (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)))
+    q_first_month = (today.month - 1) // 3 * 3 + 1
+    q_first = date(today.year, q_first_month, 1)
+    q_last = month_bounds(today.year, q_first_month + 2)[1]
+    return [
+        {"label": _("This month"), "from": this_first, "to": this_last, "suggested": today.day >= 10},
+        {"label": _("Last month"), "from": last_first, "to": last_last, "suggested": today.day < 10},
+        {"label": _("This quarter"), "from": q_first, "to": q_last, "suggested": False},
+        {"label": _("This year"), "from": date(today.year, 1, 1), "to": date(today.year, 12, 31), "suggested": False},
+        {"label": _("Last year"), "from": date(today.year - 1, 1, 1), "to": date(today.year - 1, 12, 31),
+         "suggested": False},
+    ]
+
+
 def _range_and_station():
     try:
         start, end = parse_range(request.args.get("from"), request.args.get("to"), default=parse_month(None))
@@ -81,6 +102,7 @@ def employment():
     policies = {first: insurance.policies_in_force(first, last) for first, last, _w in uninsured}
     return render_template("reports/employment.html", report=report, errors={}, start=start.isoformat(),
                            end=end.isoformat(), station_id=station_id, stations=station_choices_for(),
+                           shortcuts=range_shortcuts(local_today()),
                            rows=exports.report_rows(report), columns=exports.report_columns(),
                            definitions=definitions(), uninsured=uninsured, policies=policies,
                            group_keys=GROUP_KEYS, new_idem_key=lambda: uuid.uuid4().hex)

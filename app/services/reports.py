@@ -151,11 +151,16 @@ class EmploymentFigures:
     wages: Decimal = Decimal("0.00")
     avg_monthly_wage: Decimal = Decimal("0.00")
     groups: dict = field(default_factory=lambda: dict.fromkeys(GROUP_KEYS, 0))
+    # Active workers the ``registered`` figure leaves out, and why: why active can exceed it.
+    active_registered_later: int = 0
+    active_outside_working_age: int = 0
 
     def as_dict(self) -> dict:
         return {"registered": self.registered, "workers_active": self.workers_active,
                 "person_times": self.person_times, "pieces": self.pieces, "wages": self.wages,
-                "avg_monthly_wage": self.avg_monthly_wage, "groups": dict(self.groups)}
+                "avg_monthly_wage": self.avg_monthly_wage, "groups": dict(self.groups),
+                "active_not_counted_as_registered": {"registered_after_range": self.active_registered_later,
+                                                     "outside_working_age": self.active_outside_working_age}}
 
 
 def _average(wages: Decimal, active: int, months: int) -> Decimal:
@@ -179,9 +184,10 @@ def employment_report(start: date, end: date, station_id: int | None = None) -> 
     stations = db.session.execute(stations_stmt).all()
     per_station = {sid: EmploymentFigures() for sid, _name in stations}
 
+    registered_before = _end_of_day_utc(end)
     registered_stmt = (
         select(Worker.station_id, func.count(Worker.id))
-        .where(Worker.registered_on < _end_of_day_utc(end), working_age_sql(year))
+        .where(Worker.registered_on < registered_before, working_age_sql(year))
         .group_by(Worker.station_id)
     )
     batches_stmt = (
@@ -209,6 +215,10 @@ def employment_report(start: date, end: date, station_id: int | None = None) -> 
         figures.workers_active += 1
         figures.pieces += pieces
         figures.wages += amount
+        if not is_working_age(row.gender, row.birth_year, year):
+            figures.active_outside_working_age += 1
+        elif row.registered_on >= registered_before:
+            figures.active_registered_later += 1
         flags = {g: getattr(row, f"is_{g}") for g in KEY_GROUPS}
         for group in key_groups_of(row.gender, row.birth_year, flags, year):
             figures.groups[group] += 1
@@ -219,7 +229,8 @@ def employment_report(start: date, end: date, station_id: int | None = None) -> 
     for sid, name in stations:
         figures = per_station[sid]
         figures.avg_monthly_wage = _average(figures.wages, figures.workers_active, months)
-        for key in ("registered", "workers_active", "person_times", "pieces", "wages"):
+        for key in ("registered", "workers_active", "person_times", "pieces", "wages", "active_registered_later",
+                    "active_outside_working_age"):
             setattr(district, key, getattr(district, key) + getattr(figures, key))
         for group in GROUP_KEYS:
             district.groups[group] += figures.groups[group]
@@ -232,7 +243,7 @@ def employment_report(start: date, end: date, station_id: int | None = None) -> 
 def _worker_attributes(station_id: int | None):
     """Station, gender, birth year and key groups of every worker (of one station): one query
     without a long IN list; the caller keeps the active ones."""
-    stmt = select(Worker.id, Worker.station_id, Worker.gender, Worker.birth_year,
+    stmt = select(Worker.id, Worker.station_id, Worker.gender, Worker.birth_year, Worker.registered_on,
                   *[getattr(Worker, f"is_{g}") for g in KEY_GROUPS])
     if station_id is not None:
         stmt = stmt.where(Worker.station_id == station_id)

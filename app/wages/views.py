@@ -311,6 +311,12 @@ def spoken_amount(value: Decimal) -> str:
     return ("负" if value < 0 else "") + text
 
 
+def spoken_digits(value: Decimal) -> str:
+    """12.35 → "1 2 . 3 5": the figure one character at a time, for a phone whose only voice
+    speaks another language (any voice says digits one by one understandably)."""
+    return " ".join(f"{Decimal(value).quantize(Decimal('0.01'))}")
+
+
 # The phone's home asks these on every visit: built once per role.
 @lru_cache(maxsize=8)
 def _held_batches_stmt(role: str):
@@ -341,8 +347,9 @@ def worker_home_panel():
     else:
         speech = _("Today you earned %(today)s yuan; this month %(month)s yuan.",
                    today=f"{summary['today_amount']:.2f}", month=f"{summary['month_amount']:.2f}")
+    digits = f"{spoken_digits(summary['today_amount'])} ... {spoken_digits(summary['month_amount'])}"
     return "wages/_worker_home.html", {**summary, "batches": held_batches(worker_id), "payslips": payslips,
-                                       "speech": speech, "today_date": today}
+                                       "speech": speech, "speech_digits": digits, "today_date": today}
 
 
 HOME_PANELS["worker"].append(worker_home_panel)

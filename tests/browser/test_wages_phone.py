@@ -14,6 +14,7 @@ SPEECH_SPY = """
 window.__spoken = [];
 if (window.speechSynthesis) {
   window.speechSynthesis.speak = function (u) { window.__spoken.push({text: u.text, lang: u.lang}); };
+  window.speechSynthesis.getVoices = function () { return [{lang: "zh-CN", name: "test voice"}]; };
 }
 """
 
@@ -100,8 +101,12 @@ def test_admin_closes_a_period_after_confirming(live, page_at, shot):
     page.click("form[action='/pay-periods'] button[type=submit]")
     assert "未结账" in page.locator("h1").inner_text()
     shot(page, "wages-period-open-tablet")
-    page.click("text=为本期结账…")
+    page.click("text=提前结账")  # this month has not ended: the button says so
+    assert "还剩" in page.locator(".flash-warning").inner_text()
     shot(page, "wages-period-close-confirm-tablet")
+    page.click("button.btn-danger")  # not ticked: refused, nothing closed
+    assert "未结账" not in page.locator("h1").inner_text() and page.locator("input[name=early]").is_visible()
+    page.check("input[name=early]")
     page.click("button.btn-danger")
     assert "已结账" in page.locator("h1").inner_text()
     shot(page, "wages-period-closed-tablet")

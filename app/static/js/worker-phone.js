@@ -37,24 +37,76 @@
     });
   }
 
+  /* Speech: a voice in the page's language reads the sentence; without one, any voice
+     reads the figures digit by digit; with no voice at all the button says so. Voices load
+     late in some browsers, so the button is labelled again when they arrive. */
+  function voiceFor(lang) {
+    var prefix = lang.slice(0, 2);
+    return window.speechSynthesis.getVoices().filter(function (v) {
+      return v.lang.replace("_", "-").indexOf(prefix) === 0;
+    })[0];
+  }
+
+  function label(button) {
+    var voices = window.speechSynthesis.getVoices();
+    var text = button.querySelector(".speak-label");
+    if (!text.getAttribute("data-label-own")) text.setAttribute("data-label-own", text.textContent);
+    var lang = button.getAttribute("data-lang") || "zh-CN";
+    if (voiceFor(lang)) {
+      text.textContent = text.getAttribute("data-label-own");
+      button.setAttribute("data-mode", "sentence");
+      button.disabled = false;
+    } else if (voices.length) {
+      text.textContent = button.getAttribute("data-label-digits");
+      button.setAttribute("data-mode", "digits");
+      button.disabled = false;
+    } else {
+      text.textContent = button.getAttribute("data-label-none");
+      button.setAttribute("data-mode", "none");
+      button.disabled = true;
+    }
+  }
+
+  function speak(button) {
+    var synth = window.speechSynthesis;
+    synth.cancel();
+    var lang = button.getAttribute("data-lang") || "zh-CN";
+    var voice = voiceFor(lang);
+    var utterance;
+    if (voice) {
+      utterance = new SpeechSynthesisUtterance(button.getAttribute("data-speech"));
+      utterance.lang = lang;
+    } else {
+      voice = synth.getVoices()[0];
+      if (!voice) { label(button); return; }
+      utterance = new SpeechSynthesisUtterance(button.getAttribute("data-digits"));
+      utterance.lang = voice.lang;
+    }
+    try { utterance.voice = voice; } catch (e) { /* not a SpeechSynthesisVoice: the lang decides */ }
+    utterance.rate = 0.9;
+    synth.speak(utterance);
+  }
+
   function setUpSpeech() {
     var buttons = document.querySelectorAll("button.speak");
-    if (!("speechSynthesis" in window) || !buttons.length) return;
+    if (!buttons.length) return;
+    if (!("speechSynthesis" in window)) {
+      buttons.forEach(function (button) {
+        button.hidden = false;
+        button.disabled = true;
+        button.querySelector(".speak-label").textContent = button.getAttribute("data-label-none");
+        button.setAttribute("data-mode", "none");
+      });
+      return;
+    }
     buttons.forEach(function (button) {
       button.hidden = false;
-      button.addEventListener("click", function () {
-        var synth = window.speechSynthesis;
-        synth.cancel();
-        var lang = button.getAttribute("data-lang") || "zh-CN";
-        var utterance = new SpeechSynthesisUtterance(button.getAttribute("data-speech"));
-        utterance.lang = lang;
-        utterance.rate = 0.9;
-        var prefix = lang.slice(0, 2);
-        var voice = synth.getVoices().filter(function (v) { return v.lang.replace("_", "-").indexOf(prefix) === 0; })[0];
-        if (voice) utterance.voice = voice;
-        synth.speak(utterance);
-      });
+      label(button);
+      button.addEventListener("click", function () { speak(button); });
     });
+    var relabel = function () { buttons.forEach(label); };
+    if (window.speechSynthesis.addEventListener) window.speechSynthesis.addEventListener("voiceschanged", relabel);
+    window.setTimeout(relabel, 1500);
   }
 
   function start() { drawChart(); setUpSpeech(); }
