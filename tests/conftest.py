@@ -15,10 +15,17 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db as _db
+from tests.clock import Clock, suite_start
 from tests.makers import Makers
 
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
+
+
+SUITE_START = suite_start()
+# JIJIAN_TEST_DAYS="2026-12-31T23:30,2027-01-01T00:30,...": every test runs once at each of these
+# workshop instants (scripts/test.sh runs the `calendar` tests so on the hard days, in one session).
+HARD_DAYS = [d.strip() for d in os.environ.get("JIJIAN_TEST_DAYS", "").split(",") if d.strip()]
 
 
 def pytest_configure(config):
@@ -31,7 +38,22 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    return f"database backend: {BACKEND}"
+    return f"database backend: {BACKEND}; the workshop's now: {SUITE_START.isoformat()} (JIJIAN_TEST_TODAY / JIJIAN_TEST_TIME)"
+
+
+def pytest_generate_tests(metafunc):
+    if HARD_DAYS and "clock" in metafunc.fixturenames:
+        metafunc.parametrize("clock", HARD_DAYS, indirect=True, ids=[f"at {d}" for d in HARD_DAYS])
+
+
+@pytest.fixture(autouse=True)
+def clock(request):
+    """Every test runs at the suite's instant (tests/clock.py) with time ticking on; no test sees
+    the real clock. Build data relative to ``clock.today`` so the test passes on any day."""
+    start = suite_start({"JIJIAN_TEST_TODAY": request.param[:10], "JIJIAN_TEST_TIME": request.param[11:]}) \
+        if hasattr(request, "param") else SUITE_START
+    with Clock(start) as c:
+        yield c
 
 
 @pytest.fixture(scope="session")

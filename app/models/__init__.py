@@ -1,6 +1,6 @@
 """All models, imported here so Alembic and the app see every table."""
 from app.models import guards  # noqa: E402,F401 - triggers and exclusion constraints
-from app.models.base import local_today, to_local, utcnow
+from app.models.base import local_today, to_local, utc_start_of, utcnow
 from app.models.catalog import Client, Product, ProductRate, StoredFile
 from app.models.invoicing import CreditNote, Invoice, InvoiceLine, NumberCounter, Payment
 from app.models.org import KEY_GROUPS, ApiToken, LoginThrottle, Station, User, Worker
@@ -21,5 +21,5 @@ __all__ = [
     "IdempotencyKey", "InsurancePolicy", "Invoice", "InvoiceLine", "JobRun", "LoginThrottle",
     "Notice", "NumberCounter", "Order", "OrderDayTally", "PayPeriod", "PayPeriodReopening", "Payment", "Payslip", "PayslipLine",
     "PolicyCoverage", "Product", "ProductRate", "Return", "Setting", "Station", "StoredFile",
-    "User", "Worker", "local_today", "to_local", "utcnow",
+    "User", "Worker", "local_today", "to_local", "utc_start_of", "utcnow",
 ]

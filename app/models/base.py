@@ -1,7 +1,7 @@
 """Shared column helpers."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -20,6 +20,12 @@ def local_tz() -> ZoneInfo:
 def local_today() -> date:
     """The workshop's calendar day (work dates, due dates)."""
     return datetime.now(local_tz()).date()
+
+
+def utc_start_of(day: date) -> datetime:
+    """The naive UTC instant at which the workshop's ``day`` begins: compare timestamp columns
+    with it to select by the workshop's days (``start_of(a) <= at < start_of(b + 1 day)``)."""
+    return datetime.combine(day, time.min, tzinfo=local_tz()).astimezone(UTC).replace(tzinfo=None)
 
 
 def to_local(value: datetime | None) -> datetime | None:

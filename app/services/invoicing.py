@@ -41,6 +41,8 @@ from app.models import (
     Setting,
     StoredFile,
     local_today,
+    to_local,
+    utc_start_of,
 )
 from app.money import amount_in_words, api_amount, api_rate, format_money, format_rate, line_amount, round_money
 from app.services import audit, numbers
@@ -391,7 +393,7 @@ def render_credit_note_pdf(note: CreditNote, invoice: Invoice, language: str = "
 
     with force_locale(language if language in LANGUAGES else "zh"):
         doc = invoice_document(invoice)
-        doc.update(credit_number=note.number, credit_date=local_today().isoformat(), reason=note.reason,
+        doc.update(credit_number=note.number, credit_date=to_local(note.issued_at).date().isoformat(), reason=note.reason,
                    credit_total=format_money(-note.amount), credit_words=amount_in_words(-note.amount))
         return render_pdf("pdf/credit_note.html", doc=_with_figures(doc, ("", "", doc["credit_total"])))
 
@@ -535,15 +537,16 @@ def _balance_before(client_id: int, day: date) -> Decimal:
                                  .where(Invoice.client_id == client_id, Invoice.issue_date < day))
     credited = db.session.scalar(select(func.coalesce(func.sum(CreditNote.amount), 0))
                                  .join(Invoice, Invoice.id == CreditNote.invoice_id)
-                                 .where(Invoice.client_id == client_id, _credit_day(CreditNote) < day))
+                                 .where(Invoice.client_id == client_id, CreditNote.issued_at < utc_start_of(day)))
     paid = db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0))
                              .join(Invoice, Invoice.id == Payment.invoice_id)
                              .where(Invoice.client_id == client_id, Payment.paid_on < day))
     return round_money(Decimal(invoiced) - Decimal(credited) - Decimal(paid))
 
 
-def _credit_day(model):
-    return func.date(model.issued_at)
+def _issued_within(model, start: date, end: date):
+    """Issued on one of the workshop's days ``start``..``end`` (not the server's UTC days)."""
+    return (model.issued_at >= utc_start_of(start)) & (model.issued_at < utc_start_of(end + timedelta(days=1)))
 
 
 def monthly_statement(client: Client, year: int, month: int) -> Statement:
@@ -574,7 +577,7 @@ def monthly_statement(client: Client, year: int, month: int) -> Statement:
     st.credit_notes = db.session.scalars(
         select(CreditNote).join(Invoice, Invoice.id == CreditNote.invoice_id)
         .options(selectinload(CreditNote.invoice).selectinload(Invoice.lines))
-        .where(Invoice.client_id == client.id, _credit_day(CreditNote) >= start, _credit_day(CreditNote) <= end)
+        .where(Invoice.client_id == client.id, _issued_within(CreditNote, start, end))
         .order_by(CreditNote.id)).all()
     st.payments = db.session.scalars(
         select(Payment).join(Invoice, Invoice.id == Payment.invoice_id)

@@ -63,14 +63,16 @@ def live(tmp_path):
 
 
 @pytest.fixture
-def page_at(browser):
-    """``page_at("tablet"|"phone")`` → a new page in a fresh browser context of that size."""
+def page_at(browser, clock):
+    """``page_at("tablet"|"phone")`` → a new page in a fresh browser context of that size, in the
+    workshop's timezone, its clock (``Date``) starting at the test's "now" (tests/clock.py)."""
     contexts = []
 
     def _page(size="tablet", locale="zh-CN"):
         viewport = TABLET if size == "tablet" else PHONE
-        ctx = browser.new_context(viewport=viewport, locale=locale, device_scale_factor=1,
+        ctx = browser.new_context(viewport=viewport, locale=locale, device_scale_factor=1, timezone_id=str(clock.now.tzinfo),
                                   is_mobile=size == "phone", has_touch=size == "phone")
+        ctx.clock.set_system_time(clock.now)
         contexts.append(ctx)
         return ctx.new_page()
 

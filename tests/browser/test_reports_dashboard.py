@@ -18,11 +18,15 @@ def _busy_station(make):
     today = local_today()
     for i in range(12):
         worker = make.worker(station=station, name=f"工人{i:02d}", gender="F", birth_year=1975 + i)
-        batch = production.issue_batch(order=order, worker=worker, quantity=6000,
+        batch = production.issue_batch(order=order, worker=worker, quantity=8000,
                                        issued_on=today - timedelta(days=25), due_date=today - timedelta(days=1 + i % 2))
         db.session.commit()
         for day in range(0, 25, 3):
-            production.record_return(batch=batch, accepted=40 + 35 * i + day, work_date=today - timedelta(days=day))
+            # today's returns alone spread the workers over several earnings bands, so the
+            # month holds them on its 1st day as on its 31st
+            today_extra = 250 * i if day == 0 else 0
+            production.record_return(batch=batch, accepted=40 + 35 * i + day + today_extra,
+                                     work_date=today - timedelta(days=day))
             db.session.commit()
     return station
 

@@ -7,7 +7,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
@@ -18,6 +17,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Notice
+from tests.clock import command_at
 from tests.jobs_fixtures import days_ago, runs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def _healthy(port: int) -> bool:
         return False
 
 
-def test_two_schedulers_beside_three_web_workers_run_each_tick_exactly_once(app, make, tmp_path):
+def test_two_schedulers_beside_three_web_workers_run_each_tick_exactly_once(app, make, tmp_path, clock):
     station = make.station()
     order = make.order(station=station, quantity=300, due_in_days=2)
     batch = make.batch(order=order, quantity=30, issued_on=days_ago(6), due_date=days_ago(1))
@@ -62,10 +62,10 @@ def test_two_schedulers_beside_three_web_workers_run_each_tick_exactly_once(app,
            "JOB_CLOSE_PAY_PERIOD": "off", "JOB_BACKUP": "off"}
     port = _free_port()
     logs = [tmp_path / "scheduler-a.log", tmp_path / "scheduler-b.log", tmp_path / "gunicorn.log"]
-    commands = [
-        [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"],
-        [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"],
-        [sys.executable, "-m", "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+    commands = [  # each process's clock starts at the test's "now" (JIJIAN_TEST_TODAY)
+        command_at(clock.now, "flask", "--app", "wsgi", "scheduler"),
+        command_at(clock.now, "flask", "--app", "wsgi", "scheduler"),
+        command_at(clock.now, "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}", "wsgi:app"),
     ]
     procs = []
     try:
