@@ -57,10 +57,22 @@ class Config:
     TIMEZONE = os.environ.get("JIJIAN_TIMEZONE", "Asia/Shanghai")
 
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    # Staff tokens 30 days, workers' 7 (a lost phone's token dies within the week); both end
+    # at once on DELETE /api/v1/auth/token, a disable or a password/PIN change.
     API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "720"))
-    LOGIN_MAX_FAILURES = 5
-    LOGIN_WINDOW_MINUTES = 15
-    LOGIN_LOCK_MINUTES = 15
+    API_TOKEN_HOURS_WORKER = int(os.environ.get("API_TOKEN_HOURS_WORKER", "168"))
+    # A session ends after PERMANENT_SESSION_LIFETIME without a request (sliding) and, however
+    # busy, this long after sign-in (absolute): a counter tablet's shift, a worker's week.
+    SESSION_ABSOLUTE_HOURS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", "24"))
+    SESSION_ABSOLUTE_HOURS_WORKER = int(os.environ.get("SESSION_ABSOLUTE_HOURS_WORKER", "168"))
+    # Failed sign-ins (app/services/login_throttle.py says why these numbers).
+    LOGIN_WINDOW_MINUTES = int(os.environ.get("LOGIN_WINDOW_MINUTES", "15"))
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
+    LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "20"))
+    LOGIN_ADDRESS_LOCK_MINUTES = int(os.environ.get("LOGIN_ADDRESS_LOCK_MINUTES", "15"))
+    LOGIN_MAX_FAILURES_OVERALL = int(os.environ.get("LOGIN_MAX_FAILURES_OVERALL", "300"))
+    LOGIN_OVERALL_LOCK_MINUTES = int(os.environ.get("LOGIN_OVERALL_LOCK_MINUTES", "5"))
 
     # Scheduled work (app/jobs.py): cron expressions in TIMEZONE — five fields (minute hour
     # day month day-of-week, 0/7 = Sunday), or six with seconds first ("* * * * * *" = every

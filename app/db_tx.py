@@ -172,3 +172,36 @@ def _begin_immediate(dbapi_connection, timeout_ms: int) -> None:
             delay = min(delay * 2, 0.002)
     finally:
         dbapi_connection.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
+
+
+def read_first() -> None:
+    """This request reads before it writes (a sign-in verifies a hash first): on SQLite its
+    first transaction is a plain read; ``begin_write_phase`` switches to writing."""
+    from flask import g
+
+    g.api_read_phase = True
+
+
+def begin_write_phase() -> None:
+    """From here on the request writes. On SQLite the token lookup, the body's validation and
+    everything else read so far ran in a plain read transaction; it ends here, and the next
+    query begins IMMEDIATE (the write lock), so the lock is held only for the work itself.
+    Objects loaded so far (the signed-in account, the batch) stay loaded across the switch."""
+    from flask import g, has_app_context
+
+    from app.extensions import db
+
+    if not has_app_context() or not g.get("api_read_phase"):
+        return
+    g.api_read_phase = False
+    session = db.session()
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write_phase after a change: the change would be lost")
+        # What was read stays loaded: rows the write part relies on are either immutable
+        # (a batch's worker, rate, dates) or re-checked by the conditional UPDATE itself.
+        loaded = list(session.identity_map.values())
+        session.expunge_all()
+        session.rollback()
+        for obj in loaded:
+            session.add(obj)

@@ -1,13 +1,14 @@
 """Error pages in the user's language, and JSON errors under /api/."""
 from __future__ import annotations
 
-from flask import Flask, flash, g, jsonify, redirect, render_template, request
+from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.redirects import safe_referrer
 from app.services.errors import DomainError
 
 
@@ -42,14 +43,19 @@ def init_errors(app: Flask) -> None:
             except HTTPException as exc:  # e.g. the record is not this user's: 404, not a 500
                 return http_error(exc)
         flash(_("This page was open too long. Please try again."), "warning")
-        return redirect(request.referrer or "/")
+        return redirect(safe_referrer("/"))
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         db.session.rollback()
         if wants_json():
-            return api_error(exc.status, exc.code, exc.message, exc.fields)
-        return render_template("errors/error.html", code=exc.status, message=str(exc.message)), exc.status
+            response = api_error(exc.status, exc.code, exc.message, exc.fields)
+        else:
+            response = render_template("errors/error.html", code=exc.status, message=str(exc.message)), exc.status
+        if getattr(exc, "retry_after", None):
+            response = make_response(response)
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(StaleDataError)
     def stale_edit(exc):

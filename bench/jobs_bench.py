@@ -30,7 +30,7 @@ def seed(n_orders: int, n_batches: int, n_returns: int) -> None:
     client = catalog.create_client(name="客户")
     product = catalog.create_product(client_id=client.id, name="礼盒", piece_rate=Decimal("0.35"),
                                      unit_price=Decimal("0.6"), material_cost=Decimal("0.05"))
-    workers = [org.register_worker(name=f"工人{i}", phone=f"139{i:08d}", station_id=stations[i % 10].id, pin="123456")
+    workers = [org.register_worker(name=f"工人{i}", phone=f"139{i:08d}", station_id=stations[i % 10].id, pin="258036")
                for i in range(100)]
     db.session.flush()
     orders = [{"number": f"B{i:06d}", "client_id": client.id, "product_id": product.id,

@@ -99,7 +99,7 @@ def build(db_path: Path, seed: int = 2026) -> dict:
                         for p in products]
         station_ids = [s.id for s in stations]
         sup_ids = {s.station_id: s.id for s in supervisors}
-        pin_hash = hash_secret("123456")
+        pin_hash = hash_secret("258036")
         db.session.commit()
         tokens = {"admin": accounts.issue_token(admin)[0]}
         for sup in supervisors:

@@ -168,17 +168,15 @@ def make(app):
 @pytest.fixture
 def login_as(app, client, make):
     """Sign the test client in as a new account of ``role`` and return the account."""
+    from app.auth.loader import session_keys
 
     def _login(role="admin", **kw):
         if role == "worker":
             account = kw.pop("account", None) or make.worker(pin="246810", **kw)
-            with client.session_transaction() as sess:
-                sess["_user_id"] = account.get_id()
-                sess["_fresh"] = True
-            return account
-        account = kw.pop("account", None) or make.staff(role, **kw)
+        else:
+            account = kw.pop("account", None) or make.staff(role, **kw)
         with client.session_transaction() as sess:
-            sess["_user_id"] = account.get_id()
+            sess.update(session_keys(account))
             sess["_fresh"] = True
         return account
 

@@ -26,7 +26,7 @@ class Makers:
         db.session.commit()
         return u
 
-    def worker(self, station=None, name=None, phone=None, pin="123456", **kw):
+    def worker(self, station=None, name=None, phone=None, pin="258036", **kw):
         station = station or self.station()
         w = org.register_worker(name=name or f"工人{next(_seq)}", phone=phone or f"138{next(_seq):08d}",
                                 station_id=station.id, pin=pin, **kw)

@@ -1,21 +1,21 @@
 """Tokens, stations, workers and the worker's own profile."""
 from __future__ import annotations
 
-from flask import request
+from flask import Response, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.admin.forms import StationForm
 from app.api import bp
-from app.api.core import api_endpoint, json_response, paginate, parse_json_body
+from app.api.core import api_endpoint, begin_write_phase, json_response, paginate, parse_json_body
 from app.api.serializers import station_json, worker_json
 from app.errors import api_error
 from app.extensions import db
 from app.models import Station, Worker
 from app.permissions import get_visible_or_404, visible
 from app.services import accounts, org
-from app.services.accounts import AccountLocked, BadCredentials
+from app.services.accounts import BadCredentials, LoginThrottled
 from app.workers.forms import WorkerForm
 
 
@@ -23,19 +23,23 @@ from app.workers.forms import WorkerForm
 def create_token():
     """Exchange a username and password, or a phone and PIN, for a bearer token."""
     body = parse_json_body()
+    address = request.remote_addr
     try:
         if body.get("username") is not None:
-            account = accounts.authenticate_staff(str(body.get("username")), str(body.get("password") or ""))
+            account = accounts.authenticate_staff(str(body.get("username")), str(body.get("password") or ""), address)
         elif body.get("phone") is not None:
-            account = accounts.authenticate_worker(str(body.get("phone")), str(body.get("pin") or ""))
+            account = accounts.authenticate_worker(str(body.get("phone")), str(body.get("pin") or ""), address)
         else:
             return api_error(422, "validation_error", _("Send username and password, or phone and pin."),
                              {"username": _("Required.")})
     except BadCredentials as exc:
         db.session.commit()  # keep the failure count
         return api_error(401, exc.code, exc.message)
-    except AccountLocked as exc:
-        return api_error(429, exc.code, exc.message)
+    except LoginThrottled as exc:
+        db.session.rollback()
+        response, status = api_error(429, exc.code, exc.message)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response, status
     token, row = accounts.issue_token(account)
     db.session.commit()
     return json_response({"token": token, "role": account.role,
@@ -86,6 +90,35 @@ def list_workers():
 @api_endpoint("/workers/<int:worker_id>", "GET", roles=("admin", "supervisor"), summary="One worker")
 def get_worker(worker_id):
     return worker_json(get_visible_or_404(Worker, worker_id))
+
+
+@bp.delete("/auth/token")
+def delete_token():
+    """End the bearer token this request carries: it answers 401 from then on."""
+    header = request.headers.get("Authorization", "")
+    begin_write_phase()
+    accounts.revoke_token(header[7:].strip())
+    db.session.commit()
+    return Response(status=204)
+
+
+@api_endpoint("/workers/<int:worker_id>", "PATCH", roles=("admin", "supervisor"), summary="Change a worker",
+              reads_first=True)
+def patch_worker(body, worker_id):
+    """Any of name, phone, birth_year, gender, groups, active, pin; ``active: false`` or a new
+    pin ends the worker's tokens and sessions at once."""
+    worker = get_visible_or_404(Worker, worker_id)
+    begin_write_phase()
+    accounts.update_worker(worker, body)
+    return worker_json(worker)
+
+
+@api_endpoint("/workers/<int:worker_id>/unlock", "POST", roles=("admin", "supervisor"),
+              summary="Lift a worker's sign-in lock")
+def unlock_worker(body, worker_id):
+    worker = get_visible_or_404(Worker, worker_id)
+    accounts.unlock_worker(worker)
+    return worker_json(worker)
 
 
 @api_endpoint("/me", "GET", roles=("worker",), summary="The signed-in worker")

@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from app import idempotency
 from app.api import bp
+from app.db_tx import begin_write_phase
 from app.errors import api_error
 from app.extensions import csrf, db
 from app.services.accounts import account_for_token
@@ -69,7 +70,8 @@ def authenticate():
     """
     g._login_user = None
     # A write request reads (token, body) before it writes: see begin_write_phase.
-    g.api_read_phase = request.method in WRITE_METHODS and request.endpoint not in PUBLIC_ENDPOINTS
+    # The token exchange reads first too: it verifies a hash before it writes the outcome.
+    g.api_read_phase = request.method in WRITE_METHODS
     header = request.headers.get("Authorization", "")
     account = None
     if header.startswith("Bearer "):
@@ -217,27 +219,6 @@ def _answer(result, status: int, key: str | None = None, fingerprint: str | None
     if commit:
         db.session.commit()
     return Response(text, status=code, mimetype="application/json")
-
-
-def begin_write_phase() -> None:
-    """From here on the request writes. On SQLite the token lookup, the body's validation and
-    everything else read so far ran in a plain read transaction; it ends here, and the next
-    query begins IMMEDIATE (the write lock), so the lock is held only for the work itself.
-    Objects loaded so far (the signed-in account, the batch) stay loaded across the switch."""
-    if not g.get("api_read_phase"):
-        return
-    g.api_read_phase = False
-    session = db.session()
-    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
-        if session.new or session.dirty or session.deleted:
-            raise RuntimeError("begin_write_phase after a change: the change would be lost")
-        # What was read stays loaded: rows the write part relies on are either immutable
-        # (a batch's worker, rate, dates) or re-checked by the conditional UPDATE itself.
-        loaded = list(session.identity_map.values())
-        session.expunge_all()
-        session.rollback()
-        for obj in loaded:
-            session.add(obj)
 
 
 def page_args() -> tuple[int, int]:

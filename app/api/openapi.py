@@ -94,7 +94,11 @@ def openapi_document():
             "username": {"type": "string"}, "password": {"type": "string"},
             "phone": {"type": "string"}, "pin": {"type": "string"}}}}}},
         "responses": {"200": {"description": "token"}, "401": {"description": "bad credentials"},
-                      "429": {"description": "locked"}},
+                      "429": {"description": "throttled (per account, per client address, overall); see Retry-After"}},
+    }, "delete": {
+        "summary": "End the bearer token this request carries",
+        "responses": {"204": {"description": "ended: the token answers 401 from then on"},
+                      "401": {"description": "no or bad token"}},
     }}
     doc = {
         "openapi": "3.0.3",

@@ -23,3 +23,15 @@ def verify_secret(stored_hash: str, secret: str) -> bool:
         return _hasher().verify(stored_hash, secret)
     except (VerificationError, InvalidHashError):
         return False
+
+
+_dummy_hashes: dict[int, str] = {}
+
+
+def dummy_hash() -> str:
+    """A hash of nothing anyone knows, made once per hasher: an unknown phone or username is
+    verified against it, so it takes as long to refuse as a wrong PIN."""
+    hasher = _hasher()
+    if id(hasher) not in _dummy_hashes:
+        _dummy_hashes[id(hasher)] = hasher.hash("no account has this secret")
+    return _dummy_hashes[id(hasher)]

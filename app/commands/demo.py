@@ -17,7 +17,7 @@ from app.models import User, local_today
 from app.services import accounts, catalog, org, production
 
 DEMO_PASSWORD = "jijian-demo"
-DEMO_PIN = "123456"
+DEMO_PIN = "258036"  # six digits, not a run or repeat (accounts.check_pin)
 STATIONS = [("东城幸福就业车间", "东城区和平街道 12 号", "none"), ("西郊就业创业服务站", "西郊镇振兴路 8 号", "material_cost")]
 CLIENTS = [
     ("宁夏红枸杞礼盒有限公司", "马经理", "0951-5012345", "银川市金凤区枸杞大道 88 号", "91640100MA7ABCDE1X", [

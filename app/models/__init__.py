@@ -3,7 +3,7 @@ from app.models import guards  # noqa: E402,F401 - triggers and exclusion constr
 from app.models.base import local_today, to_local, utc_start_of, utcnow
 from app.models.catalog import Client, Product, ProductRate, StoredFile
 from app.models.invoicing import CreditNote, Invoice, InvoiceLine, NumberCounter, Payment
-from app.models.org import KEY_GROUPS, ApiToken, LoginThrottle, Station, User, Worker
+from app.models.org import KEY_GROUPS, ApiToken, EndedSession, LoginThrottle, Station, User, Worker
 from app.models.production import Batch, Order, OrderDayTally, Return
 from app.models.system import (
     AuditEvent,
@@ -17,7 +17,7 @@ from app.models.system import (
 from app.models.wages import Adjustment, PayPeriod, PayPeriodReopening, Payslip, PayslipLine
 
 __all__ = [
-    "KEY_GROUPS", "Adjustment", "ApiToken", "AuditEvent", "Batch", "Client", "CreditNote",
+    "KEY_GROUPS", "Adjustment", "ApiToken", "AuditEvent", "EndedSession", "Batch", "Client", "CreditNote",
     "IdempotencyKey", "InsurancePolicy", "Invoice", "InvoiceLine", "JobRun", "LoginThrottle",
     "Notice", "NumberCounter", "Order", "OrderDayTally", "PayPeriod", "PayPeriodReopening", "Payment", "Payslip", "PayslipLine",
     "PolicyCoverage", "Product", "ProductRate", "Return", "Setting", "Station", "StoredFile",

@@ -40,6 +40,9 @@ class User(UserMixin, db.Model):
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Moved when the account is disabled or its password changes: every session and token
+    # minted under an older number stops at once (checked on every load).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     station: Mapped[Station | None] = relationship()
 
@@ -91,6 +94,8 @@ class Worker(UserMixin, db.Model):
     # Moved by database triggers whenever something this worker's phone shows may have
     # changed (app/models/guards.py); the cached home page is keyed by it. Never set in Python.
     activity_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Moved when the worker is disabled or the PIN changes: every session and token ends.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     station: Mapped[Station] = relationship()
 
@@ -145,7 +150,9 @@ def mask_middle(value: str | None, keep_start: int, keep_end: int) -> str:
 
 
 class LoginThrottle(db.Model):
-    """Failed logins per account, in the database so a lock holds across processes."""
+    """Failed logins per key — an account (``staff:NAME``, ``worker:PHONE``), a client address
+    (``addr:IP``) or everything (``all``) — in the database so a lock holds across processes
+    and app servers."""
 
     __tablename__ = "login_throttles"
     account: Mapped[str] = mapped_column(String(80), primary_key=True)
@@ -163,10 +170,21 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # The owner's session_version when issued: a newer one on the account ends the token.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     __table_args__ = (
         CheckConstraint("(user_id is null) <> (worker_id is null)", name="one_owner"),
     )
+
+
+class EndedSession(db.Model):
+    """A signed-in browser session that was signed out: its cookie is refused from then on.
+    Kept until the session's absolute lifetime is over (the cookie dies by itself after)."""
+
+    __tablename__ = "ended_sessions"
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ended_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 Index("ix_workers_station_name", Worker.station_id, Worker.name)

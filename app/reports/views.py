@@ -18,6 +18,7 @@ from app.main.views import HOME_PANELS
 from app.models import InsurancePolicy, Station, local_today
 from app.pdf import pdf_response, render_pdf
 from app.permissions import require_roles, station_choices_for
+from app.redirects import safe_path
 from app.reports import exports
 from app.reports.forms import CoverForm, PolicyForm
 from app.reports.scope import report_station_id
@@ -266,9 +267,7 @@ def cover_uninsured():
     """One step: every worker active in the month without cover goes on the chosen policy."""
     form = CoverForm()
     first, last = parse_month(form.month.data)
-    back = request.form.get("next") or url_for("reports.employment")
-    if not back.startswith("/"):
-        back = url_for("reports.employment")
+    back = safe_path(request.form.get("next"), url_for("reports.employment"))
     if not form.validate_on_submit():
         flash(_("Choose a policy in force in that month."), "error")
         return redirect(back)

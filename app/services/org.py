@@ -34,6 +34,10 @@ def register_worker(*, name: str, phone: str, station_id: int, pin: str, birth_y
     (``pin_hash`` lets a bulk import hash a shared initial PIN once)."""
     if db.session.get(Station, station_id) is None:
         raise ValidationError(fields={"station_id": str(_l("No such station."))})
+    if pin_hash is None:
+        from app.services.accounts import check_pin
+
+        check_pin(pin, phone)
     if db.session.scalar(select(Worker.id).where(Worker.phone == phone)) is not None:
         raise ConflictError(_l("This phone number is already registered."), code="phone_taken",
                             fields={"phone": str(_l("This phone number is already registered."))})
@@ -48,6 +52,7 @@ def register_worker(*, name: str, phone: str, station_id: int, pin: str, birth_y
 
 
 def set_worker_pin(worker: Worker, pin: str) -> None:
-    worker.pin_hash = hash_secret(pin)
-    db.session.flush()
-    audit.record("update", "worker", worker.id, after={"pin": "changed"})
+    """A new PIN: see ``accounts.change_worker_pin`` (checked, and every session ends)."""
+    from app.services.accounts import change_worker_pin
+
+    change_worker_pin(worker, pin)

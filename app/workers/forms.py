@@ -23,7 +23,7 @@ class WorkerForm(IdempotentForm):
     station_id = SelectField(_l("Station"), coerce=int, validate_choice=False,
                              validators=[DataRequired(_l("Required."))])
     pin = PasswordField(
-        _l("PIN"), validators=[DataRequired(_l("Required.")), Regexp(r"^\d{4,6}$", message=_l("4 to 6 digits."))]
+        _l("PIN"), validators=[DataRequired(_l("Required.")), Regexp(r"^\d{6}$", message=_l("The PIN is 6 digits."))]
     )
     birth_year = IntegerField(_l("Year of birth"), validators=[Optional(), NumberRange(1930, 2015, message=_l("A year between 1930 and 2015."))])
     gender = SelectField(_l("Gender"), choices=[("", "—"), ("F", _l("Female")), ("M", _l("Male"))], default="",

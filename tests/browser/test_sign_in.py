@@ -10,7 +10,7 @@ def test_each_role_signs_in_and_sees_its_home(live, page_at, shot, size):
     station = make.station(name="东城幸福就业车间")
     make.staff("admin", username="boss", password="correct-horse")
     make.staff("supervisor", station=station, username="zhan", password="correct-horse")
-    make.worker(station=station, name="王秀英", phone="13900000001", pin="123456")
+    make.worker(station=station, name="王秀英", phone="13900000001", pin="258036")
 
     page = page_at(size)
     page.goto(f"{server.url}/login")
@@ -29,7 +29,7 @@ def test_each_role_signs_in_and_sees_its_home(live, page_at, shot, size):
     page.goto(f"{server.url}/w/login")
     assert page.get_attribute("input[name=pin]", "inputmode") == "numeric"
     shot(page, f"login-worker-{size}")
-    sign_in_worker(page, server.url, "13900000001", "123456")
+    sign_in_worker(page, server.url, "13900000001", "258036")
     assert "王秀英" in page.locator("h1").first.inner_text()
     shot(page, f"home-worker-{size}")
 

@@ -34,7 +34,7 @@ def _png(color) -> StoredFile:
 def _a_month_of_work(make):
     today = local_today()
     station = make.station(name="东城幸福就业车间")
-    worker = make.worker(station=station, name="王秀英", phone="13900000001", pin="123456")
+    worker = make.worker(station=station, name="王秀英", phone="13900000001", pin="258036")
     boxes = make.product(name="黑枸杞礼盒折叠", piece_rate="0.3500", picture=_png((194, 65, 12)))
     wigs = make.product(name="假发手工钩针", piece_rate="38.0000")
     order = make.order(station=station, product=boxes, quantity=20_000, due_in_days=40)
@@ -57,7 +57,7 @@ def test_worker_sees_hears_and_downloads_on_a_phone(live, page_at, shot):
     _a_month_of_work(make)
     page = page_at("phone")
     page.add_init_script(SPEECH_SPY)
-    sign_in_worker(page, server.url, "13900000001", "123456")
+    sign_in_worker(page, server.url, "13900000001", "258036")
 
     today = page.get_by_test_id("today-amount")
     month = page.get_by_test_id("month-amount")

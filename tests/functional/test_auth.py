@@ -105,8 +105,8 @@ def test_api_refuses_missing_or_bad_tokens_and_ignores_the_session_cookie(client
 
 
 def test_worker_token_from_phone_and_pin(client, make):
-    make.worker(phone="13800002222", pin="1357")
-    resp = client.post("/api/v1/auth/token", json={"phone": "13800002222", "pin": "1357"})
+    make.worker(phone="13800002222", pin="135792")
+    resp = client.post("/api/v1/auth/token", json={"phone": "13800002222", "pin": "135792"})
     assert resp.status_code == 200 and resp.json["role"] == "worker"
 
 

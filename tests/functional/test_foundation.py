@@ -88,13 +88,13 @@ def test_a_money_field_refuses_more_decimals_than_allowed_with_a_chinese_message
 
 
 def test_a_worker_is_locked_out_after_five_wrong_pins(client, make):
-    make.worker(phone="13811112222", pin="123456")
+    make.worker(phone="13811112222", pin="258036")
     for _ in range(5):
         page = client.get("/w/login")
         resp = client.post("/w/login", data={"phone": "13811112222", "pin": "000000", "csrf_token": csrf_token(page.text)})
         assert resp.status_code == 401
     page = client.get("/w/login")
-    resp = client.post("/w/login", data={"phone": "13811112222", "pin": "123456", "csrf_token": csrf_token(page.text)})
+    resp = client.post("/w/login", data={"phone": "13811112222", "pin": "258036", "csrf_token": csrf_token(page.text)})
     assert resp.status_code == 429
 
 

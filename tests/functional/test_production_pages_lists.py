@@ -18,7 +18,7 @@ def add_rows(station, product, n):
     for _ in range(n):
         product = catalog.create_product(client_id=product.client_id, name=f"品种{_seq()}",
                                          piece_rate=Decimal("0.35"), unit_price=Decimal("0.6"))
-        worker = org.register_worker(name=f"工人{_seq()}", phone=f"137{_seq():08d}", station_id=station.id, pin="123456")
+        worker = org.register_worker(name=f"工人{_seq()}", phone=f"137{_seq():08d}", station_id=station.id, pin="258036")
         order = production.create_order(client_id=product.client_id, product_id=product.id, station_id=station.id,
                                         quantity=100, due_date=local_today() + timedelta(days=10))
         batch = production.issue_batch(order=order, worker=worker, quantity=20,
@@ -111,7 +111,7 @@ def test_lists_are_paged(client, login_as, make):
 def test_supervisor_registers_a_worker_at_their_own_station_only(client, login_as, make, db):
     mine, theirs = make.station(), make.station()
     login_as("supervisor", station=mine)
-    data = {"name": "李桂兰", "phone": "13912345678", "pin": "2468", "birth_year": "1975", "gender": "F",
+    data = {"name": "李桂兰", "phone": "13912345678", "pin": "246813", "birth_year": "1975", "gender": "F",
             "groups": ["relocated"]}
     refused, _ = submit(client, "/workers/new", {**data, "station_id": str(theirs.id)})
     assert refused.status_code == 422 and "没有这个站点" in refused.text
@@ -120,7 +120,7 @@ def test_supervisor_registers_a_worker_at_their_own_station_only(client, login_a
     assert resp.status_code == 303
     assert client.post("/workers/new", data=posted).headers["Location"] == resp.headers["Location"]
     worker = db.session.scalar(select(Worker))
-    assert worker.station_id == mine.id and worker.groups == ["relocated"] and worker.pin_hash != "2468"
+    assert worker.station_id == mine.id and worker.groups == ["relocated"] and worker.pin_hash != "246813"
     assert "李桂兰" in follow(client, resp).text
 
 
@@ -128,9 +128,9 @@ def test_bad_phone_and_taken_phone_are_refused_in_chinese(client, login_as, make
     station = make.station()
     login_as("supervisor", station=station)
     make.worker(station=station, phone="13900000001")
-    resp, _ = submit(client, "/workers/new", {"name": "张三", "phone": "12345", "pin": "1234", "station_id": str(station.id)})
+    resp, _ = submit(client, "/workers/new", {"name": "张三", "phone": "12345", "pin": "258036", "station_id": str(station.id)})
     assert resp.status_code == 422 and "以 1 开头的 11 位数字" in resp.text
-    resp, _ = submit(client, "/workers/new", {"name": "张三", "phone": "13900000001", "pin": "1234",
+    resp, _ = submit(client, "/workers/new", {"name": "张三", "phone": "13900000001", "pin": "258036",
                                               "station_id": str(station.id)})
     assert resp.status_code == 409 and "该手机号已登记" in resp.text
     assert db.session.scalar(select(func.count()).select_from(Worker)) == 1
@@ -171,7 +171,7 @@ def test_supervisor_sees_only_their_stations_workers_and_batches(client, login_a
 def test_admin_registers_a_worker_with_sensitive_fields(client, login_as, make, db):
     station = make.station()
     login_as("admin")
-    resp, _ = submit(client, "/workers/new", {"name": "林秀兰", "phone": "13700001111", "pin": "1357",
+    resp, _ = submit(client, "/workers/new", {"name": "林秀兰", "phone": "13700001111", "pin": "135792",
                                               "station_id": str(station.id), "id_number": "11010519800101002X",
                                               "bank_account": "6222020200112233"})
     assert resp.status_code == 303
