@@ -47,7 +47,7 @@ from bench.page_probe import tree_cpu_seconds
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 PASSWORD = "bench-password"  # bench.production.build's staff accounts
-PIN = "123456"
+PIN = "258036"  # as bench.production hashes it
 CLIENT_WORKERS = 16
 
 # key, label; what each page is asked with is set up in ``page_requests``.

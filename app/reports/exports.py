@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.services.reports import GROUP_KEYS
+from app.spreadsheet import as_text, text_row
 
 GROUP_LABELS = {
     "disabled": _l("Persons with disabilities"),
@@ -46,20 +47,20 @@ def _workbook(title: str, subtitle: str, header: list[str], rows: list[list], mo
     wb = Workbook()
     ws = wb.active
     ws.title = title[:31]
-    ws.append([title])
+    ws.append(text_row([title]))
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([subtitle])
-    ws.append(header)
+    ws.append(text_row([subtitle]))
+    ws.append(text_row(header))
     for cell in ws[3]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for values in rows:
-        ws.append(values)
+        ws.append(text_row(values))
         for index in money_cols:
             ws.cell(row=ws.max_row, column=index + 1).number_format = "#,##0.00"
     for line in footer:
         ws.append([])
-        ws.append([line])
+        ws.append(text_row([line]))
     for index, _name in enumerate(header):
         letter = ws.cell(row=3, column=index + 1).column_letter
         ws.column_dimensions[letter].width = 22 if index == 0 else 14
@@ -78,10 +79,10 @@ def report_xlsx(report: dict, definitions: list[str]) -> bytes:
 def report_csv(report: dict) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_("From"), report["from"].isoformat(), _("To"), report["to"].isoformat()])
-    writer.writerow(report_columns())
+    writer.writerow(text_row([_("From"), report["from"].isoformat(), _("To"), report["to"].isoformat()]))
+    writer.writerow(text_row(report_columns()))
     for row in report_rows(report):
-        writer.writerow([f"{v:.2f}" if isinstance(v, Decimal) else v for v in row])
+        writer.writerow([f"{v:.2f}" if isinstance(v, Decimal) else as_text(v) for v in row])
     # UTF-8 with a byte-order mark so spreadsheet programs open the Chinese text correctly.
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import PayPeriod, Payslip, Setting, Station, StoredFile, Worker, to_local
 from app.money import amount_in_words, format_money, format_rate
 from app.pdf import render_pdf
+from app.spreadsheet import as_text, text_row
 
 STORE_LOCK_KEY = 4_410_002
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -168,7 +169,7 @@ def payroll_xlsx(period: PayPeriod, include_bank: bool, station_id: int | None =
     for row in rows:
         cells = []
         for i, value in enumerate(row):
-            cell = WriteOnlyCell(ws, value=value)
+            cell = WriteOnlyCell(ws, value=as_text(value))
             if i in money_cols:
                 cell.number_format = "#,##0.00"
             elif isinstance(value, str):
@@ -185,7 +186,7 @@ def payroll_xlsx(period: PayPeriod, include_bank: bool, station_id: int | None =
 def _cell(ws, value, font=None, number_format=None):
     from openpyxl.cell import WriteOnlyCell
 
-    cell = WriteOnlyCell(ws, value=value)
+    cell = WriteOnlyCell(ws, value=as_text(value))
     if font is not None:
         cell.font = font
     if number_format:
@@ -197,7 +198,7 @@ def payroll_csv(period: PayPeriod, include_bank: bool, station_id: int | None = 
     header, rows = payroll_rows(period, include_bank, station_id)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(header)
+    writer.writerow(text_row(header))
     for row in rows:
-        writer.writerow([f"{v:.2f}" if hasattr(v, "quantize") else v for v in row])
+        writer.writerow([f"{v:.2f}" if hasattr(v, "quantize") else as_text(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode()  # BOM: Excel opens UTF-8 Chinese correctly

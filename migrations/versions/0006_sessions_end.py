@@ -5,7 +5,7 @@ cookie and API token minted under an older number is refused from then on. A sig
 session's id goes into ``ended_sessions`` so its cookie is refused too.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0008
 Create Date: 2026-12-01 21:30:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
