@@ -173,6 +173,10 @@ def walk(app, make, db, only=None):
         pdf_module.render_pdf_html = real_render
 
 
+# Routes that end a token or a worker's sessions: the walk restores the accounts after each.
+ENDS_SESSIONS = {"DELETE /api/v1/auth/token", "POST /workers/<worker_id>/disable", "PATCH /api/v1/workers/<worker_id>"}
+
+
 def _walk(app, make, db, only, URLSafeTimedSerializer, issue_token):  # noqa: N803 - passed-in class
 
     world, accounts = build_world(make, db)
@@ -183,12 +187,30 @@ def _walk(app, make, db, only, URLSafeTimedSerializer, issue_token):  # noqa: N8
     clients = {role: app.test_client() for role in ROLES}
     csrf = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token").dumps(CSRF_RAW)
 
+    from app.auth.loader import session_keys
+
     def sign_in(role):
         with clients[role].session_transaction() as sess:
             sess["csrf_token"] = CSRF_RAW  # what flask-wtf keeps in the session for the token below
             if role != "anonymous":
-                sess["_user_id"] = accounts[role].get_id()
+                sess.update(session_keys(accounts[role]))
                 sess["_fresh"] = True
+
+    def restore_accounts():
+        """After a route that ends sessions or tokens (sign-out of a token, disabling a worker):
+        every worker active again, fresh tokens and sessions, so later routes meet the same world."""
+        from sqlalchemy import update
+
+        from app.models import Worker
+
+        db.session.execute(update(Worker).values(active=True))
+        db.session.commit()
+        for role, account in accounts.items():
+            db.session.refresh(account)
+            tokens[role], _row = issue_token(account)
+        db.session.commit()
+        for role in ROLES:
+            sign_in(role)
 
     for role in ROLES:
         sign_in(role)
@@ -217,7 +239,9 @@ def _walk(app, make, db, only, URLSafeTimedSerializer, issue_token):  # noqa: N8
                 leaked = [m for s in hidden for m in world[s].markers if m.encode() in body]
                 yield key, role, variant, response.status_code, leaked
                 response.close()
-                if key.endswith(" /logout") or response.status_code in (301, 302) and role != "anonymous":
+                if key in ENDS_SESSIONS:
+                    restore_accounts()
+                elif key.endswith(" /logout") or response.status_code in (301, 302) and role != "anonymous":
                     sign_in(role)
 
 
