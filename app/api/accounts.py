@@ -10,6 +10,7 @@ from app.admin.forms import StationForm
 from app.api import bp
 from app.api.core import api_endpoint, begin_write_phase, json_response, paginate, parse_json_body
 from app.api.serializers import station_json, worker_json
+from app.db_tx import writing
 from app.errors import api_error
 from app.extensions import db
 from app.models import Station, Worker
@@ -87,9 +88,18 @@ def list_workers():
     return paginate(stmt, worker_json)
 
 
-@api_endpoint("/workers/<int:worker_id>", "GET", roles=("admin", "supervisor"), summary="One worker")
+@api_endpoint("/workers/<int:worker_id>", "GET", roles=("admin", "supervisor"),
+              summary="One worker; ID and bank numbers masked, in full for an admin with ?reveal=1 (audited)",
+              query={"reveal": "integer"})
 def get_worker(worker_id):
-    return worker_json(get_visible_or_404(Worker, worker_id))
+    worker = get_visible_or_404(Worker, worker_id)
+    if request.args.get("reveal") == "1" and current_user.role == "admin":
+        db.session.commit()  # end the read; the audit row takes SQLite's write lock up front
+        with writing():
+            revealed = org.reveal_sensitive(worker, "api")
+            db.session.commit()
+        return worker_json(worker, revealed)
+    return worker_json(worker)
 
 
 @bp.delete("/auth/token")

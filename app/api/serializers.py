@@ -10,14 +10,17 @@ def station_json(s) -> dict:
     return {"id": s.id, "name": s.name, "address": s.address, "shortfall_policy": s.shortfall_policy}
 
 
-def worker_json(w) -> dict:
+def worker_json(w, revealed: dict | None = None) -> dict:
     data = {
         "id": w.id, "name": w.name, "phone": w.phone, "station_id": w.station_id,
         "birth_year": w.birth_year, "gender": w.gender, "active": w.active,
     }
     if getattr(current_user, "role", None) == "admin":
-        # Sensitive fields are for admins only.
-        data.update(groups=w.groups, id_number=w.id_number, bank_account=w.bank_account, bank_name=w.bank_name)
+        # Sensitive fields are for admins only, masked unless revealed (audited: org.reveal_sensitive).
+        data.update(groups=w.groups, id_number=w.masked_id_number or None,
+                    bank_account=w.masked_bank_account or None, bank_name=w.bank_name)
+        if revealed is not None:
+            data.update(revealed)
     return data
 
 

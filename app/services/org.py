@@ -56,3 +56,13 @@ def set_worker_pin(worker: Worker, pin: str) -> None:
     from app.services.accounts import change_worker_pin
 
     change_worker_pin(worker, pin)
+
+
+SENSITIVE_FIELDS = ("id_number", "bank_account")
+
+
+def reveal_sensitive(worker: Worker, where: str, user=None) -> dict:
+    """The worker's full ID and bank numbers, for an admin who asked to see them: every
+    reveal is audited (who, when, where). Pages and the API show them masked otherwise."""
+    audit.record("reveal", "worker", worker.id, after={"fields": list(SENSITIVE_FIELDS), "where": where}, user=user)
+    return {"id_number": worker.id_number, "bank_account": worker.bank_account, "bank_name": worker.bank_name}

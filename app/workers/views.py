@@ -2,13 +2,14 @@
 worker's page."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from app.forms import form_view
+from app.extensions import db
+from app.forms import BaseForm, form_view
 from app.models import Worker, local_today
 from app.paging import int_arg
 from app.permissions import STAFF, get_visible_or_404, own_station_id, require_roles, station_choices_for
@@ -20,6 +21,10 @@ from app.workers import queries
 from app.workers.forms import WorkerForm
 
 bp = Blueprint("workers", __name__)
+
+
+class RevealForm(BaseForm):
+    """A button with its CSRF token: revealing is a deliberate, audited act."""
 
 NAV_EXTRA.append(("workers.workers", _l("Workers"), STAFF))
 
@@ -68,10 +73,24 @@ def worker_new():
 
 @bp.get("/workers/<int:worker_id>")
 @require_roles(*STAFF)
-def worker_detail(worker_id: int):
+def worker_detail(worker_id: int, revealed: dict | None = None):
     worker = get_visible_or_404(Worker, worker_id, options=(joinedload(Worker.station),))
     holding = queries.open_batches_of_worker(worker)
     history = queries.history_of_worker(worker, int_arg("page"))
     recent = queries.recent_accepted_of_worker(worker.id)
     return render_template("workers/worker_detail.html", worker=worker, holding=holding, history=history,
-                           recent=recent, today=local_today())
+                           recent=recent, today=local_today(), revealed=revealed, reveal_form=RevealForm())
+
+
+@bp.post("/workers/<int:worker_id>/reveal")
+@require_roles("admin")
+def reveal_worker(worker_id: int):
+    """The full ID and bank numbers, on this one answer (never cached), audited."""
+    worker = get_visible_or_404(Worker, worker_id)
+    if not RevealForm().validate_on_submit():
+        return redirect(url_for("workers.worker_detail", worker_id=worker.id), 303)
+    revealed = org.reveal_sensitive(worker, "page")
+    db.session.commit()
+    resp = make_response(worker_detail(worker_id, revealed=revealed))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

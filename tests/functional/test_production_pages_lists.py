@@ -175,7 +175,8 @@ def test_admin_registers_a_worker_with_sensitive_fields(client, login_as, make, 
                                               "station_id": str(station.id), "id_number": "11010519800101002X",
                                               "bank_account": "6222020200112233"})
     assert resp.status_code == 303
-    assert "6222020200112233" in follow(client, resp).text
+    page = follow(client, resp).text
+    assert "6222020200112233" not in page and "6222********2233" in page  # masked until revealed (finding 11)
 
 
 def test_supervisor_home_has_the_code_box_and_the_board_button(client, login_as, make):
