@@ -1,5 +1,8 @@
 """Language choice: Simplified Chinese by default, English on request, remembered in a cookie."""
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
+from flask_babel import get_translations
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 LANG_COOKIE = "lang"
 
@@ -19,3 +22,37 @@ def remember_language(response):
     if chosen in current_app.config["LANGUAGES"]:
         response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
+
+
+def request_translations():
+    """The catalog for this request's language, found once and kept beside Flask-Babel's own
+    per-request state. Flask-Babel finds it again for every string (locale selector, domain,
+    cache key): some 20 µs a string, and the order board shows about 150. ``force_locale``
+    resets that state, so a document rendered in another language still gets its own."""
+    if not has_app_context():
+        return get_translations()
+    state = g.get("_flask_babel")
+    kept = getattr(state, "jijian_catalog", None)
+    if kept is not None and kept[0] is getattr(state, "babel_locale", None):
+        return kept[1]
+    translations = get_translations()  # sets the request's babel_locale
+    state = g.get("_flask_babel")
+    if state is not None:
+        state.jijian_catalog = (getattr(state, "babel_locale", None), translations)
+    return translations
+
+
+@pass_eval_context
+def template_gettext(eval_ctx, string: str, **variables) -> str:
+    """``{{ _("…", name=value) }}`` as Jinja's new-style gettext does it (the translation is
+    markup, the values are escaped into it), in one call instead of three."""
+    text = request_translations().ugettext(string)
+    if eval_ctx.autoescape:
+        text = Markup(text)
+    # Always a format string ("%%" is "%"), but most labels hold no "%" to format.
+    return text % variables if variables or "%" in text else text
+
+
+def install_template_gettext(app) -> None:
+    """Templates translate through ``template_gettext`` (after Flask-Babel installed its own)."""
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)

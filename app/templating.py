@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from flask import Flask, request, url_for
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.i18n import remember_language
-from app.models.base import to_local
+from app.i18n import install_template_gettext, remember_language
+from app.models.base import local_tz, to_local
 from app.money import amount_in_words, format_money, format_rate
 
 # (endpoint, label, roles): the navigation each role sees. Features add theirs in NAV_EXTRA.
@@ -71,14 +72,26 @@ def lang_url(lang: str) -> str:
     return url_for(request.endpoint or "main.home", **(request.view_args or {}), **args)
 
 
+def format_day(value) -> str:
+    """A day as the pages write it, 2026-12-01 in either language; a timestamp on the workshop's
+    clock. What ``format_date(value, "yyyy-MM-dd")`` gave, without Babel's pattern machinery
+    (about 20 µs a date, 30 dates on the order board)."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(local_tz()).date()
+    return value.isoformat()
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["rate"] = format_rate
     app.jinja_env.filters["in_words"] = amount_in_words
     app.jinja_env.filters["local_dt"] = lambda v: to_local(v).strftime("%Y-%m-%d %H:%M") if v else ""
-    app.jinja_env.filters["day"] = lambda v: format_date(v, "yyyy-MM-dd") if v else ""
+    app.jinja_env.filters["day"] = format_day
     app.jinja_env.globals.update(nav_items=nav_items, lang_url=lang_url, get_locale=get_locale)
     app.jinja_env.add_extension("jinja2.ext.do")
+    install_template_gettext(app)
 
     @app.after_request
     def headers(response):

@@ -260,7 +260,8 @@ class Server:
         return {**row, "bytes": size, "first_status": status, "load1": round(la, 2),
                 "server_cpu_ms": round(cpu * 1000 / max(1, row["requests"]), 2)}
 
-    def probe(self, url: str, repeat: int, pg_pid: int | None) -> dict:
+    def probe(self, url: str, repeat: int, pg_pid: int | None, profile: str | None = None):
+        """The app's CPU for each page, in-process; with ``profile``, cProfile's text for that page."""
         pages = []
         for key, _label in PAGES[1:]:
             cache = key != "home_rendered"
@@ -268,14 +269,18 @@ class Server:
             cookie = (per_client[0] if per_client else reqs[0][3]).get("Cookie")
             pages.append({"key": key, "paths": [r[1] for r in reqs[:50]], "cookie": cookie, "cache": cache})
         spec = {"database_url": url, "secret_key": self.secret, "repeat": repeat, "pages": pages, "postmaster_pid": pg_pid}
+        if profile == "spec":  # for other tools: the pages with their signed-in cookies
+            return spec
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
             json.dump(spec, fh)
         try:
             env = {**os.environ, "PYTHONPATH": str(self.tree), "JIJIAN_INSTANCE": str(RESULTS / "instance")}
-            out = subprocess.run([sys.executable, str(ROOT / "bench" / "page_probe.py"), fh.name], cwd=self.tree,
-                                 env=env, check=True, capture_output=True, text=True)
+            out = subprocess.run([sys.executable, str(ROOT / "bench" / "page_probe.py"), fh.name, *filter(None, [profile])],
+                                 cwd=self.tree, env=env, check=True, capture_output=True, text=True)
         finally:
             os.unlink(fh.name)
+        if profile:
+            return out.stdout
         line = next(x for x in out.stdout.splitlines() if x.startswith("JSON "))
         return json.loads(line[5:])
 
@@ -388,6 +393,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=40, help="in-process renders a page for the CPU figure (0: skip)")
     parser.add_argument("--only", default="", help="comma-separated page keys besides bare: " + ",".join(k for k, _ in PAGES[1:]))
     parser.add_argument("--against", metavar="REF", help="serve a checkout of REF too and measure both in turns")
+    parser.add_argument("--profile", metavar="KEY", help="print cProfile's view of --repeat renders of one page, no load ('spec': the pages and their cookies as JSON)")
     parser.add_argument("--path", type=Path, default=RESULTS / "bench-pages.sqlite3")
     parser.add_argument("--reuse", action="store_true", help="reuse the database built by an earlier run")
     args = parser.parse_args(argv)
@@ -396,6 +402,14 @@ def main(argv=None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = prepare_sqlite(args.path, args.reuse)
     load_before = [round(x, 2) for x in os.getloadavg()]
+    if args.profile:
+        with ExitStack() as stack:
+            url, pg_pid = f"sqlite:///{args.path}", None
+            if args.db == "postgresql":
+                url, pg_pid = copy_to_postgresql(args.path, stack)
+            out = Server("this checkout", ROOT, args.path, url, meta, args, stack).probe(url, args.repeat, pg_pid, args.profile)
+            print(json.dumps(out) if args.profile == "spec" else out)
+        return 0
     with ExitStack() as stack:
         trees = [("this checkout", ROOT)]
         if args.against:
