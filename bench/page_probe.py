@@ -5,7 +5,8 @@ Run by ``bench.pages`` as a script in the checkout under test (``PYTHONPATH`` na
 two versions can be compared on the same database in the same minutes. It imports only the
 app and the standard library.
 
-    python bench/page_probe.py SPEC.json     # prints one JSON line
+    python bench/page_probe.py SPEC.json             # prints one JSON line
+    python bench/page_probe.py SPEC.json board       # cProfile of the board's renders instead
 
 SPEC: {"database_url", "secret_key", "repeat", "pages": [{"key", "path", "cookie", "cache"}],
 "postmaster_pid"}. The cookie is a session signed by a server with the same secret key.
@@ -43,7 +44,7 @@ def tree_cpu_seconds(root_pid: int | None) -> float:
     return total
 
 
-def main(spec_path: str) -> None:
+def main(spec_path: str, profile: str | None = None) -> None:
     spec = json.loads(open(spec_path).read())
     os.environ.setdefault("JIJIAN_ENV", "production")
     from app import create_app
@@ -61,6 +62,19 @@ def main(spec_path: str) -> None:
         for i in range(3):  # warm: compiled templates, prepared statements, the page cache
             resp = client.get(paths[i % len(paths)], headers=headers)
             assert resp.status_code == 200, (page["key"], resp.status_code, resp.headers.get("Location"))
+        if profile == page["key"]:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for i in range(repeat):
+                client.get(paths[i % len(paths)], headers=headers)
+            profiler.disable()
+            stats = pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime")
+            stats.print_stats(40)
+            stats.sort_stats("cumulative").print_stats(60)
+            return
         cpu, wall = [], []
         db0 = tree_cpu_seconds(pg)
         for i in range(repeat):
@@ -79,4 +93,4 @@ def main(spec_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])
