@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, request, url_for
 from flask_babel import get_locale
@@ -87,6 +87,8 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["rate"] = format_rate
     app.jinja_env.filters["in_words"] = amount_in_words
+    app.jinja_env.filters["local_day"] = lambda v: to_local(v).date() if v else None
+    app.jinja_env.filters["days_before"] = lambda day, n: day - timedelta(days=n)
     app.jinja_env.filters["local_dt"] = lambda v: to_local(v).strftime("%Y-%m-%d %H:%M") if v else ""
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.globals.update(nav_items=nav_items, lang_url=lang_url, get_locale=get_locale)

@@ -36,7 +36,8 @@ def seed(n_orders: int, n_batches: int, n_returns: int) -> None:
     orders = [{"number": f"B{i:06d}", "client_id": client.id, "product_id": product.id,
                "station_id": stations[i % 10].id, "quantity": 100000, "due_date": today + timedelta(days=rng.randint(-5, 40)),
                "unit_price": Decimal("0.6"), "status": "open", "committed": 0, "accepted": 0, "rejected": 0,
-               "invoiced": 0, "at_risk": False, "created_at": utcnow(), "version": 1} for i in range(n_orders)]
+               "invoiced": 0, "at_risk": False, "created_at": utcnow(), "version": 1,
+               "taken_on": today - timedelta(days=365)} for i in range(n_orders)]
     db.session.execute(Order.__table__.insert(), orders)
     order_ids = db.session.scalars(db.select(Order.id).order_by(Order.id)).all()
     batches = []

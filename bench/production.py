@@ -194,9 +194,9 @@ def build(db_path: Path, seed: int = 2026) -> dict:
     _insert_returns(conn, returns_buffer)
     conn.executemany(
         "INSERT INTO orders (id, number, client_id, product_id, station_id, quantity, due_date, unit_price, status, "
-        "committed, accepted, rejected, invoiced, at_risk, created_at, version, note) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [row[:-1] + (None,) for row in orders])
+        "committed, accepted, rejected, invoiced, at_risk, created_at, version, note, taken_on) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [row[:-1] + (None, (today - timedelta(days=HISTORY_DAYS + 1)).isoformat()) for row in orders])
     conn.executemany(
         "INSERT INTO batches (id, code, order_id, worker_id, station_id, product_id, quantity, piece_rate, material_cost, "
         "issued_on, issued_at, issued_by_id, due_date, status, accepted, rejected, unused, closed_on, shortfall, "

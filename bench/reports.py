@@ -73,9 +73,11 @@ def build(engine, workers: int, returns: int, seed: int = 7) -> dict:
         for o in range(1, orders + 1):
             station, product = (o - 1) // PRODUCTS + 1, (o - 1) % PRODUCTS + 1
             order_rows.append((o, f"D{YEAR}-{o:05d}", (product % 3) + 1, product, station, 10_000_000,
-                               date(YEAR, 12, 31), RATES[product - 1] * 2, "open", 0, 0, 0, 0, False, now, 1))
+                               date(YEAR, 12, 31), RATES[product - 1] * 2, "open", 0, 0, 0, 0, False, now, 1,
+                               date(YEAR - 1, 12, 1)))
         load("orders", ["id", "number", "client_id", "product_id", "station_id", "quantity", "due_date", "unit_price",
-                        "status", "committed", "accepted", "rejected", "invoiced", "at_risk", "created_at", "version"],
+                        "status", "committed", "accepted", "rejected", "invoiced", "at_risk", "created_at", "version",
+                        "taken_on"],
              order_rows)
         batch_rows, return_rows = [], []
         rid = 0

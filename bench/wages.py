@@ -100,9 +100,10 @@ def generate(conn, dialect: str, today: date, pin_hash: str) -> dict:
             oid = len(order_rows) + 1
             orders[(s, p)] = oid
             order_rows.append((oid, f"B-{oid:05d}", 1, p, s, 10**9, today + timedelta(days=30), rates[p - 1] * 2,
-                               "open", 0, 0, 0, 0, False, now, 1))
+                               "open", 0, 0, 0, 0, False, now, 1, today - timedelta(days=365)))
     many("INSERT INTO orders (id, number, client_id, product_id, station_id, quantity, due_date, unit_price, status, "
-         "committed, accepted, rejected, invoiced, at_risk, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         "committed, accepted, rejected, invoiced, at_risk, created_at, version, taken_on) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
          order_rows)
     many("INSERT INTO workers (id, station_id, name, phone, pin_hash, is_disabled, is_relocated, is_laid_off, is_flexible, "
          "active, registered_on, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

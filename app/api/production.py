@@ -64,7 +64,7 @@ def order_json(o: Order, recent: int | None = None, today=None, names: tuple[str
     return {
         "id": o.id, "number": o.number, "client_id": o.client_id, "product_id": o.product_id,
         "station_id": o.station_id, "client": client, "product": product,
-        "quantity": o.quantity, "due_date": o.due_date.isoformat(), "note": o.note,
+        "quantity": o.quantity, "taken_on": o.taken_on.isoformat(), "due_date": o.due_date.isoformat(), "note": o.note,
         "unit_price": api_rate(o.unit_price), "status": o.status,
         "issued": o.committed, "accepted": o.accepted, "rejected": o.rejected, "out": o.out_with_workers,
         "unissued": o.unissued, "invoiced": o.invoiced,
@@ -209,7 +209,8 @@ def api_create_order(form):
         raise ValidationError(fields={"station_id": _("You can only take orders for your own station.")})
     order = production.create_order(client_id=form.client_id.data, product_id=form.product_id.data,
                                     station_id=form.station_id.data, quantity=form.quantity.data,
-                                    due_date=form.due_date.data, note=form.note.data, user=current_user)
+                                    due_date=form.due_date.data, note=form.note.data, user=current_user,
+                                    taken_on=form.taken_on.data)
     return order_json(order, recent=0), 201
 
 
@@ -256,7 +257,7 @@ def api_issue_batch(form):
     order = _visible_or_field_error(Order, form.order_id.data, "order_id", _("No such order."))
     worker = _visible_or_field_error(Worker, form.worker_id.data, "worker_id", _("No such worker."))
     batch = production.issue_batch(order=order, worker=worker, quantity=form.quantity.data,
-                                   due_date=form.due_date.data, user=current_user)
+                                   due_date=form.due_date.data, user=current_user, issued_on=form.issued_on.data)
     return batch_json(batch), 201
 
 
@@ -306,7 +307,7 @@ def api_record_return(form, batch_id):
     else:
         begin_write_phase()
         row = production.record_return(batch=batch, work_date=form.work_date.data, note=form.note.data,
-                                       user=current_user, **counts)
+                                       user=current_user, recorded_at=form.recorded_at.data, **counts)
     return return_json(row), 201
 
 

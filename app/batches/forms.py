@@ -12,6 +12,7 @@ class BatchForm(IdempotentForm):
     worker_id = IntegerField(_l("Worker"), validators=[InputRequired(REQUIRED)])
     quantity = IntegerField(_l("Quantity"), validators=[InputRequired(REQUIRED), NumberRange(1, 1_000_000, message=_l("Must be more than zero."))])
     due_date = DateField(_l("Due date"), validators=[Optional()])
+    issued_on = DateField(_l("Issue date"), validators=[Optional()])
 
 
 class ReturnForm(IdempotentForm):
@@ -21,6 +22,7 @@ class ReturnForm(IdempotentForm):
     rejected = IntegerField(_l("Rejected"), default=0, validators=[Optional()])
     unused = IntegerField(_l("Unused materials"), default=0, validators=[Optional()])
     work_date = DateField(_l("Work date"), validators=[Optional()])
+    recorded_at = StringField(_l("Counted at"), validators=[Optional(), Length(max=40)])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])
     photo = FileField(_l("Photo of the rejects"), validators=[Optional(), FileAllowed(["jpg", "jpeg", "png", "webp"], _l("A JPEG, PNG or WebP picture."))])
     corrects = IntegerField(_l("Corrects return"), validators=[Optional()])

@@ -64,7 +64,7 @@ def issue_batch(order_id: int):
             if worker is None:
                 raise ValidationError(fields={"worker_id": _("Choose a worker.")})
             batch = production.issue_batch(order=order, worker=worker, quantity=form.quantity.data,
-                                           due_date=form.due_date.data, user=current_user)
+                                           due_date=form.due_date.data, user=current_user, issued_on=form.issued_on.data)
             return url_for("batches.batch_detail", batch_id=batch.id, issued=1), \
                 _("Batch %(code)s handed to %(name)s.", code=batch.code, name=worker.name)
 
@@ -75,7 +75,8 @@ def issue_batch(order_id: int):
     search = (request.args.get("q") or "").strip()
     pickers = worker_rows(order.station_id, search=search, page=int_arg("page"), per_page=12, recent_first=True)
     status = form_status(form)
-    return render_template("batches/issue.html", order=order, form=form, pickers=pickers, search=search), status
+    return render_template("batches/issue.html", order=order, form=form, pickers=pickers, search=search,
+                           today=local_today()), status
 
 
 # --- batches

@@ -126,7 +126,7 @@ def _seed_production(rng, stations, products, workers, start: date, today: date)
                 qty = product.batch_size * rng.randint(20, 40)
                 order = production.create_order(client_id=product.client_id, product_id=product.id,
                                                 station_id=station.id, quantity=qty,
-                                                due_date=day + timedelta(days=rng.randint(20, 40)))
+                                                due_date=day + timedelta(days=rng.randint(20, 40)), taken_on=day)
                 orders.append(order)
         for order in [o for o in orders if o.status == "open" and o.unissued > 0]:
             local = [w for w in workers if w.station_id == order.station_id]

@@ -26,6 +26,8 @@ class Order(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
     quantity: Mapped[int]
+    # The workshop's day the order was taken (entered late: its real day, rule 12).
+    taken_on: Mapped[date]
     due_date: Mapped[date]
     note: Mapped[str | None] = mapped_column(String(500))
     # Snapshot of the product's unit price when the order was taken (rule 2).

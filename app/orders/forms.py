@@ -12,6 +12,7 @@ class OrderForm(IdempotentForm):
     station_id = SelectField(_l("Station"), coerce=int, validate_choice=False, validators=[DataRequired(REQUIRED)])
     quantity = IntegerField(_l("Quantity"), validators=[InputRequired(REQUIRED), NumberRange(1, 10_000_000, message=_l("Must be more than zero."))])
     due_date = DateField(_l("Due date"), validators=[InputRequired(REQUIRED)])
+    taken_on = DateField(_l("Order date"), validators=[Optional()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])
 
 

@@ -72,18 +72,17 @@ def order_new():
         def action():
             if form.station_id.data not in {s for s, _label in form.station_id.choices if s}:
                 raise ValidationError(fields={"station_id": _("No such station.")})
-            if form.due_date.data < local_today():
-                raise ValidationError(fields={"due_date": _("The due date cannot be before today.")})
             order = production.create_order(client_id=form.client_id.data, product_id=form.product_id.data,
                                             station_id=form.station_id.data, quantity=form.quantity.data,
-                                            due_date=form.due_date.data, note=form.note.data, user=current_user)
+                                            due_date=form.due_date.data, note=form.note.data, user=current_user,
+                                            taken_on=form.taken_on.data)
             return url_for("orders.order_detail", order_id=order.id), _("Order %(number)s taken.", number=order.number)
 
         done = record_once(form, action)
         if done:
             return done
     product_clients = {p.id: p.client_id for p in products}
-    return render_template("orders/order_form.html", form=form, product_clients=product_clients), \
+    return render_template("orders/order_form.html", form=form, product_clients=product_clients, today=local_today()), \
         form_status(form)
 
 

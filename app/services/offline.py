@@ -8,8 +8,6 @@ tablet keeps the record as "needs attention" until the supervisor edits or disca
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -50,26 +48,13 @@ def counter_snapshot(user) -> dict:
     }
 
 
-def parse_recorded_at(value) -> datetime | None:
-    """``recorded_at`` as the tablet sent it: ISO 8601 with an offset, or nothing."""
-    if value in (None, ""):
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise ValidationError(fields={"recorded_at": str(_l("A time with its offset, like 2026-12-01T09:30:00+08:00."))})
-    return moment
-
-
 def record_outbox_return(*, batch: Batch, form, body: dict, user) -> dict:
     """Record one outbox entry: a return, or a correction when ``corrects`` is set. A resend
     after a refusal (``resend_of``: the refused counts and the server's message) is audited
     with what the supervisor changed. Returns the answer the tablet keeps."""
     from app.api.production import return_json
 
-    recorded_at = parse_recorded_at(body.get("recorded_at"))
+    recorded_at = production.parse_recorded_at(body.get("recorded_at"))
     counts = {"accepted": form.accepted.data or 0, "rejected": form.rejected.data or 0,
               "unused": form.unused.data or 0}
     work_date = form.work_date.data
@@ -83,7 +68,8 @@ def record_outbox_return(*, batch: Batch, form, body: dict, user) -> dict:
         row = production.record_correction(original=original, reason=form.reason.data, user=user,
                                            work_date=work_date, **counts)
     else:
-        row = production.record_return(batch=batch, work_date=work_date, note=form.note.data, user=user, **counts)
+        row = production.record_return(batch=batch, work_date=work_date, note=form.note.data, user=user,
+                                       recorded_at=recorded_at, **counts)
     resend_of = body.get("resend_of")
     if isinstance(resend_of, dict):
         audit.record("offline_resend", "return", row.id, before=_plain(resend_of),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -20,14 +20,15 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from app.extensions import db
 from app.models import Batch, Order, OrderDayTally, Product, Return, Station, Worker, local_today, utcnow
+from app.models.base import local_tz
 from app.money import round_money
 from app.services import audit, numbers, periods
 from app.services.errors import ConflictError, ValidationError
 
-ORDER_FIELDS = ("number", "client_id", "product_id", "station_id", "quantity", "due_date", "unit_price", "status", "note")
-BATCH_FIELDS = ("code", "order_id", "worker_id", "quantity", "piece_rate", "due_date", "status",
+ORDER_FIELDS = ("number", "client_id", "product_id", "station_id", "quantity", "taken_on", "due_date", "unit_price", "status", "note")
+BATCH_FIELDS = ("code", "order_id", "worker_id", "quantity", "piece_rate", "issued_on", "due_date", "status",
                 "accepted", "rejected", "unused", "shortfall", "shortfall_policy", "shortfall_deduction")
-RETURN_FIELDS = ("batch_id", "accepted", "rejected", "unused", "work_date", "corrects_id", "reason", "note")
+RETURN_FIELDS = ("batch_id", "accepted", "rejected", "unused", "work_date", "recorded_at", "corrects_id", "reason", "note")
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read aloud and type
 FORECAST_DAYS = 14
 
@@ -57,10 +58,14 @@ class BatchClosed(ConflictError):
 
 
 def create_order(*, client_id: int, product_id: int, station_id: int, quantity: int, due_date: date,
-                 note: str | None = None, user=None) -> Order:
-    """Take an order; it keeps the product's unit price as of now (rule 2)."""
+                 note: str | None = None, user=None, taken_on: date | None = None) -> Order:
+    """Take an order; it keeps the product's unit price as of now (rule 2). ``taken_on`` (the
+    day it was taken, default today) is never in the future and the due date never before it
+    (rule 12): 422 on every path alike."""
     product = db.session.get(Product, product_id)
-    errors = {}
+    today = local_today()
+    taken_on = taken_on or today
+    errors = check_order_dates(taken_on, due_date, today)
     if product is None or not product.active:
         errors["product_id"] = str(_l("No such product."))
     elif product.client_id != client_id:
@@ -71,16 +76,61 @@ def create_order(*, client_id: int, product_id: int, station_id: int, quantity: 
         errors["quantity"] = str(_l("Must be more than zero."))
     if errors:
         raise ValidationError(fields=errors)
-    today = local_today()
     year = today.year
     number = f"D{year}-{numbers.next_number('order', year):05d}"
     order = Order(number=number, client_id=client_id, product_id=product_id, station_id=station_id,
-                  quantity=quantity, due_date=due_date, note=note or None, unit_price=product.unit_price,
+                  quantity=quantity, taken_on=taken_on, due_date=due_date, note=note or None, unit_price=product.unit_price,
                   created_by_id=getattr(user, "id", None) if getattr(user, "kind", "") == "staff" else None)
     db.session.add(order)
     db.session.flush()
     audit.record("create", "order", order.id, after=audit.snapshot(order, ORDER_FIELDS), user=user)
     return order
+
+
+# --- the dates of the record (rule 12): one rule each, for the pages, the API, the CLI and the outbox
+
+
+def check_order_dates(taken_on: date, due_date: date | None, today: date) -> dict[str, str]:
+    """Field errors for an order's dates: taken today or earlier; due on or after that day."""
+    if taken_on > today:
+        return {"taken_on": str(_l("The order date cannot be in the future."))}
+    if due_date is not None and due_date < taken_on:
+        message = _l("The due date cannot be before today.") if taken_on == today \
+            else _l("The due date cannot be before the order date.")
+        return {"due_date": str(message)}
+    return {}
+
+
+def check_issue_dates(order: Order, issued_on: date, due_date: date, today: date) -> dict[str, str]:
+    """Field errors for a batch's dates: issued today or earlier but not before its order was
+    taken; due on or after the issue day. (A closed pay period is a 409, checked apart.)"""
+    if issued_on > today:
+        return {"issued_on": str(_l("The issue date cannot be in the future."))}
+    if issued_on < order.taken_on:
+        return {"issued_on": str(_l("The issue date cannot be before the order was taken (%(day)s).",
+                                    day=order.taken_on.isoformat()))}
+    if due_date < issued_on:
+        message = _l("The due date cannot be before today.") if issued_on == today \
+            else _l("The due date cannot be before the issue date.")
+        return {"due_date": str(message)}
+    return {}
+
+
+def parse_recorded_at(value) -> datetime | None:
+    """``recorded_at`` as a tablet sends it (when it counted a return): ISO 8601 with an
+    offset, or nothing; 422 otherwise. Answers an aware datetime."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValidationError(fields={"recorded_at": str(_l("A time with its offset, like 2026-12-01T09:30:00+08:00."))})
+    return moment
 
 
 def update_order(order: Order, expected_version: int | None = None, user=None, **changes) -> Order:
@@ -95,6 +145,8 @@ def update_order(order: Order, expected_version: int | None = None, user=None, *
     if quantity is not None and quantity < order.committed:
         raise ConflictError(_l("The quantity cannot be less than what is already handed out (%(n)s).", n=order.committed),
                             code="quantity_below_issued", fields={"quantity": str(_l("At least %(n)s.", n=order.committed))})
+    if changes.get("due_date") is not None and changes["due_date"] < order.taken_on:
+        raise ValidationError(fields={"due_date": str(_l("The due date cannot be before the order date."))})
     for key in ("quantity", "due_date", "note", "status"):
         if changes.get(key) is not None:
             setattr(order, key, changes[key])
@@ -190,12 +242,13 @@ def issue_batch(*, order: Order, worker: Worker, quantity: int, due_date: date |
     today = local_today()
     issued_on = issued_on or today
     due_date = due_date or max(issued_on, min(order.due_date, issued_on + timedelta(days=7)))
-    if due_date < issued_on:
-        errors["due_date"] = str(_l("The due date cannot be before today."))
+    errors.update(check_issue_dates(order, issued_on, due_date, today))
     if errors:
         raise ValidationError(fields=errors)
     if order.status != "open":
         raise ConflictError(_l("This order is not open."), code="order_not_open")
+    if issued_on != today:  # back-dated: only into an open pay period (409)
+        periods.ensure_open(issued_on, field="issued_on")
     taken = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.status == "open", Order.committed + quantity <= Order.quantity)
@@ -284,7 +337,7 @@ _INSERT_RETURN = insert(Return.__table__).returning(Return.__table__.c.id)
 def _insert_return(**values) -> Return:
     """Insert one return as plain SQL (the ORM's flush costs several times the INSERT, inside
     the write lock) and hand back the row as a persistent Return, as if loaded."""
-    values["recorded_at"] = utcnow()
+    values["recorded_at"] = values.get("recorded_at") or utcnow()
     new_id = db.session.connection().execute(_INSERT_RETURN, values).scalar_one()
     row = Return(id=new_id, **values)
     make_transient_to_detached(row)
@@ -293,9 +346,15 @@ def _insert_return(**values) -> Return:
 
 
 def record_return(*, batch: Batch, accepted: int, rejected: int = 0, unused: int = 0,
-                  work_date: date | None = None, note: str | None = None, user=None, photo=None) -> Return:
+                  work_date: date | None = None, note: str | None = None, user=None, photo=None,
+                  recorded_at=None) -> Return:
     """Record what came back for an open batch. Counts are non-negative and together never
-    exceed what is still out (OverReturn, 409); a date in a closed pay period is refused."""
+    exceed what is still out (OverReturn, 409); a date in a closed pay period is refused.
+
+    ``recorded_at`` (aware, or ISO 8601 with an offset) is when a tablet counted it, offline:
+    kept as the row's time, and the work date defaults to its day in the workshop's timezone.
+    The work date is never in the future nor before the batch's issue date (422)."""
+    recorded_at = parse_recorded_at(recorded_at)
     accepted, rejected, unused = int(accepted or 0), int(rejected or 0), int(unused or 0)
     errors = {}
     for name, value in (("accepted", accepted), ("rejected", rejected), ("unused", unused)):
@@ -303,11 +362,10 @@ def record_return(*, batch: Batch, accepted: int, rejected: int = 0, unused: int
             errors[name] = str(_l("Must not be negative."))
     if not errors and accepted + rejected + unused == 0:
         errors["accepted"] = str(_l("Enter at least one piece."))
-    work_date = work_date or local_today()
-    if work_date > local_today():
-        errors["work_date"] = str(_l("The work date cannot be in the future."))
-    elif work_date < batch.issued_on:
-        errors["work_date"] = str(_l("The work date cannot be before the batch was issued."))
+    today = local_today()
+    if work_date is None:
+        work_date = recorded_at.astimezone(local_tz()).date() if recorded_at is not None else today
+    errors.update(check_work_date(batch, work_date, today))
     if errors:
         raise ValidationError(fields=errors)
     if batch.status != "open":
@@ -319,9 +377,19 @@ def record_return(*, batch: Batch, accepted: int, rejected: int = 0, unused: int
                          order_id=batch.order_id, product_id=batch.product_id, piece_rate=batch.piece_rate,
                          accepted=accepted, rejected=rejected, unused=unused, work_date=work_date, corrects_id=None,
                          reason=None, note=note or None, photo_id=getattr(photo, "id", None),
+                         recorded_at=recorded_at.astimezone(UTC).replace(tzinfo=None) if recorded_at else None,
                          recorded_by_id=getattr(user, "id", None) if getattr(user, "kind", "") == "staff" else None)
     audit.record("return", "return", row.id, after=audit.snapshot(row, RETURN_FIELDS), user=user)
     return row
+
+
+def check_work_date(batch: Batch, work_date: date, today: date) -> dict[str, str]:
+    """Field errors for a return's work date: not in the future, not before the batch's issue day."""
+    if work_date > today:
+        return {"work_date": str(_l("The work date cannot be in the future."))}
+    if work_date < batch.issued_on:
+        return {"work_date": str(_l("The work date cannot be before the batch was issued."))}
+    return {}
 
 
 def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0, unused: int = 0,
@@ -354,8 +422,11 @@ def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0,
                             fields={"accepted": str(_l("The corrected counts would be below zero."))})
     if work_date is None:
         work_date = original.work_date if not periods.is_closed(original.work_date) else local_today()
-    periods.ensure_open(work_date)
     batch = db.session.get(Batch, original.batch_id)
+    errors = check_work_date(batch, work_date, local_today())
+    if errors:
+        raise ValidationError(fields=errors)
+    periods.ensure_open(work_date)
     _apply_counts(batch, accepted, rejected, unused, require_open=False)
     _tally(batch.order_id, work_date, accepted)
     if batch.status == "closed":

@@ -14,6 +14,24 @@
     return n;
   }
 
+  // A date a tap away: the day buttons set the date input; the button of the day shown is pressed.
+  document.querySelectorAll("[data-day-field]").forEach(function (box) {
+    var input = box.querySelector("input.day-input");
+    var buttons = box.querySelectorAll(".day-pick");
+    function mark() {
+      buttons.forEach(function (b) { b.setAttribute("aria-pressed", String(b.getAttribute("data-day") === input.value)); });
+    }
+    buttons.forEach(function (button) {
+      button.addEventListener("click", function () {
+        input.value = button.getAttribute("data-day");
+        mark();
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+    });
+    input.addEventListener("change", mark);
+    input.addEventListener("input", mark);
+  });
+
   document.querySelectorAll("[data-stepper]").forEach(function (box) {
     var input = box.querySelector("input");
     box.querySelectorAll("[data-step]").forEach(function (button) {
