@@ -4,7 +4,7 @@ Backfilled from created_at (naive UTC) as the workshop's day (JIJIAN_TIMEZONE, d
 Asia/Shanghai), so an order entered at 00:30 in Shanghai is taken on that day, not UTC's.
 
 Revision ID: 0005
-Revises: 0008
+Revises: 0006
 Create Date: 2026-12-01 22:00:00
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0005'
-down_revision = '0008'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
