@@ -124,7 +124,8 @@ def test_correction_in_a_closed_pay_period_is_refused_with_a_plain_message(clien
     db.session.add(PayPeriod(start=today - timedelta(days=40), end=today + timedelta(days=40), status="closed"))
     db.session.commit()
     resp, _ = submit(client, f"/batches/{batch.id}/correct?return_id={original.id}", {"accepted": "-5", "reason": "点错了"})
-    assert resp.status_code == 409 and "该日期所在的工资期已结账" in resp.text
+    # The refusal says what happened and who can help (an admin may reopen the period).
+    assert resp.status_code == 409 and "已结账" in resp.text and "管理员" in resp.text
     assert count(db, Return) == 1
 
 
