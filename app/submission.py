@@ -22,6 +22,7 @@ ALREADY_SENT = _l("This form was already sent and recorded. Check the figures; s
 def _fingerprint() -> str:
     body = {k: request.form.getlist(k) for k in sorted(request.form) if k != "csrf_token"}
     for name, storage in request.files.items():
+        storage.seek(0)
         data = storage.read()
         storage.seek(0)
         body[f"file:{name}"] = hashlib.sha256(data).hexdigest()
@@ -107,3 +108,13 @@ def expected_version(form) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return -1  # a tampered version never matches: the save is refused as stale
+
+
+def flash_refusal(form) -> None:
+    """For a form posted from a page it does not re-render (a button on a detail page, which
+    redirects back): the refusal attached by ``record_once`` as flashed messages instead."""
+    messages = list(form.form_errors)
+    for field in form:
+        messages.extend(str(m) for m in field.errors or [] if str(m) not in messages)
+    for message in messages:
+        flash(message, "error")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from app.dates import month_bounds
 from app.extensions import db
 from app.services import invoicing, production, wages
 from tests.wages_fixtures import close, issue_on, period_for, previous_month, return_on
@@ -32,7 +33,7 @@ def build_ledger_world(make) -> dict:
     db.session.commit()
     close(closed_period)
 
-    open_period = period_for(*wages.month_bounds(end + timedelta(days=1)))
+    open_period = period_for(*month_bounds(end + timedelta(days=1)))
     batch = make.batch(order=order, worker=bo, quantity=80)
     first = make.return_(batch=batch, accepted=20, rejected=1)
     production.record_correction(original=first, accepted=-2, reason="点错了")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from app.dates import month_bounds
 from app.extensions import db
 from app.models import local_today
 from app.services import production, wages
@@ -10,7 +11,7 @@ from app.services import production, wages
 
 def previous_month() -> tuple[date, date]:
     first_this = local_today().replace(day=1)
-    return wages.month_bounds(first_this - timedelta(days=1))
+    return month_bounds(first_this - timedelta(days=1))
 
 
 def issue_on(make, order, worker, quantity, day: date):

@@ -12,19 +12,11 @@ from app.forms import form_view
 from app.models import Station, User
 from app.permissions import require_roles
 from app.services import accounts, org
-from app.services.errors import DomainError
+from app.submission import form_status, record_once
 from app.templating import NAV_EXTRA
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 NAV_EXTRA.append(("admin.staff", _l("Accounts"), ("admin",)))
-
-
-def _apply_errors(form, exc: DomainError) -> None:
-    for name, message in exc.fields.items():
-        field = getattr(form, name, None)
-        (field.errors if field is not None else form.form_errors).append(message)
-    if not exc.fields:
-        form.form_errors.append(str(exc.message))
 
 
 @bp.route("/stations", methods=["GET", "POST"])
@@ -33,17 +25,15 @@ def _apply_errors(form, exc: DomainError) -> None:
 def stations():
     form = StationForm()
     if form.validate_on_submit():
-        try:
+        def action():
             station = org.create_station(form.name.data, form.address.data, form.shortfall_policy.data)
-        except DomainError as exc:
-            db.session.rollback()
-            _apply_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Station %(name)s created.", name=station.name), "success")
-            return redirect(url_for("admin.stations"))
+            return url_for("admin.stations"), _("Station %(name)s created.", name=station.name)
+
+        done = record_once(form, action)
+        if done:
+            return done
     rows = db.session.scalars(select(Station).order_by(Station.id)).all()
-    return render_template("admin/stations.html", form=form, stations=rows)
+    return render_template("admin/stations.html", form=form, stations=rows), form_status(form)
 
 
 @bp.route("/staff", methods=["GET", "POST"])
@@ -53,18 +43,16 @@ def staff():
     form = StaffForm()
     form.station_id.choices = [(0, "—")] + [(s.id, s.name) for s in db.session.scalars(select(Station).order_by(Station.id))]
     if form.validate_on_submit():
-        try:
+        def action():
             user = accounts.create_staff(form.username.data, form.password.data, form.role.data,
                                          form.station_id.data or None, form.display_name.data or None)
-        except DomainError as exc:
-            db.session.rollback()
-            _apply_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Account %(name)s created.", name=user.username), "success")
-            return redirect(url_for("admin.staff"))
+            return url_for("admin.staff"), _("Account %(name)s created.", name=user.username)
+
+        done = record_once(form, action)
+        if done:
+            return done
     users = db.session.scalars(select(User).options(db.joinedload(User.station)).order_by(User.role, User.username)).all()
-    return render_template("admin/staff.html", form=form, users=users, toggle=ToggleForm())
+    return render_template("admin/staff.html", form=form, users=users, toggle=ToggleForm()), form_status(form)
 
 
 @bp.post("/staff/<int:user_id>/active")

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.api.core import api_endpoint, paginate
+from app.dates import month_bounds, parse_month
 from app.extensions import db
 from app.invoices.forms import IssueInvoiceForm, PaymentForm, VoidInvoiceForm
 from app.models import Client, Invoice, Order
@@ -30,9 +31,9 @@ def filtered_invoices(args):
         stmt = stmt.where(Invoice.client_id == int(args["client_id"]))
     if args.get("status") in ("issued", "paid", "void"):
         stmt = stmt.where(Invoice.status == args["status"])
-    month = invoicing.parse_month(args.get("month"))
+    month = parse_month(args.get("month"))
     if month:
-        start, end = invoicing.month_bounds(*month)
+        start, end = month
         stmt = stmt.where(Invoice.issue_date >= start, Invoice.issue_date <= end)
     return stmt
 
@@ -102,11 +103,7 @@ def _statement_from_args(client_id):
     client = db.session.get(Client, client_id)
     if client is None:
         raise NotFound()
-    month = invoicing.parse_month(request.args.get("month"))
-    if month is None:
-        today = local_today()
-        month = (today.year, today.month)
-    return invoicing.monthly_statement(client, *month)
+    return invoicing.monthly_statement(client, parse_month(request.args.get("month"), default=month_bounds(local_today())))
 
 
 @api_endpoint("/clients/<int:client_id>/statement", "GET", roles=("admin",), query={"month": "string"},

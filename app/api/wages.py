@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.api.core import api_endpoint, paginate
+from app.dates import month_bounds, parse_range
 from app.extensions import db
 from app.models import Adjustment, Batch, PayPeriod, Payslip, Worker, local_today
 from app.money import api_amount, api_rate
@@ -27,25 +28,9 @@ def _no_store(resp):
     return resp
 
 
-def date_range_args(default=None) -> tuple[date, date]:
-    """``?from=&to=`` as dates (422 on a bad one); by default the current calendar month."""
-    errors, values = {}, {}
-    for name in ("from", "to"):
-        raw = request.args.get(name)
-        if raw:
-            try:
-                values[name] = date.fromisoformat(raw)
-            except ValueError:
-                errors[name] = _("A date as YYYY-MM-DD.")
-    if errors:
-        raise ValidationError(fields=errors)
-    first, last = default or wages.month_bounds(local_today())
-    start, end = values.get("from", first), values.get("to", last)
-    if end < start:
-        raise ValidationError(fields={"to": _("The end cannot be before the start.")})
-    if (end - start).days > 3700:
-        raise ValidationError(fields={"to": _("At most ten years at once.")})
-    return start, end
+def date_range_args() -> tuple[date, date]:
+    """``?from=&to=`` as dates (422 on a bad or missing one); neither: the current calendar month."""
+    return parse_range(request.args.get("from"), request.args.get("to"), default=month_bounds(local_today()))
 
 
 def earnings_json(result: dict) -> dict:

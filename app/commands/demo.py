@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.auth.passwords import hash_secret
+from app.dates import month_bounds, previous_month
 from app.extensions import db
 from app.models import User, local_today
 from app.services import accounts, catalog, org, production
@@ -105,14 +106,14 @@ def _seed_wages(rng, workers, today: date) -> None:
     this month's period open, so the admin can add adjustments and close it later."""
     from app.services import wages
 
-    last_start, last_end = wages.month_bounds(today.replace(day=1) - timedelta(days=1))
+    last_start, last_end = previous_month(today)
     last = wages.create_pay_period(last_start, last_end)
     reasons = [(Decimal("50.00"), "全勤奖"), (Decimal("30.00"), "质量优秀奖"), (Decimal("-10.00"), "返工扣款"),
                (Decimal("20.00"), "加急订单补贴")]
     for worker, (amount, reason) in zip(rng.sample(workers, k=len(reasons)), reasons, strict=True):
         wages.add_adjustment(worker=worker, period=last, amount=amount, reason=reason)
     wages.close_pay_period(last)
-    current = wages.create_pay_period(*wages.month_bounds(today))
+    current = wages.create_pay_period(*month_bounds(today))
     wages.add_adjustment(worker=workers[0], period=current, amount=Decimal("15.00"), reason="带新人补贴")
 
 

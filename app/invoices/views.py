@@ -5,12 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app import idempotency
 from app.api.invoices import filtered_invoices
+from app.dates import month_bounds, parse_month
 from app.extensions import db
 from app.forms import form_view
 from app.invoices.forms import EnterpriseSettingsForm, IssueInvoiceForm, PaymentForm, VoidInvoiceForm
@@ -19,7 +18,8 @@ from app.models import Client, Invoice, Payment, local_today
 from app.pdf import pdf_response
 from app.permissions import require_roles
 from app.services import invoicing
-from app.services.errors import DomainError, ValidationError
+from app.services.errors import ValidationError
+from app.submission import form_status, record_once
 from app.templating import NAV_EXTRA
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
@@ -56,38 +56,10 @@ def _invoice_or_404(invoice_id: int) -> Invoice:
     return invoice
 
 
-def _apply_error(form, exc: DomainError) -> None:
-    """Show a service's refusal on the form: per field where it names one, else on top."""
-    db.session.rollback()
-    placed = False
-    for name, message in exc.fields.items():
-        if name in form._fields:
-            form._fields[name].errors = list(form._fields[name].errors) + [str(message)]
-            placed = True
-    if not placed:
-        form.form_errors.append(str(exc.message))
-
-
-def _once(form, fingerprint: str):
-    """Claim the form's one-time key; returns (claim, redirect of the first submission or None)."""
-    if not form.idem_key.data:
-        return None, None  # a form sent without its one-time key records as a fresh request
-    claim = idempotency.replay_or_claim(current_user.actor_key, form.idem_key.data, fingerprint)
-    if claim.status_code is not None:
-        db.session.rollback()
-        return claim, redirect(claim.location or url_for("invoices.list_invoices"))
-    return claim, None
-
-
 def _page_language() -> str:
     from flask_babel import get_locale
 
     return str(get_locale()) if str(get_locale()) in invoicing.LANGUAGES else "zh"
-
-
-def _complete(claim, target: str) -> None:
-    if claim is not None:
-        idempotency.complete(claim, 303, location=target)
 
 
 def _clients():
@@ -135,21 +107,15 @@ def issue_invoice():
             form.order_ids.errors.append(_("Choose at least one order."))
             status = 422
         else:
-            fingerprint = idempotency.request_fingerprint("POST", request.path, request.form.to_dict(flat=False))
-            claim, replay = _once(form, fingerprint)
-            if replay:
-                return replay
-            try:
+            def action():
                 invoice = invoicing.issue_invoice(client, form.order_ids.data or None, language=form.language.data or "zh")
-            except DomainError as exc:
-                _apply_error(form, exc)
-                status = exc.status
-            else:
-                target = url_for("invoices.invoice_detail", invoice_id=invoice.id)
-                _complete(claim, target)
-                db.session.commit()
-                flash(_("Invoice %(number)s issued.", number=invoice.number), "success")
-                return redirect(target, code=303)
+                return url_for("invoices.invoice_detail", invoice_id=invoice.id), \
+                    _("Invoice %(number)s issued.", number=invoice.number)
+
+            done = record_once(form, action)
+            if done:
+                return done
+            status = form_status(form)
     elif request.method == "POST":
         status = 422
     pending = invoicing.invoiceable_orders(client.id) if client else []
@@ -222,19 +188,15 @@ def void_invoice(invoice_id):
     form = VoidInvoiceForm()
     if not form.validate_on_submit():
         return _render_detail(invoice, void_form=form, status=422)
-    target = url_for("invoices.invoice_detail", invoice_id=invoice.id)
-    claim, replay = _once(form, idempotency.request_fingerprint("POST", request.path, {"reason": form.reason.data}))
-    if replay:
-        return replay
-    try:
+    def action():
         note = invoicing.void_invoice(invoice, form.reason.data, language=_page_language())
-    except DomainError as exc:
-        _apply_error(form, exc)
-        return _render_detail(_invoice_or_404(invoice_id), void_form=form, status=exc.status)
-    _complete(claim, target)
-    db.session.commit()
-    flash(_("Invoice %(number)s is void; credit note %(note)s issued.", number=invoice.number, note=note.number), "success")
-    return redirect(target, code=303)
+        return url_for("invoices.invoice_detail", invoice_id=invoice.id), \
+            _("Invoice %(number)s is void; credit note %(note)s issued.", number=invoice.number, note=note.number)
+
+    done = record_once(form, action)
+    if done:
+        return done
+    return _render_detail(_invoice_or_404(invoice_id), void_form=form, status=form_status(form))
 
 
 @bp.post("/<int:invoice_id>/payments")
@@ -245,20 +207,14 @@ def record_payment(invoice_id):
     form = PaymentForm()
     if not form.validate_on_submit():
         return _render_detail(invoice, pay_form=form, status=422)
-    target = url_for("invoices.invoice_detail", invoice_id=invoice.id)
-    claim, replay = _once(form, idempotency.request_fingerprint(
-        "POST", request.path, {"paid_on": str(form.paid_on.data), "amount": str(form.amount.data)}))
-    if replay:
-        return replay
-    try:
+    def action():
         invoicing.mark_paid(invoice, form.paid_on.data, form.amount.data)
-    except DomainError as exc:
-        _apply_error(form, exc)
-        return _render_detail(_invoice_or_404(invoice_id), pay_form=form, status=exc.status)
-    _complete(claim, target)
-    db.session.commit()
-    flash(_("Payment recorded."), "success")
-    return redirect(target, code=303)
+        return url_for("invoices.invoice_detail", invoice_id=invoice.id), _("Payment recorded.")
+
+    done = record_once(form, action)
+    if done:
+        return done
+    return _render_detail(_invoice_or_404(invoice_id), pay_form=form, status=form_status(form))
 
 
 # --- statements and margins
@@ -269,12 +225,10 @@ def _statement_args():
 
     client_id = request.args.get("client_id", type=int)
     try:
-        month = invoicing.parse_month(request.args.get("month"))
+        month = parse_month(request.args.get("month"))
     except ValidationError:
         month = None
-    if month is None:
-        today = local_today()
-        month = (today.year, today.month)
+    month = month or month_bounds(local_today())
     client = db.session.get(Client, client_id) if client_id else None
     if client_id and client is None:
         abort(404)
@@ -284,9 +238,9 @@ def _statement_args():
 @bp.get("/statement")
 @require_roles("admin")
 def statement():
-    client, (year, month) = _statement_args()
-    st = invoicing.monthly_statement(client, year, month) if client else None
-    return render_template("invoices/statement.html", st=st, client=client, month=f"{year:04d}-{month:02d}",
+    client, month = _statement_args()
+    st = invoicing.monthly_statement(client, month) if client else None
+    return render_template("invoices/statement.html", st=st, client=client, month=f"{month[0]:%Y-%m}",
                            clients=_clients())
 
 
@@ -295,11 +249,11 @@ def statement():
 def statement_pdf():
     from flask import abort
 
-    client, (year, month) = _statement_args()
+    client, month = _statement_args()
     if client is None:
         abort(404)
-    st = invoicing.monthly_statement(client, year, month)
-    return pdf_response(invoicing.render_statement_pdf(st, _page_language()), f"statement-{client.id}-{year:04d}-{month:02d}.pdf")
+    st = invoicing.monthly_statement(client, month)
+    return pdf_response(invoicing.render_statement_pdf(st, _page_language()), f"statement-{client.id}-{month[0]:%Y-%m}.pdf")
 
 
 @bp.get("/margins")
@@ -324,17 +278,16 @@ def enterprise_settings():
         if form.validate_on_submit():
             upload = form.logo.data
             logo = upload.read() if upload and getattr(upload, "filename", "") else None
-            try:
+            def action():
                 invoicing.update_enterprise_settings(
                     logo=logo, remove_logo=form.remove_logo.data,
                     **{k: form._fields[k].data for k in invoicing.ENTERPRISE_KEYS})
-            except DomainError as exc:
-                _apply_error(form, exc)
-                status = exc.status
-            else:
-                db.session.commit()
-                flash(_("Enterprise details saved. New invoices will show them."), "success")
-                return redirect(url_for("invoices.enterprise_settings"), code=303)
+                return url_for("invoices.enterprise_settings"), _("Enterprise details saved. New invoices will show them.")
+
+            done = record_once(form, action)
+            if done:
+                return done
+            status = form_status(form)
         else:
             status = 422
     logo = invoicing.logo_data_uri(current["logo_file_id"])

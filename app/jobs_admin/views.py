@@ -18,7 +18,7 @@ from app.main.views import HOME_PANELS
 from app.models import JobRun, Notice
 from app.permissions import get_visible_or_404, require_roles
 from app.services import jobs_service, notices
-from app.services.errors import ValidationError
+from app.submission import form_status, record_once
 from app.templating import NAV_EXTRA
 
 bp = Blueprint("jobs_admin", __name__)
@@ -151,16 +151,14 @@ def auto_close():
     settings = jobs_service.auto_close_settings()
     form = AutoCloseForm(data={"enabled": settings.enabled, "day": settings.day})
     if form.validate_on_submit():
-        try:
+        def action():
             jobs_service.save_auto_close(form.enabled.data, form.day.data, user=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            form.day.errors = [str(exc.fields.get("day", exc.message))]
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for(".auto_close"))
-    return render_template("jobs_admin/auto_close.html", form=form, settings=settings)
+            return url_for(".auto_close"), _("Saved.")
+
+        done = record_once(form, action)
+        if done:
+            return done
+    return render_template("jobs_admin/auto_close.html", form=form, settings=settings), form_status(form)
 
 
 # --- notices on the supervisor's home

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import idempotency
+from app.dates import month_bounds, months_in, parse_month, parse_range
 from app.db_tx import writing
 from app.extensions import db
 from app.forms import form_view
@@ -23,17 +23,9 @@ from app.reports import exports
 from app.reports.forms import CoverForm, PolicyForm
 from app.reports.scope import report_station_id
 from app.services import audit, insurance
-from app.services.errors import DomainError, ValidationError
-from app.services.reports import (
-    GROUP_KEYS,
-    employment_report,
-    month_bounds,
-    monthly_roster,
-    months_in,
-    parse_month,
-    parse_range,
-    station_dashboard,
-)
+from app.services.errors import ValidationError
+from app.services.reports import GROUP_KEYS, employment_report, monthly_roster, station_dashboard
+from app.submission import flash_refusal, form_status, record_once
 from app.templating import NAV_EXTRA
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -80,7 +72,7 @@ def range_shortcuts(today: date) -> list[dict]:
 
 def _range_and_station():
     try:
-        start, end = parse_range(request.args.get("from"), request.args.get("to"), default=parse_month(None))
+        start, end = parse_range(request.args.get("from"), request.args.get("to"), default=month_bounds(local_today()))
     except ValidationError as exc:
         return None, None, None, exc.fields
     return start, end, report_station_id(request.args.get("station_id")), {}
@@ -148,7 +140,7 @@ def _attachment(data: bytes, mimetype: str, filename: str) -> Response:
 def _roster_request():
     """(first, last, station_id, full, show_groups) for the roster; a full version only for
     admins, and each full download is audited by the caller."""
-    first, last = parse_month(request.args.get("month"))
+    first, last = parse_month(request.args.get("month"), default=month_bounds(local_today()))
     station_id = report_station_id(request.args.get("station_id"))
     admin = current_user.role == "admin"
     full = request.args.get("full") == "1"
@@ -226,29 +218,18 @@ def roster_pdf():
 def insurance_register():
     form = PolicyForm()
     if form.validate_on_submit():
-        claim = idempotency.replay_or_claim(current_user.actor_key, form.idem_key.data,
-                                            idempotency.request_fingerprint("POST", request.path, {}))
-        if claim.status_code is not None:
-            db.session.rollback()
-            return redirect(claim.location or url_for("reports.insurance"), 303)
-        try:
+        def action():
             policy = insurance.create_policy(insurer=form.insurer.data, policy_number=form.policy_number.data,
                                              start=form.start.data, end=form.end.data,
                                              premium_per_person_month=form.premium_per_person_month.data)
-        except DomainError as exc:
-            db.session.rollback()
-            for name, message in exc.fields.items():
-                if name in form:
-                    form[name].errors = [*form[name].errors, message]
-            form.form_errors.append(str(exc.message))
-        else:
-            location = url_for("reports.policy", policy_id=policy.id)
-            idempotency.complete(claim, 303, location=location)
-            db.session.commit()
-            flash(_("Policy %(number)s registered.", number=policy.policy_number), "success")
-            return redirect(location, 303)
-    status = 422 if form.errors or form.form_errors else 200
-    return render_template("reports/insurance.html", form=form, policies=insurance.policies_with_counts()), status
+            return url_for("reports.policy", policy_id=policy.id), \
+                _("Policy %(number)s registered.", number=policy.policy_number)
+
+        done = record_once(form, action)
+        if done:
+            return done
+    return render_template("reports/insurance.html", form=form, policies=insurance.policies_with_counts()), \
+        form_status(form)
 
 
 @bp.get("/insurance/<int:policy_id>")
@@ -266,27 +247,22 @@ def policy(policy_id: int):
 def cover_uninsured():
     """One step: every worker active in the month without cover goes on the chosen policy."""
     form = CoverForm()
-    first, last = parse_month(form.month.data)
+    first, last = parse_month(form.month.data, default=month_bounds(local_today()))
     back = safe_path(request.form.get("next"), url_for("reports.employment"))
     if not form.validate_on_submit():
         flash(_("Choose a policy in force in that month."), "error")
         return redirect(back)
-    claim = idempotency.replay_or_claim(current_user.actor_key, form.idem_key.data,
-                                        idempotency.request_fingerprint("POST", request.path, {}))
-    if claim.status_code is not None:
-        db.session.rollback()
-        return redirect(claim.location or back, 303)
     station_id = int(form.station_id.data) if (form.station_id.data or "").isdigit() else None
-    try:
+
+    def action():
         added = insurance.cover_uninsured(form.policy_id.data, first, last, station_id=station_id)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-        return redirect(back)
-    idempotency.complete(claim, 303, location=back)
-    db.session.commit()
-    flash(_("%(n)s workers added to the policy.", n=added), "success")
-    return redirect(back, 303)
+        return back, _("%(n)s workers added to the policy.", n=added)
+
+    done = record_once(form, action)
+    if done:
+        return done
+    flash_refusal(form)
+    return redirect(back)
 
 
 # --- the station dashboard on the home page
@@ -299,7 +275,7 @@ def _dashboard_panel():
     elif (request.args.get("station_id") or "").isdigit():
         station_id = report_station_id(request.args.get("station_id"))
     data = station_dashboard(station_id=station_id)
-    month_first, month_last = month_bounds(data["today"].year, data["today"].month)
+    month_first, month_last = month_bounds(data["today"])
     return "reports/_dashboard.html", {
         "d": data, "station_id": station_id, "month": month_first.strftime("%Y-%m"),
         "day_labels": [day.strftime("%m-%d") for day, _n in data["pieces_by_day"]],

@@ -491,24 +491,6 @@ def mark_paid(invoice: Invoice, paid_on: date, amount: Decimal, user=None) -> Pa
 # --- monthly statement
 
 
-def month_bounds(year: int, month: int) -> tuple[date, date]:
-    start = date(year, month, 1)
-    end = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
-    return start, end
-
-
-def parse_month(text: str | None) -> tuple[int, int] | None:
-    """'2026-11' → (2026, 11); None for empty; ValidationError for nonsense."""
-    if not text:
-        return None
-    try:
-        year, month = (int(p) for p in str(text).split("-"))
-        date(year, month, 1)
-    except ValueError:
-        raise ValidationError(fields={"month": str(_l("A month as YYYY-MM."))}) from None
-    return year, month
-
-
 @dataclass
 class Statement:
     client: Client
@@ -549,11 +531,11 @@ def _issued_within(model, start: date, end: date):
     return (model.issued_at >= utc_start_of(start)) & (model.issued_at < utc_start_of(end + timedelta(days=1)))
 
 
-def monthly_statement(client: Client, year: int, month: int) -> Statement:
+def monthly_statement(client: Client, month: tuple[date, date]) -> Statement:
     """A client's account for one month: pieces delivered (accepted returns, corrections
     included) valued at each order's unit price, invoices and credit notes issued, payments
     received, and the balance owed at the start and end of the month."""
-    start, end = month_bounds(year, month)
+    start, end = month
     st = Statement(client=client, start=start, end=end)
     rows = db.session.execute(
         select(Order.id, Order.number, Product.name, Order.unit_price, func.sum(Return.accepted))

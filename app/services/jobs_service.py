@@ -10,12 +10,13 @@ import os
 import socket
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.dates import previous_month
 from app.extensions import db
 from app.models import Batch, JobRun, Order, PayPeriod, Setting, local_today, utcnow
 from app.services import audit, notices, production
@@ -184,12 +185,6 @@ def save_auto_close(enabled: bool, day: int, user=None) -> AutoClose:
     after = auto_close_settings()
     audit.record("update", "setting", None, before=before.__dict__, after=after.__dict__, user=user)
     return after
-
-
-def previous_month(today: date) -> tuple[date, date]:
-    first_this = today.replace(day=1)
-    last_prev = first_this - timedelta(days=1)
-    return last_prev.replace(day=1), last_prev
 
 
 def close_previous_pay_period(today: date | None = None, force: bool = False) -> str:

@@ -10,7 +10,6 @@ station that issued the batch.
 """
 from __future__ import annotations
 
-from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import joinedload
 
+from app.dates import month_bounds, months_touched
 from app.extensions import db
 from app.models import Batch, Order, Return, Station, Worker, local_today
 from app.models.base import local_tz
@@ -67,25 +67,6 @@ def key_groups_of(gender, birth_year, flags: dict, year: int) -> set[str]:
     if age is not None and gender == "M" and 50 <= age <= 60:
         groups.add("age_50_60_men")
     return groups
-
-
-def months_touched(start: date, end: date) -> int:
-    """Calendar months the range touches (1 for a range inside one month)."""
-    return (end.year - start.year) * 12 + end.month - start.month + 1
-
-
-def month_bounds(year: int, month: int) -> tuple[date, date]:
-    return date(year, month, 1), date(year, month, monthrange(year, month)[1])
-
-
-def months_in(start: date, end: date) -> list[tuple[date, date]]:
-    """(first, last) day of each calendar month the range touches, clipped to the range."""
-    out, y, m = [], start.year, start.month
-    while (y, m) <= (end.year, end.month):
-        first, last = month_bounds(y, m)
-        out.append((max(first, start), min(last, end)))
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
 
 
 def _end_of_day_utc(day: date) -> datetime:
@@ -250,45 +231,6 @@ def _worker_attributes(station_id: int | None):
     return db.session.execute(stmt).all()
 
 
-def parse_range(raw_from: str | None, raw_to: str | None, default: tuple[date, date] | None = None):
-    """(start, end) from ``YYYY-MM-DD`` strings; field errors (422) when bad or reversed."""
-    from flask_babel import lazy_gettext as _l
-
-    from app.services.errors import ValidationError
-
-    if not raw_from and not raw_to and default is not None:
-        return default
-    errors, values = {}, {}
-    for key, raw in (("from", raw_from), ("to", raw_to)):
-        try:
-            values[key] = date.fromisoformat((raw or "").strip())
-        except ValueError:
-            errors[key] = str(_l("Enter a date as YYYY-MM-DD."))
-    if not errors and values["from"] > values["to"]:
-        errors["to"] = str(_l("The end must not be before the start."))
-    if not errors and months_touched(values["from"], values["to"]) > 120:
-        errors["to"] = str(_l("At most ten years at a time."))
-    if errors:
-        raise ValidationError(fields=errors)
-    return values["from"], values["to"]
-
-
-def parse_month(raw: str | None, default: date | None = None) -> tuple[date, date]:
-    """First and last day of a ``YYYY-MM`` month; 422 when malformed."""
-    from flask_babel import lazy_gettext as _l
-
-    from app.services.errors import ValidationError
-
-    if not raw:
-        today = default or local_today()
-        return month_bounds(today.year, today.month)
-    try:
-        year, month = (int(part) for part in raw.strip().split("-"))
-        return month_bounds(year, month)
-    except (ValueError, TypeError):
-        raise ValidationError(fields={"month": str(_l("Enter a month as YYYY-MM."))}) from None
-
-
 # --- the monthly roster (花名册)
 
 
@@ -362,7 +304,7 @@ def station_dashboard(station_id: int | None = None, today: date | None = None, 
 
     today = today or local_today()
     first_day = today - timedelta(days=days - 1)
-    month_first, _month_last = month_bounds(today.year, today.month)
+    month_first, _month_last = month_bounds(today)
 
     per_day_stmt = (select(Return.work_date, func.sum(Return.accepted))
                     .where(Return.work_date >= first_day, Return.work_date <= today)

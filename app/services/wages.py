@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from app.dates import month_bounds
 from app.extensions import db
 from app.models import (
     Adjustment,
@@ -80,13 +81,6 @@ class PeriodCannotReopen(ConflictError):
 
 
 # --- periods
-
-
-def month_bounds(day: date) -> tuple[date, date]:
-    """The calendar month holding ``day``: (first day, last day)."""
-    first = day.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return first, following - timedelta(days=1)
 
 
 def overlapping_period(start: date, end: date) -> PayPeriod | None:

@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app import idempotency
+from app.dates import month_bounds
 from app.db_tx import writing
 from app.extensions import db
 from app.main.views import HOME_PAGE_KEYS, HOME_PANELS
@@ -23,8 +23,9 @@ from app.pdf import pdf_response
 from app.permissions import get_visible_or_404, require_roles, scope_params, visible, visible_to_role
 from app.services import audit, wages
 from app.services.earnings import worker_earnings
-from app.services.errors import DomainError
+from app.services.errors import ValidationError
 from app.services.periods import period_covering
+from app.submission import flash_refusal, form_status, record_once
 from app.templating import NAV_EXTRA
 from app.wages import documents
 from app.wages.forms import AdjustmentForm, ClosePeriodForm, PayPeriodForm, ReopenPeriodForm
@@ -52,28 +53,6 @@ def _station_scope() -> int | None:
     return current_user.station_id if current_user.role == "supervisor" else None
 
 
-def _replayed(form) -> str | None:
-    """Where a re-sent form went the first time, or None after claiming its key."""
-    key = form.idem_key.data
-    if not key:
-        return None
-    claim = idempotency.replay_or_claim(current_user.actor_key, key,
-                                        idempotency.request_fingerprint("POST", request.path, {"k": key}))
-    g.idem_claim = claim
-    if claim.status_code is not None:
-        db.session.rollback()
-        return claim.location or url_for("wages.periods")
-    return None
-
-
-def _done(location: str):
-    claim = g.pop("idem_claim", None)
-    if claim is not None:
-        idempotency.complete(claim, 303, location=location)
-    db.session.commit()
-    return redirect(location, 303)
-
-
 # --- pay periods (admin, supervisor)
 
 
@@ -94,8 +73,8 @@ def periods():
 def _next_period_bounds(existing) -> tuple[date, date]:
     """The calendar month after the latest period (or this month when there is none)."""
     if not existing:
-        return wages.month_bounds(local_today())
-    return wages.month_bounds(max(p.end for p in existing) + timedelta(days=1))
+        return month_bounds(local_today())
+    return month_bounds(max(p.end for p in existing) + timedelta(days=1))
 
 
 @bp.post("/pay-periods")
@@ -103,21 +82,16 @@ def _next_period_bounds(existing) -> tuple[date, date]:
 def create_period():
     form = PayPeriodForm()
     if form.validate_on_submit():
-        if (location := _replayed(form)) is not None:
-            return redirect(location, 303)
-        try:
+        def action():
             period = wages.create_pay_period(form.start.data, form.end.data, user=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            for name, message in exc.fields.items():
-                getattr(form, name, form.start).errors.append(message)
-            if not exc.fields:
-                flash(str(exc.message), "error")
-        else:
-            flash(_("Pay period %(start)s – %(end)s opened.", start=period.start, end=period.end), "success")
-            return _done(url_for("wages.period", period_id=period.id))
+            return url_for("wages.period", period_id=period.id), \
+                _("Pay period %(start)s – %(end)s opened.", start=period.start, end=period.end)
+
+        done = record_once(form, action)
+        if done:
+            return done
     rows = db.session.scalars(select(PayPeriod).order_by(PayPeriod.start.desc())).all()
-    return render_template("wages/periods.html", periods=rows, totals={}, form=form), 422
+    return render_template("wages/periods.html", periods=rows, totals={}, form=form), form_status(form)
 
 
 @bp.get("/pay-periods/<int:period_id>")
@@ -161,27 +135,20 @@ def add_adjustment(period_id):
     form = _adjustment_form(period, formdata=request.form)
     form.pay_period_id.data = period.id
     if form.validate_on_submit():
-        if (location := _replayed(form)) is not None:
-            return redirect(location, 303)
-        worker = db.session.scalar(select(Worker).where(Worker.id == form.worker_id.data, visible(Worker)))
-        if worker is None:
-            form.worker_id.errors.append(_("Choose a worker."))
-        else:
-            try:
-                wages.add_adjustment(worker=worker, period=period, amount=form.amount.data, reason=form.reason.data,
-                                     user=current_user)
-            except DomainError as exc:
-                db.session.rollback()
-                for name, message in exc.fields.items():
-                    getattr(form, name, form.amount).errors.append(message)
-                if not exc.fields:
-                    flash(str(exc.message), "error")
-            else:
-                flash(_("Adjustment recorded for %(name)s.", name=worker.name), "success")
-                return _done(url_for("wages.period", period_id=period.id))
+        def action():
+            worker = db.session.scalar(select(Worker).where(Worker.id == form.worker_id.data, visible(Worker)))
+            if worker is None:
+                raise ValidationError(fields={"worker_id": _("Choose a worker.")})
+            wages.add_adjustment(worker=worker, period=period, amount=form.amount.data, reason=form.reason.data,
+                                 user=current_user)
+            return url_for("wages.period", period_id=period.id), _("Adjustment recorded for %(name)s.", name=worker.name)
+
+        done = record_once(form, action)
+        if done:
+            return done
     rows = wages.period_totals(period)
     return render_template("wages/period.html", period=period, rows=rows, total=wages.sum_rows(rows),
-                           adjustment_form=form, adjustments=_adjustments(period)), 422
+                           adjustment_form=form, adjustments=_adjustments(period)), form_status(form)
 
 
 @bp.route("/pay-periods/<int:period_id>/close", methods=["GET", "POST"])
@@ -192,23 +159,23 @@ def close_period(period_id):
     if period.status == "closed":
         flash(_("This pay period is already closed."), "info")
         return redirect(url_for("wages.period", period_id=period.id), 303)
-    status = 200
     if form.validate_on_submit():
-        if (location := _replayed(form)) is not None:
-            return redirect(location, 303)
-        try:
-            result = wages.close_pay_period(period, user=current_user, early=form.early.data)
-        except wages.PeriodNotEnded as exc:
-            db.session.rollback()
-            form.early.errors.append(str(exc.message))
-            status = 422
-        else:
-            flash(_("Pay period closed: %(n)s statements, net total %(total)s.", n=result.payslips,
-                    total=format_money(result.total)), "success")
-            return _done(url_for("wages.period", period_id=period.id))
+        def action():
+            try:
+                result = wages.close_pay_period(period, user=current_user, early=form.early.data)
+            except wages.PeriodNotEnded as exc:
+                # Shown on the box that confirms an early close, with the form's usual 422.
+                raise ValidationError(exc.message, fields={"early": str(exc.message)}) from None
+            return url_for("wages.period", period_id=period.id), \
+                _("Pay period closed: %(n)s statements, net total %(total)s.", n=result.payslips,
+                  total=format_money(result.total))
+
+        done = record_once(form, action)
+        if done:
+            return done
     rows = wages.period_totals(period)
     return no_store(render_template("wages/close.html", period=period, form=form, total=wages.sum_rows(rows),
-                                    days_left=wages.days_left(period))), status
+                                    days_left=wages.days_left(period))), form_status(form)
 
 
 @bp.post("/pay-periods/<int:period_id>/reopen")
@@ -217,20 +184,19 @@ def reopen_period(period_id):
     """Open a period closed too soon, while none of its statements has been relied on."""
     period = db.session.get(PayPeriod, period_id) or abort(404)
     form = ReopenPeriodForm()
+    back = url_for("wages.period", period_id=period.id)
     if form.validate_on_submit():
-        if (location := _replayed(form)) is not None:
-            return redirect(location, 303)
-        try:
+        def action():
             wages.reopen_pay_period(period, form.reason.data, user=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.fields.get("reason") or exc.message), "error")
-            return redirect(url_for("wages.period", period_id=period.id), 303)
-        flash(_("Pay period reopened: its statements were withdrawn and returns dated in it can be recorded again."),
-              "success")
-        return _done(url_for("wages.period", period_id=period.id))
+            return back, _("Pay period reopened: its statements were withdrawn and returns dated in it can be recorded again.")  # noqa: E501
+
+        done = record_once(form, action)
+        if done:
+            return done
+        flash_refusal(form)
+        return redirect(back, 303)
     flash(_("Say why the period is reopened."), "error")
-    return redirect(url_for("wages.period", period_id=period.id), 303)
+    return redirect(back, 303)
 
 
 @bp.get("/pay-periods/<int:period_id>/statements.pdf")
@@ -377,7 +343,7 @@ def me_earnings():
             month = date.fromisoformat(raw + "-01")
         except ValueError:
             month = today.replace(day=1)
-    start, end = wages.month_bounds(month)
+    start, end = month_bounds(month)
     result = worker_earnings(current_user.id, start, min(end, today) if start <= today else end)
     prev_month = (start - timedelta(days=1)).replace(day=1)
     next_month = end + timedelta(days=1)

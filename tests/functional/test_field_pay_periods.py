@@ -2,6 +2,7 @@
 who can help; an admin may reopen a period nobody has printed or exported, chained and audited."""
 from sqlalchemy import func, select
 
+from app.dates import month_bounds
 from app.extensions import db
 from app.models import AuditEvent, PayPeriod, PayPeriodReopening, Payslip, local_today
 from app.services import wages
@@ -10,7 +11,7 @@ from tests.wages_fixtures import issue_on, period_for, return_on
 
 
 def _this_month(make):
-    start, end = wages.month_bounds(local_today())
+    start, end = month_bounds(local_today())
     station = make.station()
     order = make.order(station=station, product=make.product(piece_rate="0.0350"), quantity=5000)
     worker = make.worker(station=station, name="高秀英")

@@ -2,6 +2,7 @@
 import pytest
 
 from app import create_app
+from app.dates import month_bounds
 from app.jobs_admin.views import describe_schedule
 
 
@@ -55,7 +56,7 @@ def test_one_name_per_concept_on_the_pages(client, login_as, make):
     assert "<th class=\"num\">单价</th>" not in products
     from app.models import local_today
     from app.services import wages
-    period = wages.create_pay_period(*wages.month_bounds(local_today()))
+    period = wages.create_pay_period(*month_bounds(local_today()))
     from app.extensions import db
     db.session.commit()
     page = client.get(f"/pay-periods/{period.id}").text

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import jobs
+from app.dates import previous_month
 from app.extensions import db
 from app.models import AuditEvent, Order, PayPeriod, Payslip, local_today
 from app.services import jobs_service, notices, production
@@ -165,7 +166,7 @@ def _switch_on(day=1):
 
 def _last_month_work(make):
     """A worker with accepted pieces in last month, so closing writes one statement."""
-    start, _end = jobs_service.previous_month(local_today())
+    start, _end = previous_month(local_today())
     batch = make.batch(quantity=50, issued_on=start, due_date=start + timedelta(days=5))
     make.return_(batch=batch, accepted=40, work_date=start + timedelta(days=2))
     return batch
@@ -182,7 +183,7 @@ def test_auto_close_creates_and_closes_last_months_period_once_through_the_wages
     _switch_on(day=1)
     outcome = jobs.run_claimed("close_pay_period")
     assert outcome.run.error is None and "closed=1" in outcome.run.result and "payslips=1" in outcome.run.result
-    start, end = jobs_service.previous_month(local_today())
+    start, end = previous_month(local_today())
     period = db.session.scalar(select(PayPeriod))
     assert (period.start, period.end, period.status) == (start, end, "closed")
     slip = db.session.scalar(select(Payslip))

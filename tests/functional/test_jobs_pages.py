@@ -135,7 +135,7 @@ def test_admin_switches_auto_close_on_for_a_day(client, login_as):
     login_as("admin")
     html = client.get("/admin/jobs/auto-close").text
     resp = client.post("/admin/jobs/auto-close", data={"csrf_token": csrf_token(html), "enabled": "y", "day": "6"})
-    assert resp.status_code == 302
+    assert resp.status_code == 303
     assert jobs_service.auto_close_settings() == jobs_service.AutoClose(enabled=True, day=6)
 
 
@@ -144,7 +144,7 @@ def test_a_bad_closing_day_is_refused_with_a_message_and_nothing_stored(client, 
     login_as("admin")
     html = client.get("/admin/jobs/auto-close").text
     resp = client.post("/admin/jobs/auto-close", data={"csrf_token": csrf_token(html), "enabled": "y", "day": day})
-    assert resp.status_code == 200 and 'class="error"' in resp.text
+    assert resp.status_code == 422 and 'class="error"' in resp.text
     assert db.session.scalar(select(Setting)) is None
 
 

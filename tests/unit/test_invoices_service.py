@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
+from app.dates import month_bounds
 from app.extensions import db
 from app.models import CreditNote, Invoice, NumberCounter, Order, StoredFile, local_today
 from app.services import invoicing, production
@@ -135,14 +136,14 @@ def test_statement_counts_delivered_invoiced_credited_paid_and_balance(app, make
     invoicing.mark_paid(second, local_today(), Decimal("20.00"))
     db.session.commit()
     today = local_today()
-    st = invoicing.monthly_statement(client, today.year, today.month)
+    st = invoicing.monthly_statement(client, month_bounds(today))
     assert st.pieces_delivered == 100 and st.value_delivered == Decimal("50.00")
     assert st.invoiced == Decimal("100.00") and st.credited == Decimal("50.00") and st.paid == Decimal("20.00")
     assert st.pieces_invoiced == 200 and st.pieces_credited == 100
     assert st.opening_balance == Decimal("0.00") and st.closing_balance == Decimal("30.00")
     assert invoicing.statement_json(st)["balance"] == "30.00"
     last_month = today.replace(day=1) - timedelta(days=1)
-    earlier = invoicing.monthly_statement(client, last_month.year, last_month.month)
+    earlier = invoicing.monthly_statement(client, month_bounds(last_month))
     assert earlier.pieces_delivered == 0 and earlier.closing_balance == Decimal("0.00")
 
 

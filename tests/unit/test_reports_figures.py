@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
+from app.dates import months_touched, parse_range
 from app.services.errors import ValidationError
-from app.services.reports import earnings_bands, employment_report, months_touched, parse_range
+from app.services.reports import earnings_bands, employment_report
 from tests.reports_fixtures import END, START, Scenario, build_district, expected
 
 FIELDS = ("registered", "workers_active", "person_times", "pieces", "wages", "avg_monthly_wage", "groups")

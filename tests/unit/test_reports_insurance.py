@@ -4,11 +4,11 @@ from decimal import Decimal
 
 import pytest
 
+from app.dates import month_bounds
 from app.extensions import db
 from app.models import PolicyCoverage, local_today
 from app.services import insurance
 from app.services.errors import ConflictError, ValidationError
-from app.services.reports import month_bounds
 
 
 def _policy(number, start, end):
@@ -21,7 +21,7 @@ def _policy(number, start, end):
 @pytest.fixture
 def month():
     today = local_today()
-    return month_bounds(today.year, today.month)
+    return month_bounds(today)
 
 
 def test_only_active_workers_without_a_policy_in_force_are_listed(make, month):

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from app.dates import month_bounds
 from app.extensions import db
 from app.models import Payslip, local_today
 from app.services import catalog, wages
@@ -33,7 +34,7 @@ def test_net_is_the_sum_of_lines_rounded_once_plus_adjustments(app, make, produc
     first = local_today().replace(day=1)
     for _ in range(next(_months_back)):
         first = (first - timedelta(days=1)).replace(day=1)
-    start, end = wages.month_bounds(first)
+    start, end = month_bounds(first)
     station = make.station()
     worker = make.worker(station=station)
     expected_pieces: dict[tuple[int, Decimal], int] = defaultdict(int)

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from app.dates import month_bounds
 from app.models import PayPeriod, Payslip, PayslipLine, local_today
 from app.services import catalog, periods, production, wages
 from app.services.errors import ConflictError, ValidationError
@@ -44,7 +45,7 @@ def test_three_returns_of_one_piece_round_once_per_line_on_the_statement(db, las
 def test_periods_never_overlap_and_default_to_a_calendar_month(db, app):
     period = wages.create_pay_period(None, None)
     today = local_today()
-    assert (period.start, period.end) == wages.month_bounds(today)
+    assert (period.start, period.end) == month_bounds(today)
     assert period.start.day == 1 and (period.end + timedelta(days=1)).day == 1
     with pytest.raises(ConflictError) as exc:
         wages.create_pay_period(period.end, period.end + timedelta(days=5))
@@ -104,7 +105,7 @@ def test_rate_change_after_issue_leaves_earlier_earnings_unchanged(db, last_mont
 
 def test_closed_period_statements_and_pdf_stay_byte_identical_through_later_activity(db, app, last_month):
     period = period_for(last_month["start"], last_month["end"])
-    current = wages.create_pay_period(*wages.month_bounds(local_today()))
+    current = wages.create_pay_period(*month_bounds(local_today()))
     db.session.commit()
     close(period)
     slip = db.session.scalar(select(Payslip))
