@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.dates import month_bounds, months_in, parse_month, parse_range
+from app.dates import month_bounds, months_in, parse_month, parse_range, previous_month
 from app.db_tx import writing
 from app.extensions import db
 from app.forms import form_view
@@ -54,12 +54,11 @@ def range_shortcuts(today: date) -> list[dict]:
     """The ranges asked for most: this and last month, this quarter, this year, last year.
     Early in a month (before the 10th) last month is the one marked as suggested: a month two
     days old says little."""
-    this_first, this_last = month_bounds(today.year, today.month)
-    last_first, last_last = month_bounds(*(
-        (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)))
+    this_first, this_last = month_bounds(today)
+    last_first, last_last = previous_month(today)
     q_first_month = (today.month - 1) // 3 * 3 + 1
     q_first = date(today.year, q_first_month, 1)
-    q_last = month_bounds(today.year, q_first_month + 2)[1]
+    q_last = month_bounds(date(today.year, q_first_month + 2, 1))[1]
     return [
         {"label": _("This month"), "from": this_first, "to": this_last, "suggested": today.day >= 10},
         {"label": _("Last month"), "from": last_first, "to": last_last, "suggested": today.day < 10},

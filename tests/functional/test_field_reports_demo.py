@@ -4,10 +4,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from app.dates import month_bounds, previous_month
 from app.extensions import db
 from app.models import Product, StoredFile, Worker, local_today
 from app.reports.views import range_shortcuts
-from app.services.reports import employment_report, month_bounds
+from app.services.reports import employment_report
 
 
 def test_shortcuts_cover_last_month_this_quarter_and_year_and_suggest_last_month_early(app):
@@ -39,7 +40,7 @@ def test_active_registered_after_the_range_is_counted_and_named(app, make):
     worker = make.worker(station=station)
     batch = make.batch(order=make.order(station=station), worker=worker, quantity=20)
     make.return_(batch=batch, accepted=3)
-    start, end = month_bounds(local_today().year, local_today().month)
+    start, end = month_bounds(local_today())
     later = end + timedelta(days=1)
     worker.registered_on = datetime(later.year, later.month, later.day, 2, 0)  # recorded late, after the month
     db.session.commit()
@@ -55,8 +56,7 @@ def test_demo_registers_workers_over_the_past_year_with_product_drawings(app, db
     db.session.commit()
     first, last = db.session.execute(select(func.min(Worker.registered_on), func.max(Worker.registered_on))).one()
     assert (last - first).days > 120 and (local_today() - last.date()).days > 60
-    prev_first, prev_last = month_bounds(*((local_today().year - 1, 12) if local_today().month == 1
-                                           else (local_today().year, local_today().month - 1)))
+    prev_first, prev_last = previous_month(local_today())
     report = employment_report(prev_first, prev_last)
     left_out = report["active_not_counted_as_registered"]
     assert report["workers_active"] > 0 and left_out["registered_after_range"] == 0  # all joined before working

@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from app.dates import month_bounds
-from app.models import InsurancePolicy, PayPeriod, local_today
+from app.models import InsurancePolicy, PayPeriod
 from tests.helpers import form_values
 
 
@@ -15,11 +15,11 @@ def _count(model) -> int:
     return db.session.scalar(select(func.count(model.id)))
 
 
-def test_a_pay_period_key_sent_again_with_other_dates_is_refused_and_stores_nothing(client, login_as):
+def test_a_pay_period_key_sent_again_with_other_dates_is_refused_and_stores_nothing(client, login_as, clock):
     login_as("admin")
     page = client.get("/pay-periods").get_data(as_text=True)
     values = form_values(page[page.index('action="/pay-periods"'):])
-    start, end = month_bounds(local_today().replace(day=1) - timedelta(days=400))
+    start, end = month_bounds(clock.today.replace(day=1) - timedelta(days=400))
     first = client.post("/pay-periods", data={**values, "start": start.isoformat(), "end": end.isoformat()})
     assert first.status_code == 303
     assert client.post("/pay-periods", data={**values, "start": start.isoformat(), "end": end.isoformat()}).status_code == 303
@@ -29,8 +29,8 @@ def test_a_pay_period_key_sent_again_with_other_dates_is_refused_and_stores_noth
     assert _count(PayPeriod) == 1
 
 
-def test_an_insurance_key_sent_again_with_another_policy_is_refused_and_stores_nothing(client, login_as):
-    today = local_today()
+def test_an_insurance_key_sent_again_with_another_policy_is_refused_and_stores_nothing(client, login_as, clock):
+    today = clock.today
     login_as("admin")
     values = form_values(client.get("/reports/insurance").get_data(as_text=True))
     data = {**values, "insurer": "中国人保", "policy_number": "PICC-1", "start": today.replace(day=1).isoformat(),
