@@ -103,6 +103,15 @@ def sign_in_staff(page, base_url, username, password):
     page.wait_for_url("**/home")
 
 
+def open_nav(page, label):
+    """Follow a link of the main navigation as a person would: open its menu first when the
+    link sits in a closed group (the admin's navigation is grouped)."""
+    link = page.locator("nav.mainnav a", has_text=label).first
+    if not link.is_visible():
+        link.locator("xpath=ancestor::details[1]/summary").click()
+    link.click()
+
+
 def sign_in_worker(page, base_url, phone, pin):
     page.goto(f"{base_url}/w/login")
     page.fill("input[name=phone]", phone)

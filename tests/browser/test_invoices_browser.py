@@ -1,6 +1,6 @@
 """An admin issues an invoice in real Chromium, opens it, prints it (print media), voids it."""
 from app.services import invoicing
-from tests.browser.conftest import sign_in_staff
+from tests.browser.conftest import open_nav, sign_in_staff
 from tests.invoices_fixtures import accepted_pieces
 
 
@@ -18,7 +18,7 @@ def test_admin_issues_prints_and_voids_an_invoice_at_tablet_size(live, page_at, 
 
     page = page_at("tablet")
     sign_in_staff(page, server.url, "boss", "correct-horse")
-    page.click("nav.mainnav >> text=结算单")
+    open_nav(page, "结算单")
     page.click("text=开客户结算单")
     page.select_option("#pick_client", label="宁夏红枸杞礼盒有限公司")
     page.click("text=显示订单")
@@ -44,7 +44,7 @@ def test_admin_issues_prints_and_voids_an_invoice_at_tablet_size(live, page_at, 
     assert "CN-" in page.inner_text("main")
     assert "已作废" in page.inner_text("h1")
 
-    page.click("nav.mainnav >> text=对账单")
+    open_nav(page, "对账单")
     page.select_option("#client_id", label="宁夏红枸杞礼盒有限公司")
     page.click("form.inv-filter button[type=submit]")
     assert "月度对账单" in page.inner_text("main")

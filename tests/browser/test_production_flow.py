@@ -9,7 +9,7 @@ from datetime import timedelta
 from app.extensions import db
 from app.models import Batch, Order, local_today
 from app.services import catalog
-from tests.browser.conftest import sign_in_staff
+from tests.browser.conftest import open_nav, sign_in_staff
 
 
 def product_picture() -> bytes:
@@ -155,7 +155,7 @@ def test_admin_adds_a_product_with_a_picture_and_changes_its_rate(live, page_at,
     picture.write_bytes(product_picture())
     page = page_at("tablet")
     sign_in_staff(page, server.url, "boss", "correct-horse")
-    page.click("nav >> text=客户")
+    open_nav(page, "客户")
     page.click("text=＋ 新客户")
     page.fill("input[name=name]", "绿源纸袋包装厂")
     page.fill("input[name=contact]", "王主管")
