@@ -13,13 +13,15 @@ first did), so a replay records exactly once.
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import wraps
 from pathlib import Path
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app import idempotency
 from app.api.core import MalformedJSON, dumps, parse_json_body, validate_form
@@ -123,28 +125,94 @@ def replay_return(batch_id: int):
     key = (request.headers.get("Idempotency-Key") or "").strip()[:100]
     if not key:
         raise ValidationError(fields={"idempotency_key": _("Required.")})
-    fingerprint = idempotency.request_fingerprint("POST", request.path, body)
-    done = idempotency.replay(current_user.actor_key, key, fingerprint)
-    if done is not None:
-        return done
-    form = validate_form(ReturnForm, {k: v for k, v in body.items() if k in OUTBOX_FIELDS})
-    batch = db.session.scalar(select(Batch).where(Batch.id == batch_id, visible(Batch)))
-    if batch is None:
-        return api_error(404, "not_found", _("This batch is not at your station."))
+    status, text = _record_one(batch_id, key, body)
+    return Response(text, status=status, mimetype="application/json")
+
+
+REPLAY_CHUNK = 100  # entries a tablet may send in one request
+
+
+@bp.post("/counter/returns")
+@json_staff
+def replay_returns():
+    """Several outbox entries in one request, in the order tapped: ``{"entries": [{key,
+    batch_id, body}]}``. Each is recorded (and committed) on its own exactly as by
+    ``/counter/batches/<id>/returns`` with its key, and answered in ``results`` with the
+    status and body that endpoint gives. An unexpected failure stops there: the rest answer
+    503 ``not_tried`` and the tablet sends them again later, still in order."""
+    body = parse_json_body()
+    entries = body.get("entries")
+    if not isinstance(entries, list) or not entries or len(entries) > REPLAY_CHUNK:
+        raise ValidationError(fields={"entries": _("Between 1 and %(n)s records.", n=REPLAY_CHUNK)})
+    results: list = []
+    # Each entry commits on its own; the signed-in account need not be read again after
+    # every commit (the batch is: populate_existing below).
+    session = db.session()
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
+        _record_all(entries, results)
+    finally:
+        session.expire_on_commit = expire_on_commit
+    return Response(dumps({"results": results}), mimetype="application/json")
+
+
+def _record_all(entries: list, results: list) -> None:
+    stopped = False
+    for entry in entries:
+        key = str(entry.get("key") or "")[:100] if isinstance(entry, dict) else ""
+        if stopped:
+            results.append({"key": key, "status": 503, "body": {"error": {"code": "not_tried", "message": ""}}})
+            continue
+        if not key or not isinstance(entry.get("batch_id"), int) or not isinstance(entry.get("body"), dict):
+            results.append({"key": key, "status": 422, "body": {"error": {
+                "code": "validation_error", "message": str(_("Please correct the marked fields.")),
+                "fields": {"entries": _("Each record needs its key, batch and counts.")}}}})
+            continue
+        try:
+            status, text = _record_one(entry["batch_id"], key, entry["body"])
+        except Exception:  # noqa: BLE001 - the database gave up (locked, gone): keep the order
+            db.session.rollback()
+            current_app.logger.exception("outbox replay stopped")
+            stopped = True
+            results.append({"key": key, "status": 503, "body": {"error": {"code": "not_tried", "message": ""}}})
+            continue
+        results.append({"key": key, "status": status, "body": json.loads(text)})
+
+
+def _record_one(batch_id: int, key: str, body: dict) -> tuple[int, str]:
+    """Record one outbox entry and commit, or answer why not: (status, JSON text). The key
+    and body are fingerprinted as a single POST to the batch's returns, so an entry sent
+    alone and then again in a chunk (or the other way round) is still recorded once."""
+    actor = current_user.actor_key
+    fingerprint = idempotency.request_fingerprint("POST", f"/counter/batches/{batch_id}/returns", body)
+    done = idempotency.replay(actor, key, fingerprint)
+    if done is not None:
+        return done.status_code, done.get_data(as_text=True)
+    try:
+        form = validate_form(ReturnForm, {k: v for k, v in body.items() if k in OUTBOX_FIELDS})
+        batch = db.session.scalar(select(Batch).where(Batch.id == batch_id, visible(Batch))
+                                  .execution_options(populate_existing=True))
+        if batch is None:
+            return _error(404, "not_found", _("This batch is not at your station."))
         payload = offline.record_outbox_return(batch=batch, form=form, body=body, user=current_user)
-    except DomainError:
+        payload["receipt_url"] = url_for("batches.return_receipt", return_id=payload["id"])
+        text = dumps(payload)
+        idempotency.store(actor, key, fingerprint, 201, text)
+        db.session.commit()
+        return 201, text
+    except (DomainError, IntegrityError) as exc:
         # A twin with this key may have done the work first: answer as it did.
         db.session.rollback()
-        done = idempotency.replay(current_user.actor_key, key, fingerprint)
+        done = idempotency.replay(actor, key, fingerprint)
         if done is not None:
-            return done
-        raise
-    payload["receipt_url"] = url_for("batches.return_receipt", return_id=payload["id"])
-    text = dumps(payload)
-    idempotency.store(current_user.actor_key, key, fingerprint, 201, text)
-    db.session.commit()
-    return Response(text, status=201, mimetype="application/json")
+            return done.status_code, done.get_data(as_text=True)
+        if isinstance(exc, IntegrityError):
+            return _error(409, "conflict", _("This conflicts with what is already recorded."))
+        return _error(exc.status, exc.code, exc.message, exc.fields)
+
+
+def _error(status: int, code: str, message, fields=None) -> tuple[int, str]:
+    return status, dumps({"error": {"code": code, "message": str(message), "fields": fields or {}}})
 
 
 @bp.post("/counter/discards")

@@ -10,6 +10,9 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
+
+PASSWORD = "correct-horse"
 
 
 class Wifi:
@@ -95,3 +98,53 @@ def _reset(sock):
         sock.close()
     except OSError:
         pass
+
+
+# --- the tablet's side, shared by the browser tests and bench/offline.py
+
+
+def poll(page, script, timeout=60.0):
+    """Wait until an async page expression answers truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(script)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout}s: {script}")
+        time.sleep(0.1)
+
+
+def ready_for_offline(page, base, user="zhan"):
+    """Sign in and open the counter once online: the service worker installs, keeps the
+    offline pages, and the tablet stores its snapshot."""
+    from tests.browser.conftest import sign_in_staff
+
+    sign_in_staff(page, base, user, PASSWORD)
+    page.goto(f"{base}/batches")
+    poll(page, "navigator.serviceWorker.controller !== null")
+    poll(page, "caches.match('/counter/return').then(r => !!r)")
+    poll(page, "window.JijianOutbox && JijianOutbox.snapshot().then(s => !!(s && s.batches.length))")
+
+
+def cut(context, wifi):
+    wifi.down()
+    context.set_offline(True)
+
+
+def restore(context, wifi):
+    wifi.up()
+    context.set_offline(False)
+
+
+def badge(page) -> tuple[int, int]:
+    el = page.locator("#outbox-badge")
+    return int(el.get_attribute("data-outbox-pending") or -1), int(el.get_attribute("data-outbox-attention") or -1)
+
+
+def wait_badge(page, pending, attention=0, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while badge(page) != (pending, attention):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"badge {badge(page)}, expected {(pending, attention)}")
+        page.wait_for_timeout(100)

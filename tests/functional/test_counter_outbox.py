@@ -149,3 +149,23 @@ def test_counter_pages_carry_the_badge_and_the_strings_in_the_users_language(cli
     assert f'data-batch-id="{batch.id}"' in page
     english = client.get("/counter/return?lang=en").text
     assert "waiting to be sent" in english and "<script>" not in english
+
+
+def test_a_chunk_records_each_entry_once_in_order_and_answers_each(client, login_as, make, db):
+    _station, _user, batch = setup(make, login_as, quantity=50)
+    csrf = token(client)
+    entries = [{"key": "a", "batch_id": batch.id, "body": {"accepted": 30}},
+               {"key": "b", "batch_id": batch.id, "body": {"accepted": 30}},  # only 20 left
+               {"key": "a", "batch_id": batch.id, "body": {"accepted": 30}},  # a repeat of the first
+               {"key": "c", "batch_id": batch.id, "body": {"accepted": 20}}]
+    resp = client.post("/counter/returns", json={"entries": entries}, headers={"X-CSRFToken": csrf})
+    assert resp.status_code == 200, resp.text
+    results = resp.get_json()["results"]
+    assert [r["status"] for r in results] == [201, 409, 201, 201]
+    assert results[0]["body"] == results[2]["body"]
+    assert results[1]["body"]["error"]["code"] == "over_return"
+    assert count(db, Return) == 2
+    # The same entry sent alone afterwards is the stored answer, not a new record.
+    again = post(client, batch.id, "c", {"accepted": 20}, csrf)
+    assert again.status_code == 201 and again.get_json() == results[3]["body"]
+    assert count(db, Return) == 2

@@ -28,7 +28,7 @@
   var URLS = {
     session: badge.getAttribute("data-session-url"),
     snapshot: badge.getAttribute("data-snapshot-url"),
-    replay: badge.getAttribute("data-replay-url"),
+    bulk: badge.getAttribute("data-bulk-url"),
     discard: badge.getAttribute("data-discard-url"),
     sw: badge.getAttribute("data-sw"),
     static: badge.getAttribute("data-static")
@@ -343,12 +343,63 @@
     });
   }
 
+  // The queue goes in chunks of CHUNK, in the order tapped; the server records each entry on
+  // its own (its key, its transaction) and answers each, so one round trip serves many.
+  var CHUNK = 50;
   function sendInOrder(entries, i, sentAny) {
     if (i >= entries.length) return Promise.resolve(sentAny);
-    return send(entries[i], false).then(function (outcome) {
-      if (outcome === "stop") return sentAny;
-      return sendInOrder(entries, i + 1, sentAny || outcome === "sent");
+    var chunk = entries.slice(i, i + CHUNK);
+    return sendChunk(chunk, false).then(function (outcome) {
+      if (outcome.stop) return sentAny || outcome.sent;
+      return sendInOrder(entries, i + CHUNK, sentAny || outcome.sent);
     });
+  }
+
+  function sendChunk(chunk, csrfRetried) {
+    var payload = { entries: chunk.map(function (e) { return { key: e.key, batch_id: e.batch_id, body: bodyOf(e) }; }) };
+    return post(URLS.bulk, null, payload).then(function (resp) {
+      var data = null;
+      try { data = resp.text ? JSON.parse(resp.text) : null; } catch (e) { data = null; }
+      var code = data && data.error ? data.error.code : null;
+      if (resp.status === 400 && code === "csrf_failed" && !csrfRetried) {
+        return fetchSession().then(function (s) { return s ? sendChunk(chunk, true) : { stop: true }; });
+      }
+      if (resp.status !== 200 || !data || !Array.isArray(data.results)) {
+        if (resp.status === 401) needsSignIn = true;
+        return backOff(chunk[0], code || resp.status).then(function () { return { stop: true }; });
+      }
+      return settleResults(chunk, data.results);
+    }, function () {
+      return backOff(chunk[0], "network").then(function () { return { stop: true }; });
+    });
+  }
+
+  function settleResults(chunk, results) {
+    var sent = false;
+    var step = function (i) {
+      if (i >= chunk.length) return Promise.resolve({ sent: sent, stop: false });
+      var entry = chunk[i];
+      var r = results[i];
+      if (!r || r.key !== entry.key) {
+        return backOff(entry, "no answer").then(function () { return { sent: sent, stop: true }; });
+      }
+      return outcomeOf(entry, r.status, r.body).then(function (outcome) {
+        if (outcome === "stop") return { sent: sent, stop: true };
+        if (outcome === "sent") sent = true;
+        return step(i + 1);
+      });
+    };
+    return step(0);
+  }
+
+  function outcomeOf(entry, status, data) {
+    var code = data && data.error ? data.error.code : null;
+    if ((status === 201 || status === 200) && data && data.id) return settle(entry, data);
+    if (status === 401 || status === 403) { needsSignIn = status === 401; return backOff(entry, code || status); }
+    if (status === 409 || status === 422 || status === 404 || (status === 400 && code !== "csrf_failed")) {
+      return needsAttention(entry, data, status);
+    }
+    return backOff(entry, status);  // 5xx, 429, not tried, anything unexpected: keep and retry
   }
 
   function bodyOf(entry) {
@@ -363,32 +414,9 @@
   }
 
   function post(url, key, body) {
-    return fetchWithin(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Idempotency-Key": key, "X-CSRFToken": session.csrf_token },
-      body: JSON.stringify(body)
-    });
-  }
-
-  // One entry, once: "sent", "attention", or "stop" (keep it and everything after it for later).
-  function send(entry, csrfRetried) {
-    var url = URLS.replay.replace("/0/", "/" + entry.batch_id + "/");
-    return post(url, entry.key, bodyOf(entry)).then(function (resp) {
-      return Promise.resolve(resp.text).then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        var code = data && data.error ? data.error.code : null;
-        if ((resp.status === 201 || resp.status === 200) && data && data.id) return settle(entry, data);
-        if (resp.status === 400 && code === "csrf_failed" && !csrfRetried) {
-          return fetchSession().then(function (s) { return s ? send(entry, true) : "stop"; });
-        }
-        if (resp.status === 401 || resp.status === 403) { needsSignIn = resp.status === 401; return backOff(entry, code || resp.status); }
-        if (resp.status === 409 || resp.status === 422 || resp.status === 404 || (resp.status === 400 && code !== "csrf_failed")) {
-          return needsAttention(entry, data, resp.status);
-        }
-        return backOff(entry, resp.status);  // 5xx, 429, anything unexpected: keep and retry
-      });
-    }, function () { return backOff(entry, "network"); });
+    var headers = { "Content-Type": "application/json", "X-CSRFToken": session.csrf_token };
+    if (key) headers["Idempotency-Key"] = key;
+    return fetchWithin(url, { method: "POST", headers: headers, body: JSON.stringify(body) });
   }
 
   function settle(entry, answer) {

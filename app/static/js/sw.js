@@ -17,12 +17,13 @@ var PAGES = "jijian-pages";
 var PICTURES = "jijian-pictures";
 var NAV_TIMEOUT_MS = 4000;
 var RETURN_PAGE = /^\/batches\/\d+\/return$/;
+var COUNTER_START = ["/board", "/batches"];
 var COUNTER_PAGES = /^\/(home|board|stations\/\d+\/board|batches|batches\/overdue|counter\/outbox|scan)$/;
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(STATIC_CACHE).then(function (cache) {
     return cache.addAll(PRECACHE).then(function () { return keepShell(cache); });
-  }).then(function () { return self.skipWaiting(); }));
+  }).then(keepCounterPages).then(function () { return self.skipWaiting(); }));
 });
 
 self.addEventListener("activate", function (event) {
@@ -35,7 +36,7 @@ self.addEventListener("activate", function (event) {
 
 self.addEventListener("message", function (event) {
   if (event.data && event.data.type === "refresh-shell") {
-    event.waitUntil(caches.open(STATIC_CACHE).then(keepShell));
+    event.waitUntil(caches.open(STATIC_CACHE).then(keepShell).then(keepCounterPages));
   }
 });
 
@@ -48,6 +49,30 @@ function keepShell(cache) {
       return null;
     }).catch(function () { return null; });
   }));
+}
+
+// The board and the open batches as they were last seen online, so they open offline even
+// when the tablet never visited them; at most every few minutes (each page load asks).
+var lastPages = 0;
+function keepCounterPages() {
+  if (Date.now() - lastPages < 180000) return null;
+  lastPages = Date.now();
+  return caches.open(PAGES).then(function (cache) {
+    return Promise.all(COUNTER_START.map(function (url) {
+      return fetch(url, { credentials: "same-origin" }).then(function (resp) {
+        var final = new URL(resp.url);
+        if (!resp.ok || /\/login$/.test(final.pathname)) return null;
+        // A followed redirect (/board → /stations/N/board) cannot answer a navigation as it
+        // is: keep its body as a plain answer under both addresses.
+        return resp.blob().then(function (body) {
+          var plain = function () { return new Response(body, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } }); };
+          var jobs = [cache.put(new URL(url, self.location.origin).href, plain())];
+          if (final.href !== new URL(url, self.location.origin).href) jobs.push(cache.put(final.href, plain()));
+          return Promise.all(jobs);
+        });
+      }).catch(function () { return null; });
+    }));
+  });
 }
 
 function withTimeout(promise, ms) {
