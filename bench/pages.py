@@ -100,13 +100,28 @@ def page_targets(db_path: Path, station_id: int, seed: int = 20) -> dict:
     return {"open_batches": batches, "open_orders": orders, "phones": rng.sample(phones, CLIENT_WORKERS)}
 
 
+def schema_fingerprint() -> str:
+    """The tables and columns the app expects: a database built for others is built again."""
+    import hashlib
+
+    from app import models  # noqa: F401 - every table
+    from app.extensions import db
+
+    names = sorted(f"{t.name}.{c.name}" for t in db.metadata.sorted_tables for c in t.columns)
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
+
+
 def prepare_sqlite(db_path: Path, reuse: bool) -> dict:
     meta_path = db_path.with_suffix(".meta.json")
     if reuse and meta_path.exists() and db_path.exists():
-        print(f"reusing {db_path}", flush=True)
-        return json.loads(meta_path.read_text())
+        meta = json.loads(meta_path.read_text())
+        if meta.get("schema") == schema_fingerprint():
+            print(f"reusing {db_path}", flush=True)
+            return meta
+        print("the schema changed since that database was built", flush=True)
     print(f"building {db_path} …", flush=True)
     meta = production.build(db_path)
+    meta["schema"] = schema_fingerprint()
     t0 = time.perf_counter()
     meta["period_id"] = add_pay_period(db_path)
     meta["period_closed_in_s"] = round(time.perf_counter() - t0, 1)

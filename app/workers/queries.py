@@ -51,24 +51,28 @@ def worker_rows(station_id: int | None, search: str | None = None, page: int = 1
         recent = recent.where(Return.station_id == station_id)
         last = last.where(Batch.station_id == station_id)
     recent, last = recent.subquery(), last.subquery()
+    which = [visible(Worker)]  # the workers listed; the joins below only add figures to each
+    if station_id is not None:
+        which.append(Worker.station_id == station_id)
+    if search:
+        like = f"%{search.strip()}%"
+        which.append(or_(Worker.name.like(like), Worker.phone.like(like)))
+    if recent_first:
+        which.append(Worker.active.is_(True))
     stmt = (select(Worker, func.coalesce(holding.c.holding, 0), func.coalesce(holding.c.open_batches, 0),
                    func.coalesce(recent.c.recent, 0), last.c.last_issued)
             .outerjoin(holding, holding.c.worker_id == Worker.id)
             .outerjoin(recent, recent.c.worker_id == Worker.id)
             .outerjoin(last, last.c.worker_id == Worker.id)
             .options(joinedload(Worker.station))
-            .where(visible(Worker)))
-    if station_id is not None:
-        stmt = stmt.where(Worker.station_id == station_id)
-    if search:
-        like = f"%{search.strip()}%"
-        stmt = stmt.where(or_(Worker.name.like(like), Worker.phone.like(like)))
+            .where(*which))
     if recent_first:
-        stmt = stmt.where(Worker.active.is_(True)).order_by(
+        stmt = stmt.order_by(
             case((last.c.last_issued.is_(None), 1), else_=0), last.c.last_issued.desc(), Worker.name, Worker.id)
     else:
         stmt = stmt.order_by(Worker.active.desc(), Worker.name, Worker.id)
-    result = paged(stmt, page, per_page, scalars=False)
+    # Counted without the aggregates (one row each per worker at most): half the page's time.
+    result = paged(stmt, page, per_page, scalars=False, count_of=select(Worker.id).where(*which))
     result.items = [WorkerRow(w, int(h), int(n), round(int(r) / FORECAST_DAYS, 1), li)
                     for w, h, n, r, li in result.items]
     return result
