@@ -23,6 +23,7 @@ from datetime import datetime
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.db_tx import writing
 from app.extensions import db
@@ -144,6 +145,11 @@ def run_claimed(name: str, scheduled_for: datetime | None = None) -> Outcome:
     db.session.rollback()  # start clean: the claim must be its own transaction
     with writing():
         run = jobs_service.claim_run(name, tick)
+        try:
+            db.session.commit()
+        except IntegrityError:  # another process's claim committed between our insert and commit
+            db.session.rollback()
+            run = None
     if run is None:
         log.info("skipped %s %sZ: claimed elsewhere", name, tick.isoformat())
         return Outcome(name, tick, None)

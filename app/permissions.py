@@ -81,11 +81,12 @@ def scope_params(user=None) -> dict:
     return {"scope_value": _scope_value(user)}
 
 
-@lru_cache(maxsize=512)
-def _visible_by_id(model, role: str, options: tuple):
-    # One statement per model, role and loader options, built once: building a statement
-    # costs more than running it, and every record page and API call asks this.
-    return select(model).where(model.id == bindparam("object_id"), visible_to_role(model, role)).options(*options)
+@lru_cache(maxsize=64)
+def _visible_by_id(model, role: str):
+    # One statement per model and role, built once (about 140 µs to build, 0.1 µs to find, on
+    # this machine under load): every record page and API call asks it. Loader options are added
+    # per call: freshly built joinedload() objects never compare equal, so they cannot be a key.
+    return select(model).where(model.id == bindparam("object_id"), visible_to_role(model, role))
 
 
 def get_visible_or_404(model, object_id, user=None, options=()):
@@ -97,7 +98,9 @@ def get_visible_or_404(model, object_id, user=None, options=()):
     user = user if user is not None else current_user
     if not getattr(user, "is_authenticated", False):
         abort(404)
-    stmt = _visible_by_id(model, user.role, tuple(options))
+    stmt = _visible_by_id(model, user.role)
+    if options:
+        stmt = stmt.options(*options)
     obj = db.session.scalar(stmt, {"object_id": object_id, **scope_params(user)})
     if obj is None:
         abort(404)
@@ -123,10 +126,17 @@ def require_roles(*roles):
     return decorator
 
 
-def own_station_id(user=None) -> int | None:
-    """The station a supervisor is limited to; None for an admin (who acts for every station)."""
+def station_scope(asked=None, user=None) -> int | None:
+    """The one station a list, a report or an export covers (rule 7): a supervisor's own, always
+    (asking for another station answers 404); for an admin the station asked for (404 when there
+    is none such) or None, every station."""
     user = user if user is not None else current_user
-    return user.station_id if user.role == "supervisor" else None
+    asked = asked.strip() if isinstance(asked, str) else asked
+    if asked in (None, ""):
+        return user.station_id if user.role == "supervisor" else None
+    if user.role not in ("admin", "supervisor"):
+        abort(404)
+    return get_visible_or_404(Station, asked, user).id
 
 
 def station_choices_for(user=None):

@@ -7,7 +7,7 @@ from app.api.core import api_endpoint
 from app.dates import month_bounds, parse_range
 from app.models import local_today
 from app.money import api_amount
-from app.reports.scope import report_station_id
+from app.permissions import station_scope
 from app.services.reports import employment_report
 
 
@@ -27,7 +27,7 @@ def employment_json(figures: dict) -> dict:
 def reports_employment():
     """Employment figures for a date range, for the district or one station, and per station."""
     start, end = parse_range(request.args.get("from"), request.args.get("to"), default=month_bounds(local_today()))
-    station_id = report_station_id(request.args.get("station_id"))
+    station_id = station_scope(request.args.get("station_id"))
     report = employment_report(start, end, station_id=station_id)
     return {
         "from": start, "to": end, "station_id": station_id, **employment_json(report),

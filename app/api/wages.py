@@ -175,7 +175,10 @@ def wages_period_payslips(period_id):
 @api_endpoint("/payslips/<int:payslip_id>.pdf", "GET", roles=("admin", "worker"), summary="A pay statement as PDF")
 def wages_payslip_pdf(payslip_id):
     slip = get_visible_or_404(Payslip, payslip_id)
-    return pdf_response(documents.payslip_pdf(slip), f"payslip-{slip.id}.pdf")
+    name = f"payslip-{slip.id}.pdf"
+    data = documents.payslip_pdf(slip)
+    db.session.commit()  # a first download stored the file it answers
+    return pdf_response(data, name)
 
 
 @api_endpoint("/pay-periods/<int:period_id>/export.xlsx", "GET", roles=("admin",), summary="Payroll export (.xlsx)")

@@ -22,7 +22,7 @@ from app.models import Batch, Order, Return, StoredFile, Worker, local_today
 from app.money import line_amount, round_money
 from app.paging import int_arg
 from app.pdf import pdf_response, render_pdf
-from app.permissions import STAFF, get_visible_or_404, own_station_id, require_roles, visible
+from app.permissions import STAFF, get_visible_or_404, require_roles, station_scope, visible
 from app.services import production
 from app.services.errors import ValidationError
 from app.submission import form_status, record_once
@@ -88,14 +88,14 @@ def batches():
     status = request.args.get("status", "open")
     if status not in ("open", "overdue", "closed", "all"):
         status = "open"
-    page = queries.batches_page(None if status == "all" else status, int_arg("page"), station_id=own_station_id())
+    page = queries.batches_page(None if status == "all" else status, int_arg("page"), station_id=station_scope())
     return render_template("batches/batches.html", page=page, status=status, today=local_today())
 
 
 @bp.get("/batches/overdue")
 @require_roles(*STAFF)
 def overdue_batches():
-    page = queries.batches_page("overdue", int_arg("page"), station_id=own_station_id())
+    page = queries.batches_page("overdue", int_arg("page"), station_id=station_scope())
     return render_template("batches/batches.html", page=page, status="overdue", today=local_today())
 
 

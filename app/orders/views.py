@@ -19,7 +19,7 @@ from app.models import Order, Product, Station, local_today
 from app.orders import queries
 from app.orders.forms import OrderEditForm, OrderForm
 from app.paging import int_arg, paged
-from app.permissions import STAFF, get_visible_or_404, own_station_id, require_roles, station_choices_for
+from app.permissions import STAFF, get_visible_or_404, require_roles, station_choices_for, station_scope
 from app.services import production
 from app.services.errors import ValidationError
 from app.submission import expected_version, form_status, record_once
@@ -124,7 +124,7 @@ def order_edit(order_id: int):
 @bp.get("/board")
 @require_roles(*STAFF)
 def board():
-    station_id = own_station_id()
+    station_id = station_scope()
     if station_id is None:
         first = db.session.scalar(select(Station.id).order_by(Station.id).limit(1))
         if first is None:

@@ -17,11 +17,10 @@ from app.forms import form_view
 from app.main.views import HOME_PANELS
 from app.models import InsurancePolicy, Station, local_today
 from app.pdf import pdf_response, render_pdf
-from app.permissions import require_roles, station_choices_for
+from app.permissions import require_roles, station_choices_for, station_scope
 from app.redirects import safe_path
 from app.reports import exports
 from app.reports.forms import CoverForm, PolicyForm
-from app.reports.scope import report_station_id
 from app.services import audit, insurance
 from app.services.errors import ValidationError
 from app.services.reports import GROUP_KEYS, employment_report, monthly_roster, station_dashboard
@@ -74,7 +73,7 @@ def _range_and_station():
         start, end = parse_range(request.args.get("from"), request.args.get("to"), default=month_bounds(local_today()))
     except ValidationError as exc:
         return None, None, None, exc.fields
-    return start, end, report_station_id(request.args.get("station_id")), {}
+    return start, end, station_scope(request.args.get("station_id")), {}
 
 
 # --- employment report
@@ -140,7 +139,7 @@ def _roster_request():
     """(first, last, station_id, full, show_groups) for the roster; a full version only for
     admins, and each full download is audited by the caller."""
     first, last = parse_month(request.args.get("month"), default=month_bounds(local_today()))
-    station_id = report_station_id(request.args.get("station_id"))
+    station_id = station_scope(request.args.get("station_id"))
     admin = current_user.role == "admin"
     full = request.args.get("full") == "1"
     if full and not admin:
@@ -157,11 +156,11 @@ def _roster_title(first, station_id) -> tuple[str, str]:
 
 def _audit_full(first, station_id, fmt: str, count: int) -> None:
     """A full (unmasked) roster left the app: who, when, which month (rule 9)."""
-    db.session.commit()  # end the read; the audit row takes SQLite's write lock up front
+    db.session.rollback()  # end the read (nothing written): the audit row takes SQLite's write lock at BEGIN
     with writing():
         audit.record("download_full_roster", "roster", station_id,
                      after={"month": first.strftime("%Y-%m"), "format": fmt, "workers": count})
-        db.session.commit()
+    db.session.commit()
 
 
 @bp.get("/roster")
@@ -268,11 +267,9 @@ def cover_uninsured():
 
 
 def _dashboard_panel():
-    station_id = None
-    if current_user.role == "supervisor":
-        station_id = current_user.station_id
-    elif (request.args.get("station_id") or "").isdigit():
-        station_id = report_station_id(request.args.get("station_id"))
+    # The home page keeps a supervisor on their station whatever the query string says.
+    asked = request.args.get("station_id") if current_user.role == "admin" else None
+    station_id = station_scope(asked if (asked or "").isdigit() else None)
     data = station_dashboard(station_id=station_id)
     month_first, month_last = month_bounds(data["today"])
     return "reports/_dashboard.html", {

@@ -98,7 +98,7 @@ def backup_database(dest: Path | str | None = None, keep: int | None = None) -> 
 def refresh_statistics() -> bool:
     """SQLite: refresh the query planner's statistics (``ANALYZE`` on a sample of each index),
     so it picks the right index as the returns grow — the employment report's date ranges rely
-    on them. PostgreSQL's autovacuum keeps its own. True when it ran."""
+    on them. PostgreSQL's autovacuum keeps its own. True when it ran; the job runner commits."""
     if dialect() != "sqlite":
         return False
     from app.db_tx import writing
@@ -107,7 +107,6 @@ def refresh_statistics() -> bool:
         conn = db.session.connection()
         conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # a sample a index: a second, not minutes
         conn.exec_driver_sql("ANALYZE")
-        db.session.commit()
     return True
 
 

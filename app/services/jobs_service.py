@@ -1,8 +1,8 @@
 """What the scheduled jobs do, and the claim that makes each tick run once.
 
-Every function here flushes and never commits — the job runner (``app.jobs``) commits once per
-run — except ``claim_run``, whose commit *is* the claim. Each job is safe to run twice: a
-second run over the same data changes nothing more.
+Every function here flushes and never commits — the job runner (``app.jobs``) commits: the
+claim, then the run's work once, then its end. Each job is safe to run twice: a second run over
+the same data changes nothing more.
 """
 from __future__ import annotations
 
@@ -37,14 +37,14 @@ def runner_name() -> str:
 
 
 def claim_run(job: str, scheduled_for: datetime) -> JobRun | None:
-    """Insert and commit the run's row before the job starts. The unique (job, scheduled_for)
-    index lets exactly one process win; the others get None and must skip the tick."""
+    """Insert the run's row (flushed; the runner commits it before the job starts: that commit
+    is the claim). The unique (job, scheduled_for) index lets exactly one process win; the
+    others get None and must skip the tick."""
     run = JobRun(job=job, scheduled_for=tick_key(scheduled_for), started_at=utcnow(), host=runner_name())
-    db.session.add(run)
     try:
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.add(run)
     except IntegrityError:
-        db.session.rollback()
         return None
     return run
 

@@ -64,32 +64,29 @@ def _statements_pdf(slips: list[Payslip], period: PayPeriod) -> bytes:
 
 def _store_once(find: Callable[[], StoredFile | None], render: Callable[[], bytes], filename: str,
                 attach: Callable[[int], bool] | None = None) -> bytes:
-    """The stored bytes if any; otherwise render, store and return them.
+    """The stored bytes if any; otherwise render, store (flushed) and return them.
 
     Rendering happens outside any write lock; the store re-checks under the lock, so two
-    first downloads at once keep one file and answer the same bytes afterwards. Commits its
-    own small write (it runs inside GET requests, which otherwise only read).
+    first downloads at once keep one file and answer the same bytes afterwards. The caller
+    commits once, as after any write (a first download stores the file it answers).
     """
     found = find()
     if found is not None:
         return found.data
     data = render()
-    db.session.commit()
+    db.session.rollback()  # end the read (nothing written): the store below takes the write lock at BEGIN
     with writing():
         if db.session.get_bind().dialect.name == "postgresql":
             db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STORE_LOCK_KEY})
         found = find()
         if found is not None:
-            data = found.data
-            db.session.commit()
-            return data
+            return found.data
         stored = StoredFile(filename=filename, content_type="application/pdf", size=len(data),
                             sha256=hashlib.sha256(data).hexdigest(), data=data)
         db.session.add(stored)
         db.session.flush()
         if attach is not None:
             attach(stored.id)
-        db.session.commit()
     return data
 
 

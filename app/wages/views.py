@@ -20,7 +20,7 @@ from app.main.views import HOME_PAGE_KEYS, HOME_PANELS
 from app.models import Adjustment, Batch, PayPeriod, Payslip, Worker, local_today
 from app.money import format_money
 from app.pdf import pdf_response
-from app.permissions import get_visible_or_404, require_roles, scope_params, visible, visible_to_role
+from app.permissions import get_visible_or_404, require_roles, scope_params, station_scope, visible, visible_to_role
 from app.services import audit, wages
 from app.services.earnings import worker_earnings
 from app.services.errors import ValidationError
@@ -47,10 +47,6 @@ def no_store(resp) -> Response:
     resp = make_response(resp)
     resp.headers["Cache-Control"] = "no-store"
     return resp
-
-
-def _station_scope() -> int | None:
-    return current_user.station_id if current_user.role == "supervisor" else None
 
 
 # --- pay periods (admin, supervisor)
@@ -98,7 +94,7 @@ def create_period():
 @require_roles(*STAFF)
 def period(period_id):
     period = db.session.get(PayPeriod, period_id) or abort(404)
-    rows = wages.period_totals(period, station_id=_station_scope())
+    rows = wages.period_totals(period, station_id=station_scope())
     adjustment_form = reopen_form = None
     reopen_blockers = []
     if current_user.role == "admin" and period.status == "open":
@@ -205,7 +201,8 @@ def period_pdf(period_id):
     period = db.session.get(PayPeriod, period_id) or abort(404)
     if period.status != "closed":
         abort(404)
-    data = documents.period_pdf(period, station_id=_station_scope())
+    data = documents.period_pdf(period, station_id=station_scope())
+    db.session.commit()  # a first download stored the file it answers
     return pdf_response(data, f"pay-statements-{period.start:%Y-%m}.pdf")
 
 
@@ -216,17 +213,17 @@ def period_export(period_id, fmt):
     if period.status != "closed" or fmt not in ("xlsx", "csv"):
         abort(404)
     include_bank = current_user.role == "admin"
-    station_id = _station_scope()
+    station_id = station_scope()
     if fmt == "xlsx":
         data, mimetype = documents.payroll_xlsx(period, include_bank, station_id), documents.XLSX_TYPE
     else:
         data, mimetype = documents.payroll_csv(period, include_bank, station_id), "text/csv; charset=utf-8"
     # An exported payroll may have gone to the bank: the period can no longer be reopened.
-    db.session.commit()  # end the read; the audit row takes SQLite's write lock up front
+    db.session.rollback()  # end the read (nothing written): the audit row takes SQLite's write lock at BEGIN
     with writing():
         audit.record("export", "pay_period", period.id, after={"format": fmt, "station_id": station_id},
                      user=current_user)
-        db.session.commit()
+    db.session.commit()
     resp = Response(data, mimetype=mimetype)
     resp.headers["Content-Disposition"] = f'attachment; filename="payroll-{period.start:%Y-%m}.{fmt}"'
     return no_store(resp)
@@ -259,7 +256,10 @@ def worker_detail(worker_id):
 @require_roles("admin", "supervisor", "worker")
 def payslip_pdf(payslip_id):
     slip = get_visible_or_404(Payslip, payslip_id)
-    return pdf_response(documents.payslip_pdf(slip), f"payslip-{slip.pay_period.start:%Y-%m}-{slip.id}.pdf")
+    name = f"payslip-{slip.pay_period.start:%Y-%m}-{slip.id}.pdf"
+    data = documents.payslip_pdf(slip)
+    db.session.commit()  # a first download stored the file it answers
+    return pdf_response(data, name)
 
 
 # --- the worker's phone

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.forms import BaseForm, form_view
 from app.models import Worker, local_today
 from app.paging import int_arg
-from app.permissions import STAFF, get_visible_or_404, own_station_id, require_roles, station_choices_for
+from app.permissions import STAFF, get_visible_or_404, require_roles, station_choices_for, station_scope
 from app.services import org
 from app.services.errors import ValidationError
 from app.submission import form_status, record_once
@@ -36,7 +36,7 @@ NAV_EXTRA.append(("workers.workers", _l("Workers"), STAFF))
 @require_roles(*STAFF)
 def workers():
     search = (request.args.get("q") or "").strip()
-    page = queries.worker_rows(own_station_id(), search=search, page=int_arg("page"))
+    page = queries.worker_rows(station_scope(), search=search, page=int_arg("page"))
     return render_template("workers/workers.html", page=page, search=search)
 
 
