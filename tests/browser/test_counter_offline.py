@@ -259,3 +259,49 @@ def test_the_counter_offline_at_phone_size(live, wifi, browser, shot):
     assert page.evaluate("document.documentElement.scrollWidth") <= 391
     shot(page, "counter-outbox-offline-phone")
     context.close()
+
+
+def qr_video(path, text: str) -> None:
+    """A Y4M clip of the ticket's QR code for Chromium's fake camera."""
+    import io
+
+    import segno
+    from PIL import Image
+
+    buf = io.BytesIO()
+    segno.make(text, error="m").save(buf, kind="png", scale=8, border=4)
+    code = Image.open(buf).convert("RGB")
+    frame = Image.new("RGB", (640, 480), "white")
+    frame.paste(code, ((640 - code.width) // 2, (480 - code.height) // 2))
+    y, cb, cr = frame.convert("YCbCr").split()
+    planes = y.tobytes() + cb.resize((320, 240)).tobytes() + cr.resize((320, 240)).tobytes()
+    with open(path, "wb") as fh:
+        fh.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(3):
+            fh.write(b"FRAME\n" + planes)
+
+
+def test_the_tickets_qr_code_scans_with_the_camera_offline(live, wifi, browser, tmp_path, shot):
+    server, make = live
+    batch, other = set_up(make, batches=2)
+    video = tmp_path / "ticket.y4m"
+    qr_video(video, f"{wifi.url}/batches/{batch.id}/return")
+    camera = browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                              f"--use-file-for-fake-video-capture={video}"])
+    try:
+        context = camera.new_context(viewport=TABLET, locale="zh-CN", device_scale_factor=1)
+        context.grant_permissions(["camera"], origin=wifi.url)
+        page = context.new_page()
+        ready_for_offline(page, wifi.url)
+        cut(context, wifi)
+        page.goto(f"{wifi.url}/scan")
+        page.click("[data-scan-camera]")
+        page.wait_for_url(f"**/batches/{batch.id}/return", timeout=20000)
+        page.wait_for_selector("#return-form:not([hidden])")
+        assert batch.code in page.locator("#shell-head").inner_text()
+        shot(page, "counter-scanned-offline-tablet")
+        context.close()
+    finally:
+        camera.close()

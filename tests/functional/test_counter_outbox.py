@@ -44,6 +44,7 @@ def test_a_replayed_return_records_once_per_key_and_answers_as_the_first_did(cli
     answer = first.get_json()
     assert answer["accepted"] == 40 and answer["receipt_url"] == f"/returns/{answer['id']}/receipt"
     assert answer["work_date"] == local_today().isoformat()
+    assert answer["recorded_at"] == f"{local_today().isoformat()}T01:30:00Z"  # when the tablet counted it
 
 
 def test_the_work_date_is_the_workshop_day_of_the_tap_when_none_is_sent(client, login_as, make, db):
