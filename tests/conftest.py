@@ -230,3 +230,49 @@ def fresh_tmp():
     d = Path(tempfile.mkdtemp(prefix="jijian-"))
     yield d
     shutil.rmtree(d, ignore_errors=True)
+
+
+class Queries:
+    """The SQL statements the app sent while a ``count_queries()`` block ran (every thread)."""
+
+    TRANSACTION = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    @property
+    def selects(self) -> list[str]:
+        return [s for s in self.statements if s.lstrip().upper().startswith("SELECT")]
+
+    @property
+    def work(self) -> list[str]:
+        """Every statement but those opening or ending a transaction or a savepoint."""
+        return [s for s in self.statements if not s.lstrip().upper().startswith(self.TRANSACTION)]
+
+
+@pytest.fixture
+def count_queries(app):
+    """``with count_queries() as q: client.get(...)`` then ``len(q)``, ``q.selects`` or ``q.work``:
+    pins how many statements a page, a call or a job sends, whatever the number of rows."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counting():
+        queries, lock = Queries(), threading.Lock()
+
+        def on_execute(conn, cursor, statement, *args):
+            with lock:
+                queries.statements.append(statement)
+
+        event.listen(_db.engine, "before_cursor_execute", on_execute)
+        try:
+            yield queries
+        finally:
+            event.remove(_db.engine, "before_cursor_execute", on_execute)
+
+    return counting

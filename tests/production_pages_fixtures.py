@@ -1,9 +1,6 @@
 """Helpers for the production page tests: post a page's form the way a browser does."""
 from __future__ import annotations
 
-from sqlalchemy import event
-
-from app.extensions import db
 from tests.helpers import form_values
 
 
@@ -19,23 +16,6 @@ def submit(client, url, data=None, files=None, get_url=None):
         body.update(files)
     resp = client.post(url, data=body)
     return resp, posted
-
-
-class QueryCounter:
-    """Counts SQL statements the app sends while the block runs (every thread)."""
-
-    def __init__(self):
-        self.count = 0
-
-    def _on(self, *args, **kwargs):
-        self.count += 1
-
-    def __enter__(self):
-        event.listen(db.engine, "before_cursor_execute", self._on)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(db.engine, "before_cursor_execute", self._on)
 
 
 def follow(client, resp):

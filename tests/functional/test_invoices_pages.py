@@ -156,36 +156,25 @@ def test_enterprise_settings_with_logo_show_on_new_invoices(app, client, login_a
     assert "东城车间" in printed and "data:image/png;base64," in printed and "6216000012345678" in printed
 
 
-def _selects_during(app, fn):
-    from sqlalchemy import event
-
-    seen = []
-
-    def count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+def _selects_during(count_queries, fn):
+    with count_queries() as queries:
         resp = fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert resp.status_code == 200
-    return len(seen)
+    return len(queries.selects)
 
 
-def test_invoice_list_loads_in_a_fixed_number_of_queries(app, client, login_as, make, api):
+def test_invoice_list_loads_in_a_fixed_number_of_queries(app, client, login_as, make, api, count_queries):
     login_as("admin")
     admin_api = api()
     customer, _orders = accepted_pieces(make)
     _issue_via_page(client, customer)
-    few_page = _selects_during(app, lambda: client.get("/invoices/"))
-    few_api = _selects_during(app, lambda: admin_api.get("/invoices"))
+    few_page = _selects_during(count_queries, lambda: client.get("/invoices/"))
+    few_api = _selects_during(count_queries, lambda: admin_api.get("/invoices"))
     for _ in range(2):
         customer, _orders = accepted_pieces(make)
         _issue_via_page(client, customer)
-    assert _selects_during(app, lambda: client.get("/invoices/")) == few_page
-    assert _selects_during(app, lambda: admin_api.get("/invoices")) == few_api
+    assert _selects_during(count_queries, lambda: client.get("/invoices/")) == few_page
+    assert _selects_during(count_queries, lambda: admin_api.get("/invoices")) == few_api
 
 
 def test_pages_speak_english_on_request(app, client, login_as, make):

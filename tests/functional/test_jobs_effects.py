@@ -133,8 +133,7 @@ def test_an_order_back_on_pace_or_cancelled_loses_its_flag_and_notice(app, make,
     assert "notices_resolved=2" in result and open_notices(notices.ORDER_AT_RISK) == []
 
 
-def test_at_risk_job_reads_in_a_fixed_number_of_queries(app, make):
-    from sqlalchemy import event
+def test_at_risk_job_reads_in_a_fixed_number_of_queries(app, make, count_queries):
 
     station = make.station()
     for _ in range(3):
@@ -143,15 +142,10 @@ def test_at_risk_job_reads_in_a_fixed_number_of_queries(app, make):
     def count_statements(n_more):
         for _ in range(n_more):
             make.order(station=station, quantity=100, due_in_days=1)
-        seen = []
-        listener = lambda *a, **k: seen.append(1)  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with count_queries() as queries:
             jobs_service.flag_orders_at_risk()
             db.session.rollback()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
-        return len(seen)
+        return len(queries)
 
     assert count_statements(0) == count_statements(6)
 

@@ -172,8 +172,7 @@ def test_api_job_runs_answer_codes(app, api, client, make):
     assert "get" in client.get("/api/v1/openapi.json").json["paths"]["/api/v1/jobs/runs"]
 
 
-def test_supervisor_home_notices_load_in_a_fixed_number_of_queries(app, client, login_as, make):
-    from sqlalchemy import event
+def test_supervisor_home_notices_load_in_a_fixed_number_of_queries(app, client, login_as, make, count_queries):
 
     from app.services import notices
 
@@ -187,14 +186,9 @@ def test_supervisor_home_notices_load_in_a_fixed_number_of_queries(app, client, 
         jobs_service.mark_overdue()
         jobs_service.flag_orders_at_risk()
         db.session.commit()
-        seen = []
-        listener = lambda *a, **k: seen.append(1)  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with count_queries() as queries:
             shown = notices.open_notices_for(supervisor)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
-        return len(shown), len(seen)
+        return len(shown), len(queries)
 
     one = queries_with(1)
     five = queries_with(4)

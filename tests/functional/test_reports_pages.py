@@ -3,13 +3,12 @@ import csv
 import io
 import re
 import subprocess
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, InsurancePolicy, PolicyCoverage, Station, local_today
@@ -185,27 +184,13 @@ def test_admin_registers_a_policy_and_covers_the_uninsured_in_one_step(client, l
     assert client.get(f"/reports/insurance/{policy.id}").status_code == 200
 
 
-@contextmanager
-def count_queries():
-    statements = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-
-
 def _grow(make, station, order, n):
     for _ in range(n):
         w = make.worker(station=station)
         make.return_(batch=make.batch(order=order, worker=w, quantity=10), accepted=3)
 
 
-def test_dashboard_shows_the_station_in_a_fixed_number_of_queries(client, login_as, make):
+def test_dashboard_shows_the_station_in_a_fixed_number_of_queries(client, login_as, make, count_queries):
     station = make.station()
     order = make.order(station=station, quantity=10000)
     _grow(make, station, order, 2)

@@ -149,22 +149,12 @@ def test_drill_down_shows_frozen_lines_and_amount_in_words(client, login_as, mon
     assert "迟交" in html and "¥1.00" in html and "壹元整" in html
 
 
-def test_worker_home_loads_in_a_fixed_number_of_queries(app, client, login_as, make):
-    from sqlalchemy import event
+def test_worker_home_loads_in_a_fixed_number_of_queries(app, client, login_as, make, count_queries):
 
     worker = login_as("worker")
     for _ in range(3):
         order = make.order(station=worker.station)
         make.return_(batch=make.batch(order=order, worker=worker, quantity=20), accepted=5)
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with count_queries() as queries:
         assert client.get("/home").status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) <= 6, selects  # the account, a day-by-day aggregate, held batches, statements
+    assert len(queries.selects) <= 6, queries.selects  # the account, a day-by-day aggregate, held batches, statements

@@ -4,7 +4,7 @@ the very next visit; a repeat visit with nothing new costs one query."""
 import re
 from datetime import timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Payslip, Worker, local_today
@@ -28,22 +28,13 @@ def _seq(worker) -> int:
     return db.session.get(Worker, worker.id).activity_seq
 
 
-def test_a_repeat_visit_is_the_same_page_from_one_query(app, client, login_as, make):
+def test_a_repeat_visit_is_the_same_page_from_one_query(app, client, login_as, make, count_queries):
     worker = login_as("worker")
     make.return_(batch=make.batch(order=make.order(station=worker.station), worker=worker, quantity=20), accepted=5)
     first = _home(client)
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with count_queries() as queries:
         second = _home(client)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 1, selects  # the signed-in account, whose activity_seq keys the page
+    assert len(queries.selects) == 1, queries.selects  # the signed-in account, whose activity_seq keys the page
     token = re.compile(r'name="csrf_token" value="[^"]+"')
     assert token.sub("", first) == token.sub("", second)
     assert "csrf-slot" not in second

@@ -170,25 +170,16 @@ def test_verify_notices_a_tampered_line(db, app, last_month):
     assert len(wages.verify_chain()) == 1
 
 
-def test_closing_a_month_writes_statements_in_a_fixed_number_of_queries(db, app, make, last_month):
-    from sqlalchemy import event
+def test_closing_a_month_writes_statements_in_a_fixed_number_of_queries(db, app, make, last_month, count_queries):
 
     for _ in range(6):
         worker = make.worker(station=last_month["station"])
         return_on(issue_on(None, last_month["order"], worker, 10, last_month["start"]), last_month["start"], accepted=3)
     period = period_for(last_month["start"], last_month["end"])
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with count_queries() as queries:
         close(period)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert db.session.query(Payslip).count() == 7
-    assert len(statements) < 25, statements
+    assert len(queries) < 25, queries.statements
 
 
 def test_phone_summary_agrees_with_the_earnings_service_and_rounds_per_line(db, make):
