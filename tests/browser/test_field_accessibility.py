@@ -1,0 +1,155 @@
+"""The accessibility audit (issue 19): axe-core (vendored by axe-playwright-python, for tests
+only) on every page each role can open — the routes the access matrix says answer 200 — at
+tablet and phone size, 0 violations of WCAG 2.1 A and AA; touch targets at least 44×44 px on
+the counter and phone pages; every chart with its table; the counter's return form worked
+with the keyboard alone.
+
+One browser context per role and size visits all of that role's pages, so the audit stays
+within about two minutes."""
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.base import AXE_SCRIPT
+
+from tests.access_matrix import PHONES, QUERIES, ROLE_SCOPES, build_world, routes, url_for_rule
+from tests.access_matrix_table import EXPECTED
+from tests.browser.conftest import PHONE, TABLET
+
+WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+        "resultTypes": ["violations"]}
+# Not pages: downloads, pictures, files, the redirect at /.
+NOT_PAGES = (".pdf", ".xlsx", ".csv", ".<fmt>", "/picture", "/photo", "/static/", "/healthz", "/sw.js")
+ROLE_COLUMN = {"worker": 1, "supervisor": 3, "admin": 5}
+# Where people tap with a finger: the counter (supervisor) and the worker's phone.
+TOUCH_PAGES = {"supervisor": ("/home", "/scan", "/batches/<batch_id>/return", "/orders/<order_id>/issue",
+                              "/batches/<batch_id>/close"),
+               "worker": ("/home", "/me/earnings", "/me/batches", "/me/payslips")}
+
+
+def pages_for(app, role: str, ids: dict) -> list[tuple[str, str]]:
+    """(route key, URL) of every HTML page ``role`` opens with a 200, its own records filled in."""
+    out = []
+    for key, method, rule in routes(app):
+        if method != "GET" or rule.rule.startswith("/api/") or rule.rule == "/" or any(s in rule.rule for s in NOT_PAGES):
+            continue
+        answer = EXPECTED.get(key, ("",) * 6)[ROLE_COLUMN[role]].split("/")[0]
+        if answer != "200":
+            continue
+        url = url_for_rule(rule, ids)
+        if key in QUERIES:
+            url += "?" + QUERIES[key].format(**ids)
+        out.append((key, url))
+    return out
+
+
+def axe_violations(page) -> list[str]:
+    result = page.evaluate("options => axe.run(document, options)", WCAG)
+    return [f"{v['id']} ({v['impact']}): {v['help']} — " + " | ".join(n["target"][0] if isinstance(n["target"][0], str)
+                                                                      else str(n["target"]) for n in v["nodes"][:4])
+            for v in result["violations"]]
+
+
+SMALL_TARGETS = """() => {
+  const small = [];
+  for (const el of document.querySelectorAll('main a.btn, main button, main input:not([type=hidden]), main select, main summary, header a, header button, header summary, .counter a, main .slip-row, main .held-item a')) {
+    const r = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if (!r.width || !r.height || style.visibility === 'hidden') continue;
+    if (el.closest('p, li.definitions, td.empty') && el.tagName === 'A' && !el.classList.contains('btn')) continue;  // inline text links
+    const box = el.type === 'checkbox' || el.type === 'radio' ? el.closest('label') || el : el;
+    const b = box.getBoundingClientRect();
+    if (b.width < 44 || b.height < 44) small.push(`${el.tagName.toLowerCase()}${el.className ? '.' + el.className.split(' ').join('.') : ''} "${(el.innerText || el.value || el.name || '').trim().slice(0, 20)}" ${Math.round(b.width)}×${Math.round(b.height)}`);
+  }
+  return small;
+}"""
+
+CHARTS_WITHOUT_TABLES = """() => [...document.querySelectorAll('canvas, .css-bars')].filter(c => {
+  const holder = c.closest('section, .card, figure') || document.body;
+  return !holder.querySelector('table');
+}).map(c => c.id || c.className)"""
+
+
+def _sign_in(page, base, role, accounts):
+    if role == "worker":
+        page.goto(f"{base}/w/login")
+        page.fill("input[name=phone]", PHONES["A1"])
+        page.fill("input[name=pin]", "258036")
+    else:
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", accounts[role].username)
+        page.fill("input[name=password]", "correct-horse")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/home")
+
+
+@pytest.fixture
+def world(live):
+    server, make = live
+    from app.extensions import db
+
+    scopes, accounts = build_world(make, db)
+    return server, scopes, accounts
+
+
+def _audit(page, label: str) -> list[str]:
+    return [f"{label}: {v}" for v in axe_violations(page)]
+
+
+@pytest.mark.parametrize("role, size", [("admin", "tablet"), ("admin", "phone"), ("supervisor", "tablet"),
+                                        ("supervisor", "phone"), ("worker", "tablet"), ("worker", "phone")])
+def test_every_page_of_the_role_passes_axe_with_big_targets_and_tables_for_charts(world, browser, role, size):
+    server, scopes, accounts = world
+    viewport = TABLET if size == "tablet" else PHONE
+    ctx = browser.new_context(viewport=viewport, locale="zh-CN", is_mobile=size == "phone", has_touch=size == "phone")
+    ctx.add_init_script(AXE_SCRIPT)  # outside the page's CSP, like a browser extension
+    page = ctx.new_page()
+    problems = []
+    if role == "worker":  # the sign-in pages, once per size
+        for url in ("/login", "/w/login"):
+            page.goto(server.url + url)
+            problems += _audit(page, f"anonymous {size} {url}")
+    _sign_in(page, server.url, role, accounts)
+    visited = pages_for(server.app, role, scopes[ROLE_SCOPES[role][0]].ids)
+    assert len(visited) >= {"admin": 30, "supervisor": 15, "worker": 4}[role]
+    for key, url in visited:
+        page.goto(server.url + url, wait_until="domcontentloaded")
+        label = f"{role} {size} {key}"
+        problems += _audit(page, label)
+        if size == "phone" and key.split(" ", 1)[1] in TOUCH_PAGES.get(role, ()):
+            problems += [f"{label}: touch target {t}" for t in page.evaluate(SMALL_TARGETS)]
+        problems += [f"{label}: chart without a table: {c}" for c in page.evaluate(CHARTS_WITHOUT_TABLES)]
+    ctx.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_a_return_is_recorded_with_the_keyboard_alone(world, browser):
+    server, scopes, accounts = world
+    ctx = browser.new_context(viewport=TABLET, locale="zh-CN")
+    page = ctx.new_page()
+    page.goto(f"{server.url}/login")
+    page.keyboard.press("Tab")
+    for _ in range(10):  # tab to the user name, whatever comes before it
+        if page.evaluate("document.activeElement.name") == "username":
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.type(accounts["supervisor"].username)
+    page.keyboard.press("Tab")
+    page.keyboard.type("correct-horse")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/home")
+    batch_id = scopes["A1"].ids["batch_id"]
+    page.goto(f"{server.url}/batches/{batch_id}/return")
+    for _ in range(40):
+        if page.evaluate("document.activeElement.name") == "accepted":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "accepted"
+    focus_visible = page.evaluate("getComputedStyle(document.activeElement).outlineStyle !== 'none' || "
+                                  "getComputedStyle(document.activeElement).boxShadow !== 'none'")
+    assert focus_visible
+    page.keyboard.press("Control+A")
+    page.keyboard.type("3")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert "/return" not in page.url or "已登记" in page.content() or "recorded" in page.content()
+    ctx.close()
