@@ -612,3 +612,40 @@ def worker_phone_summary(worker_id: int, today: date) -> dict:
             "today_pieces": sum(line.pieces for line in today_lines),
             "month_amount": sum((line.amount for line in month_lines), ZERO),
             "month_pieces": sum(line.pieces for line in month_lines), "days": days}
+
+
+# --- what a worker sees of her own returns
+
+
+def worker_returns(worker_id: int, batch_id: int | None = None, limit: int = 50, offset: int = 0):
+    """The worker's returns, newest first: (return, product name, batch code) rows — every
+    return with what was accepted and rejected, the supervisor's note (why pieces were
+    rejected) and whether there is a photo. Corrections are rows of their own."""
+    from app.models import Return
+
+    stmt = (select(Return, Product.name, Batch.code)
+            .join(Product, Product.id == Return.product_id).join(Batch, Batch.id == Return.batch_id)
+            .where(Return.worker_id == worker_id)
+            .order_by(Return.work_date.desc(), Return.id.desc()).limit(limit).offset(offset))
+    if batch_id is not None:
+        stmt = stmt.where(Return.batch_id == batch_id)
+    return db.session.execute(stmt).all()
+
+
+def open_statement_preview(worker_id: int, today: date | None = None):
+    """The statement the worker's open period would give today (pieces, bonuses and
+    deductions, lost materials, net), so the phone can say why "this month" and the statement
+    differ; None when no open period covers today."""
+    from app.services.periods import period_covering
+
+    period = period_covering(today or local_today())
+    if period is None or period.status != "open":
+        return None
+    found = compute_statements(period, worker_ids=[worker_id])
+    return (period, found[0]) if found else (period, None)
+
+
+def payroll_exported_on(period_id: int):
+    """When the period's payroll was first exported for payment (the bank file), or None."""
+    return db.session.scalar(select(func.min(AuditEvent.at)).where(
+        AuditEvent.entity == "pay_period", AuditEvent.entity_id == period_id, AuditEvent.action == "export"))

@@ -314,7 +314,9 @@ def worker_home_panel():
         speech = _("Today you earned %(today)s yuan; this month %(month)s yuan.",
                    today=f"{summary['today_amount']:.2f}", month=f"{summary['month_amount']:.2f}")
     digits = f"{spoken_digits(summary['today_amount'])} ... {spoken_digits(summary['month_amount'])}"
+    recent = wages.worker_returns(worker_id, limit=3)  # activity_seq moves with each: the cache holds
     return "wages/_worker_home.html", {**summary, "batches": held_batches(worker_id), "payslips": payslips,
+                                       "recent_returns": recent,
                                        "speech": speech, "speech_digits": digits, "today_date": today}
 
 
@@ -347,8 +349,52 @@ def me_earnings():
     result = worker_earnings(current_user.id, start, min(end, today) if start <= today else end)
     prev_month = (start - timedelta(days=1)).replace(day=1)
     next_month = end + timedelta(days=1)
-    return no_store(render_template("wages/me_earnings.html", result=result, start=start, end=end,
+    preview = wages.open_statement_preview(current_user.id, today) if start <= today <= end else None
+    return no_store(render_template("wages/me_earnings.html", result=result, start=start, end=end, preview=preview,
                                     prev_month=prev_month, next_month=next_month if next_month <= today else None))
+
+
+@bp.get("/me/returns")
+@require_roles("worker")
+def me_returns():
+    """Every return of hers, newest first: accepted, rejected and the supervisor's reason, the
+    photo of the rejects, the date."""
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    rows = wages.worker_returns(current_user.id, limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE)
+    return no_store(render_template("wages/me_returns.html", rows=rows[:PER_PAGE], page=page,
+                                    more=len(rows) > PER_PAGE))
+
+
+PER_PAGE = 30
+
+
+@bp.get("/me/batches/<int:batch_id>")
+@require_roles("worker")
+def me_batch(batch_id):
+    """One of her batches: what she took, what came back (and what was rejected, and why), what
+    is still out — where her own ticket's QR code lands."""
+    batch = get_visible_or_404(Batch, batch_id, options=(joinedload(Batch.product),))
+    rows = wages.worker_returns(current_user.id, batch_id=batch.id, limit=200)
+    return no_store(render_template("wages/me_batch.html", batch=batch, rows=rows, today=local_today()))
+
+
+@bp.before_app_request
+def worker_scanning_her_ticket():
+    """The ticket's QR code opens the counter's return page; a signed-in worker's phone goes
+    to her own view of that batch instead (another's answers 404 there, as everywhere)."""
+    if (request.method == "GET" and request.endpoint == "batches.record_return"
+            and getattr(current_user, "is_authenticated", False) and current_user.role == "worker"):
+        return redirect(url_for("wages.me_batch", batch_id=request.view_args["batch_id"]))
+    return None
+
+
+@bp.get("/me/payslips/<int:payslip_id>")
+@require_roles("worker")
+def me_payslip(payslip_id):
+    """A pay statement on the phone: its lines, bonuses and deductions, net, whether it went
+    for payment; the A4 PDF one tap further."""
+    slip = get_visible_or_404(Payslip, payslip_id, options=(selectinload(Payslip.lines), joinedload(Payslip.pay_period)))
+    return no_store(render_template("wages/me_payslip.html", slip=slip, paid=wages.payroll_exported_on(slip.pay_period_id)))
 
 
 @bp.get("/me/batches")

@@ -87,7 +87,7 @@ def test_a_closed_month_shows_its_statement_at_once(client, login_as, make):
     assert "还没有结算单" in _home(client)
     close(period)
     slip = db.session.scalar(select(Payslip).where(Payslip.worker_id == worker.id))
-    assert f"/payslips/{slip.id}.pdf" in _home(client)
+    assert f"/me/payslips/{slip.id}" in _home(client)  # the phone page; its PDF one tap further
 
 
 def test_the_language_and_a_one_time_message_are_never_taken_from_the_cache(client, login_as, make):
