@@ -14,7 +14,7 @@ def _worker_with_earnings(make):
     from app.extensions import db
 
     station = make.station()
-    worker = make.worker(station=station, name="高秀英", phone="13900000009", pin="123456")
+    worker = make.worker(station=station, name="高秀英", phone="13900000009", pin="258036")
     order = make.order(station=station, product=make.product(piece_rate="0.3500"), quantity=1000)
     batch = production.issue_batch(order=order, worker=worker, quantity=100)
     production.record_return(batch=batch, accepted=37)
@@ -27,7 +27,7 @@ def test_no_chinese_voice_reads_the_digits_and_no_voice_says_so(live, page_at, s
     _worker_with_earnings(make)
     english_only = page_at("phone")
     english_only.add_init_script(VOICES % '[{lang: "en-US", name: "English"}]')
-    sign_in_worker(english_only, server.url, "13900000009", "123456")
+    sign_in_worker(english_only, server.url, "13900000009", "258036")
     button = english_only.locator("button.speak")
     assert "没有中文语音" in button.inner_text()
     button.click()
@@ -36,7 +36,7 @@ def test_no_chinese_voice_reads_the_digits_and_no_voice_says_so(live, page_at, s
 
     silent = page_at("phone")
     silent.add_init_script(VOICES % "[]")
-    sign_in_worker(silent, server.url, "13900000009", "123456")
+    sign_in_worker(silent, server.url, "13900000009", "258036")
     button = silent.locator("button.speak")
     assert "没有可朗读的语音" in button.inner_text() and button.is_disabled()
     shot(silent, "field-speech-no-voice-phone")
