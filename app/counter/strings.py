@@ -48,6 +48,7 @@ def js_strings() -> dict[str, str]:
         "not_a_ticket": _("This QR code is not a batch ticket."),
         "send_now": _("Send now"),
         "correction": _("Correction"),
+        "reason_needed": _("Say why this is corrected."),
         "photo_offline": _("A photo needs the network; without it the counts are kept and sent later."),
         "save_all": _("All %(n)s good — save", n="{n}"),
         "save_mixed": _("Save: %(a)s good, %(r)s rejected, %(u)s unused", a="{a}", r="{r}", u="{u}"),

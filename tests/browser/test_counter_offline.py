@@ -305,3 +305,29 @@ def test_the_tickets_qr_code_scans_with_the_camera_offline(live, wifi, browser, 
         context.close()
     finally:
         camera.close()
+
+
+def test_a_correction_tapped_offline_is_kept_and_sent_like_a_return(live, wifi, browser):
+    server, make = live
+    (batch,) = set_up(make, batches=1)
+    original = make.return_(batch=db.session.get(Batch, batch.id), accepted=50, rejected=1)
+    context = browser.new_context(viewport=TABLET, locale="zh-CN", device_scale_factor=1)
+    page = context.new_page()
+    ready_for_offline(page, wifi.url)
+    page.goto(f"{wifi.url}/batches/{batch.id}/correct?return_id={original.id}")
+    cut(context, wifi)
+    page.reload()  # the page as kept by the service worker
+    page.fill("input[name=accepted]", "-2")
+    page.fill("input[name=rejected]", "2")
+    page.fill("input[name=reason]", "复检发现 2 个开胶")
+    page.click("#correct-form button[type=submit]")
+    page.wait_for_selector("#local-receipt:not([hidden])")
+    wait_badge(page, 1)
+    assert [r.corrects_id for r in server_returns()] == [None]
+    restore(context, wifi)
+    page.wait_for_url(f"**/batches/{batch.id}", timeout=30000)
+    rows = server_returns()
+    assert [(r.corrects_id, r.accepted, r.rejected, r.reason) for r in rows][1] == (original.id, -2, 2, "复检发现 2 个开胶")
+    assert rows[1].work_date == original.work_date
+    assert_ledger([batch])
+    context.close()

@@ -186,6 +186,48 @@
     });
   }
 
+  // --- a correction: kept on the tablet like a return, sent with it in the order tapped ---
+
+  var correctForm = document.getElementById("correct-form");
+  if (correctForm) ready(function (outbox) { correctionPage(outbox, correctForm); });
+
+  function correctionPage(outbox, form) {
+    var receipt = document.getElementById("local-receipt");
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      clearErrors(form);
+      var reason = form.querySelector("[name=reason]");
+      outbox.tap({
+        batch_id: parseInt(form.getAttribute("data-batch-id"), 10),
+        batch_code: form.getAttribute("data-batch-code"), worker: form.getAttribute("data-worker"),
+        product: form.getAttribute("data-product"), corrects: parseInt(form.getAttribute("data-corrects"), 10),
+        reason: reason ? reason.value.trim() : "",
+        accepted: intOf(form, "accepted"), rejected: intOf(form, "rejected"), unused: intOf(form, "unused")
+      }).then(function (entry) {
+        form.closest(".card").hidden = true;
+        receipt.hidden = false;
+        receipt.setAttribute("data-key", entry.key);
+        [["lr-worker", entry.worker], ["lr-product", entry.product], ["lr-code", entry.batch_code],
+          ["lr-date", entry.work_date], ["lr-accepted", entry.accepted], ["lr-rejected", entry.rejected],
+          ["lr-unused", entry.unused], ["lr-key", outbox.t("correction") + " · " + entry.reason]].forEach(function (pair) {
+          receipt.querySelector("." + pair[0]).textContent = pair[1];
+        });
+        outbox.on("sent", function (sent) {
+          if (sent.key === entry.key) window.location.assign(form.getAttribute("data-done-url"));
+        });
+        outbox.on("attention", function (refused, data) {
+          if (refused.key !== entry.key) return;
+          var state = receipt.querySelector(".local-receipt-state");
+          state.textContent = (data && data.error && data.error.message) || outbox.t("attention", { n: 1 });
+          state.setAttribute("data-state", "attention");
+          state.className = "tag tag-bad local-receipt-state";
+        });
+      }, function (problem) {
+        showErrors(form, problem.fields || { accepted: String(problem) });
+      });
+    });
+  }
+
   // --- the list of records on this tablet -------------------------------------------------
 
   var attentionList = document.getElementById("outbox-attention-list");

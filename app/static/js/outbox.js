@@ -252,7 +252,7 @@
       batch_id: input.batch_id, batch_code: input.batch_code || "", worker: input.worker || "",
       product: input.product || "",
       accepted: input.accepted | 0, rejected: input.rejected | 0, unused: input.unused | 0,
-      work_date: input.work_date || workshopDay(now), recorded_at: isoWithOffset(now),
+      work_date: input.corrects ? "" : (input.work_date || workshopDay(now)), recorded_at: isoWithOffset(now),
       note: input.note || "", corrects: input.corrects || null, reason: input.reason || "",
       attempts: 0, next_try_at: 0, message: "", fields: null, resend_of: input.resend_of || null
     };
@@ -276,6 +276,9 @@
     if (!entry.corrects) {
       if (entry.accepted < 0 || entry.rejected < 0 || entry.unused < 0) return { accepted: t("enter_one") };
       if (entry.accepted + entry.rejected + entry.unused === 0) return { accepted: t("enter_one") };
+    } else {
+      if (!entry.reason) return { reason: t("reason_needed") };
+      if (entry.accepted === 0 && entry.rejected === 0 && entry.unused === 0) return { accepted: t("enter_one") };
     }
     if (entry.work_date > workshopDay(new Date())) return { work_date: t("work_date") };
     return null;
@@ -405,8 +408,9 @@
   function bodyOf(entry) {
     var body = {
       accepted: entry.accepted, rejected: entry.rejected, unused: entry.unused,
-      work_date: entry.work_date, recorded_at: entry.recorded_at, key: entry.key
+      recorded_at: entry.recorded_at, key: entry.key
     };
+    if (entry.work_date) body.work_date = entry.work_date;
     if (entry.note) body.note = entry.note;
     if (entry.corrects) { body.corrects = entry.corrects; body.reason = entry.reason; }
     if (entry.resend_of) body.resend_of = entry.resend_of;

@@ -18,7 +18,7 @@ var PICTURES = "jijian-pictures";
 var NAV_TIMEOUT_MS = 4000;
 var RETURN_PAGE = /^\/batches\/\d+\/return$/;
 var COUNTER_START = ["/board", "/batches"];
-var COUNTER_PAGES = /^\/(home|board|stations\/\d+\/board|batches|batches\/overdue|counter\/outbox|scan)$/;
+var COUNTER_PAGES = /^\/(home|board|stations\/\d+\/board|batches|batches\/overdue|batches\/\d+|batches\/\d+\/correct|counter\/outbox|scan)$/;
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(STATIC_CACHE).then(function (cache) {
