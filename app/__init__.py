@@ -24,6 +24,9 @@ def create_app(config: dict | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     register_extensions(app)
+    from app.permissions import RecordIdConverter
+
+    app.url_map.converters["int"] = RecordIdConverter  # before the routes: their ids are bounded
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)

@@ -10,6 +10,7 @@ from functools import lru_cache, wraps
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import bindparam, false, select, true
+from werkzeug.routing import IntegerConverter
 
 from app.extensions import db
 from app.models import (
@@ -89,11 +90,31 @@ def _visible_by_id(model, role: str):
     return select(model).where(model.id == bindparam("object_id"), visible_to_role(model, role))
 
 
+# The largest record id (PostgreSQL's ``integer``): a larger number names no record, and is
+# answered 404 rather than sent to the database to overflow there.
+MAX_ID = 2**31 - 1
+
+
+class RecordIdConverter(IntegerConverter):
+    """``<int:…>`` in every route: ids from 0 to MAX_ID; anything longer matches no route (404)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def is_record_id(value) -> bool:
+    """Whether ``value`` (a query string's text, say) could be a record's id."""
+    text = str(value or "")
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID
+
+
 def get_visible_or_404(model, object_id, user=None, options=()):
     """The row if ``user`` may see it; otherwise 404, whether it exists or not."""
     try:
         object_id = int(object_id)
     except (TypeError, ValueError):
+        abort(404)
+    if not 0 < object_id <= MAX_ID:
         abort(404)
     user = user if user is not None else current_user
     if not getattr(user, "is_authenticated", False):

@@ -27,6 +27,7 @@ ROLES = ("anonymous", "worker", "other_worker", "supervisor", "other_supervisor"
 ROLE_TITLES = {"anonymous": "anonymous", "worker": "worker A1", "other_worker": "worker A2",
                "supervisor": "supervisor A", "other_supervisor": "supervisor B", "admin": "admin"}
 SKIP_METHODS = {"HEAD", "OPTIONS"}
+JSON_PREFIXES = ("/api/", "/counter/")  # routes that take JSON bodies and an Idempotency-Key
 PHONES = {"A1": "13700000001", "A2": "13700000002", "B1": "13700000003"}
 # Parameters that name no record: filled the same for own and foreign.
 PLAIN_VALUES = {"fmt": "csv", "filename": "css/app.css", "kind": "overdue_batch"}
@@ -229,9 +230,11 @@ def _walk(app, make, db, only, URLSafeTimedSerializer, issue_token):  # noqa: N8
                     headers["Authorization"] = f"Bearer {tokens[role]}"
                 kwargs = {"headers": headers}
                 if method in ("POST", "PATCH", "PUT", "DELETE"):
-                    if url.startswith("/api/"):
+                    if url.startswith(JSON_PREFIXES):
                         kwargs["json"] = {}
                         headers["Idempotency-Key"] = f"matrix-{role}-{variant}-{key}"[:100]
+                        if not url.startswith("/api/"):
+                            headers["X-CSRFToken"] = csrf  # the page's script sends it
                     else:
                         kwargs["data"] = {"csrf_token": csrf}
                 response = clients[role].open(url, method=method, **kwargs)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.admin.forms import StationForm
 from app.api import bp
-from app.api.core import api_endpoint, begin_write_phase, json_response, paginate, parse_json_body
+from app.api.core import api_endpoint, begin_write_phase, json_response, paginate, parse_json_body, query_int
 from app.api.serializers import station_json, worker_json
 from app.db_tx import writing
 from app.errors import api_error
@@ -80,8 +80,9 @@ def create_worker(form):
               query={"station_id": "integer", "q": "string"})
 def list_workers():
     stmt = select(Worker).where(visible(Worker)).order_by(Worker.id)
-    if request.args.get("station_id", "").isdigit():
-        stmt = stmt.where(Worker.station_id == int(request.args["station_id"]))
+    station_id = query_int("station_id")
+    if station_id is not None:
+        stmt = stmt.where(Worker.station_id == station_id)
     if request.args.get("q"):
         q = f"%{request.args['q']}%"
         stmt = stmt.where(Worker.name.like(q) | Worker.phone.like(q))

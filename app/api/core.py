@@ -221,6 +221,19 @@ def _answer(result, status: int, key: str | None = None, fingerprint: str | None
     return Response(text, status=code, mimetype="application/json")
 
 
+def query_int(name: str) -> int | None:
+    """A whole-number query parameter naming a record (None when absent); 422 for anything
+    else, a number too large for an id included."""
+    from app.permissions import MAX_ID
+
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
+        raise ValidationError(fields={name: _("Must be a whole number.")})
+    return int(value)
+
+
 def page_args() -> tuple[int, int]:
     try:
         page = int(request.args.get("page", 1))
@@ -229,7 +242,8 @@ def page_args() -> tuple[int, int]:
         raise ValidationError(fields={"page": _("Must be a whole number.")}) from None
     if page < 1 or per_page < 1:
         raise ValidationError(fields={"page": _("Must be 1 or more.")})
-    return page, min(per_page, 200)
+    # A page past the end is empty; past this one its offset would overflow the database's integer.
+    return min(page, 1_000_000), min(per_page, 200)
 
 
 def paginate(stmt, serialize) -> dict:

@@ -12,7 +12,7 @@ from app.invoices.forms import IssueInvoiceForm, PaymentForm, VoidInvoiceForm
 from app.models import Client, Invoice, Order
 from app.money import api_amount
 from app.pdf import pdf_response
-from app.permissions import get_visible_or_404
+from app.permissions import get_visible_or_404, is_record_id
 from app.services import invoicing
 from app.services.errors import NotFound, ValidationError
 
@@ -27,7 +27,7 @@ def _invoice_or_404(invoice_id: int) -> Invoice:
 def filtered_invoices(args):
     """Invoices filtered by ?client_id=, ?status=, ?month=YYYY-MM (shared with the list page)."""
     stmt = select(Invoice).options(selectinload(Invoice.lines), selectinload(Invoice.client)).order_by(Invoice.id.desc())
-    if str(args.get("client_id", "")).isdigit():
+    if is_record_id(args.get("client_id")):
         stmt = stmt.where(Invoice.client_id == int(args["client_id"]))
     if args.get("status") in ("issued", "paid", "void"):
         stmt = stmt.where(Invoice.status == args["status"])

@@ -50,6 +50,29 @@ def _form_schema(form_cls) -> dict:
 
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+# What a download route answers instead of JSON, by the rule's ending.
+FILE_TYPES = {".pdf": "application/pdf", ".csv": "text/csv",
+              ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _query_schema(kind: str) -> dict:
+    """``integer``, ``string``, ``date`` or ``a|b|c`` (one of those words) as a JSON schema."""
+    if kind == "date":
+        return {"type": "string", "format": "date"}
+    if "|" in kind:
+        return {"type": "string", "enum": kind.split("|")}
+    return {"type": kind}
+
+
+def _answer(rule: str) -> dict:
+    for ending, content_type in FILE_TYPES.items():
+        if rule.endswith(ending):
+            return {content_type: {"schema": {"type": "string", "format": "binary"}}}
+    return {"application/json": {"schema": {"type": "object"}}}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
 
 
 @bp.get("/openapi.json")
@@ -61,19 +84,24 @@ def openapi_document():
             "summary": spec.summary,
             "description": "Roles: " + ", ".join(spec.roles),
             "responses": {
-                str(spec.status): {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
-                "401": {"description": "No or bad token", "content": {"application/json": {"schema": ERROR}}},
-                "403": {"description": "Role may not do this", "content": {"application/json": {"schema": ERROR}}},
-                "404": {"description": "Absent or not yours", "content": {"application/json": {"schema": ERROR}}},
+                str(spec.status): {"description": "OK", "content": _answer(spec.rule)},
+                "401": _error("No or bad token"),
+                "403": _error("Role may not do this"),
+                "404": _error("Absent or not yours"),
             },
             "security": [{"bearer": []}],
         }
         params = [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
                   for n in re.findall(r"{(\w+)}", path)]
-        params += [{"name": n, "in": "query", "required": False, "schema": {"type": t}} for n, t in spec.query.items()]
+        params += [{"name": n, "in": "query", "required": False, "schema": _query_schema(t)}
+                   for n, t in spec.query.items()]
         if spec.method == "GET" and "{" not in path.rsplit("/", 1)[-1]:
             params += [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-                       {"name": "per_page", "in": "query", "schema": {"type": "integer", "maximum": 200}}]
+                       {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}]
+        if spec.method == "GET" and len(params) > len(re.findall(r"{(\w+)}", path)):
+            op["responses"]["422"] = _error("A query parameter is invalid")
+        if spec.method == "GET":  # gunicorn's own answer to a request line past its limit (4 KB)
+            op["responses"]["400"] = {"description": "The URL is too long"}
         if params:
             op["parameters"] = params
         if spec.method in ("POST", "PATCH", "PUT"):
@@ -83,9 +111,9 @@ def openapi_document():
                 {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}
             ]
             op["responses"].update({
-                "409": {"description": "Conflicts with stored state", "content": {"application/json": {"schema": ERROR}}},
-                "422": {"description": "A field is invalid", "content": {"application/json": {"schema": ERROR}}},
-                "400": {"description": "Malformed JSON", "content": {"application/json": {"schema": ERROR}}},
+                "409": _error("Conflicts with stored state"),
+                "422": _error("A field is invalid"),
+                "400": _error("Malformed JSON"),
             })
         paths.setdefault(path, {})[spec.method.lower()] = op
     paths["/api/v1/auth/token"] = {"post": {
@@ -93,12 +121,17 @@ def openapi_document():
         "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
             "username": {"type": "string"}, "password": {"type": "string"},
             "phone": {"type": "string"}, "pin": {"type": "string"}}}}}},
-        "responses": {"200": {"description": "token"}, "401": {"description": "bad credentials"},
-                      "429": {"description": "throttled (per account, per client address, overall); see Retry-After"}},
+        "responses": {
+            "200": {"description": "token", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["token", "role", "expires_at"], "properties": {
+                    "token": {"type": "string"}, "role": {"type": "string"}, "expires_at": {"type": "string"}}}}}},
+            "400": _error("Malformed JSON"), "401": _error("Bad credentials"),
+            "422": _error("Neither username nor phone"),
+            "429": _error("Throttled (per account, per client address, overall); see Retry-After")},
     }, "delete": {
         "summary": "End the bearer token this request carries",
         "responses": {"204": {"description": "ended: the token answers 401 from then on"},
-                      "401": {"description": "no or bad token"}},
+                      "401": _error("No or bad token")},
     }}
     doc = {
         "openapi": "3.0.3",
@@ -106,8 +139,10 @@ def openapi_document():
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
-                "code": {"type": "string"}, "message": {"type": "string"}, "fields": {"type": "object"}}}}}},
+            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}}}},
         },
     }
     return json_response(doc)

@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.api.core import api_endpoint, begin_write_phase, count_rows, page_args
+from app.api.core import api_endpoint, begin_write_phase, count_rows, page_args, query_int
 from app.batches.forms import BatchForm, CloseBatchForm, ReturnForm
 from app.catalog.forms import ClientForm, ProductForm, ProductPatchForm
 from app.extensions import db
@@ -111,12 +111,7 @@ def _page(stmt) -> tuple[list, dict]:
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name)
-    if value in (None, ""):
-        return None
-    if not value.isdigit():
-        raise ValidationError(fields={name: _("Must be a whole number.")})
-    return int(value)
+    return query_int(name)
 
 
 def _choice_arg(name: str, choices) -> str | None:

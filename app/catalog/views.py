@@ -16,7 +16,7 @@ from app.files import file_response, store_picture
 from app.forms import form_view
 from app.models import Batch, Client, Product, StoredFile
 from app.paging import int_arg, paged
-from app.permissions import require_roles
+from app.permissions import is_record_id, require_roles
 from app.services import catalog
 from app.submission import expected_version, form_status, record_once
 from app.templating import NAV_EXTRA
@@ -103,7 +103,7 @@ def _product_fields(form) -> dict:
 def product_new():
     form = ProductForm()
     form.client_id.choices = client_choices()
-    if request.method == "GET" and request.args.get("client_id", "").isdigit():
+    if request.method == "GET" and is_record_id(request.args.get("client_id")):
         form.client_id.data = int(request.args["client_id"])
     if form.validate_on_submit():
         def action():

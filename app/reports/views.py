@@ -17,7 +17,7 @@ from app.forms import form_view
 from app.main.views import HOME_PANELS
 from app.models import InsurancePolicy, Station, local_today
 from app.pdf import pdf_response, render_pdf
-from app.permissions import require_roles, station_choices_for, station_scope
+from app.permissions import is_record_id, require_roles, station_choices_for, station_scope
 from app.redirects import safe_path
 from app.reports import exports
 from app.reports.forms import CoverForm, PolicyForm
@@ -250,7 +250,7 @@ def cover_uninsured():
     if not form.validate_on_submit():
         flash(_("Choose a policy in force in that month."), "error")
         return redirect(back)
-    station_id = int(form.station_id.data) if (form.station_id.data or "").isdigit() else None
+    station_id = int(form.station_id.data) if is_record_id(form.station_id.data) else None
 
     def action():
         added = insurance.cover_uninsured(form.policy_id.data, first, last, station_id=station_id)

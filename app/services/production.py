@@ -205,7 +205,10 @@ def forecast_from_pace(order: Order, recent: int, today: date | None = None) -> 
         return today
     if recent <= 0:
         return None
-    return today + timedelta(days=math.ceil(Decimal(remaining) * FORECAST_DAYS / recent))
+    days = math.ceil(Decimal(remaining) * FORECAST_DAYS / recent)
+    if days > (date.max - today).days:  # a huge order at a trickle: later than any due date
+        return date.max
+    return today + timedelta(days=days)
 
 
 def is_at_risk(order: Order, forecast: date | None, today: date | None = None) -> bool:
