@@ -232,7 +232,7 @@ def fuzz_pages(served_app, base: str, world: dict, findings: Findings, posts_per
     fill = {"batch_id": ids["batch"][0], "order_id": ids["order"][0], "worker_id": ids["worker"][0]}
     post_rules = [r for r in served_app.url_map.iter_rules() if "POST" in r.methods and not r.rule.startswith("/api/")]
     sessions = {}
-    for role, password in (("admin", "correct-horse"), ("supervisor", "correct-horse"), ("worker", "123456")):
+    for role, password in (("admin", "correct-horse"), ("supervisor", "correct-horse"), ("worker", "258036")):  # the makers' PIN
         s = requests.Session()
         login = "/w/login" if role == "worker" else "/login"
         page = s.get(base + login)
