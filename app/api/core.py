@@ -126,8 +126,10 @@ def body_to_formdata(body: dict, form_cls) -> MultiDict:
     data = MultiDict()
     wrong_type = {}
     list_fields = _list_fields(form_cls) if form_cls else frozenset()
+    # Structured values a form leaves to the view (the view reads them from ``form._api_body``).
+    json_fields = getattr(form_cls, "json_fields", ())
     for key, value in body.items():
-        if value is None:
+        if value is None or key in json_fields:
             continue
         if isinstance(value, list) and key in list_fields:
             for item in value:

@@ -17,14 +17,14 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.api.core import api_endpoint, begin_write_phase, count_rows, page_args, query_int
 from app.batches.forms import BatchForm, CloseBatchForm, ReturnForm
-from app.catalog.forms import ClientForm, ProductForm, ProductPatchForm
+from app.catalog.forms import ClientForm, ProductForm, ProductPatchForm, StepForm
 from app.extensions import db
-from app.models import Batch, Client, Order, Product, Return, Worker, local_today
+from app.models import Batch, Client, Order, Product, ProductStep, Return, Worker, local_today
 from app.money import api_amount, api_rate, line_amount
 from app.orders.forms import OrderForm
 from app.permissions import get_visible_or_404, scope_params, visible, visible_to_role
 from app.services import catalog, production
-from app.services.errors import ValidationError
+from app.services.errors import NotFound, ValidationError
 
 STAFF = ("admin", "supervisor")
 ORDER_STATUSES = ("open", "done", "cancelled")
@@ -39,11 +39,21 @@ def client_json(c: Client) -> dict:
             "tax_id": c.tax_id, "payment_terms_days": c.payment_terms_days, "version": c.version}
 
 
+def step_json(st: ProductStep, with_rates: bool = False) -> dict:
+    data = {"id": st.id, "seq": st.seq, "name": st.name, "piece_rate": api_rate(st.piece_rate)}
+    if with_rates:
+        data["rates"] = [{"piece_rate": api_rate(r.piece_rate),
+                          "effective_at": r.effective_at.replace(microsecond=0).isoformat() + "Z",
+                          "changed_by": r.changed_by} for r in st.rates]
+    return data
+
+
 def product_json(p: Product, with_rates: bool = False) -> dict:
     data = {"id": p.id, "client_id": p.client_id, "name": p.name, "unit": p.unit,
             "piece_rate": api_rate(p.piece_rate), "unit_price": api_rate(p.unit_price),
             "material_cost": api_rate(p.material_cost), "batch_size": p.batch_size,
-            "picture_id": p.picture_id, "active": p.active, "version": p.version}
+            "picture_id": p.picture_id, "active": p.active, "version": p.version,
+            "steps": [step_json(st, with_rates) for st in p.steps]}
     if with_rates:
         data["rates"] = [{"piece_rate": api_rate(r.piece_rate), "unit_price": api_rate(r.unit_price),
                           "material_cost": api_rate(r.material_cost),
@@ -52,7 +62,15 @@ def product_json(p: Product, with_rates: bool = False) -> dict:
     return data
 
 
-def order_json(o: Order, recent: int | None = None, today=None, names: tuple[str, str] | None = None) -> dict:
+def order_step_json(st: dict) -> dict:
+    return {"step_id": st["step_id"], "seq": st["seq"], "name": st["name"],
+            "piece_rate": api_rate(st["piece_rate"]) if st["piece_rate"] is not None else None,
+            "issued": st["issued"], "accepted": st["accepted"], "rejected": st["rejected"], "out": st["out"],
+            "available": st["available"]}
+
+
+def order_json(o: Order, recent: int | None = None, today=None, names: tuple[str, str] | None = None,
+               steps: list[dict] | None = None) -> dict:
     """An order with its progress: ``issued`` is what was handed out net of unused materials
     returned (out with workers + accepted + rejected), so ``issued + unissued == quantity``.
     ``names`` (client, product) spares loading both objects when the caller selected them."""
@@ -61,6 +79,8 @@ def order_json(o: Order, recent: int | None = None, today=None, names: tuple[str
     if recent is None:
         recent = production.recent_accepted_by_order([o.id], today).get(o.id, 0)
     forecast = production.forecast_from_pace(o, recent, today)
+    if steps is None:
+        steps = production.order_steps(o)
     return {
         "id": o.id, "number": o.number, "client_id": o.client_id, "product_id": o.product_id,
         "station_id": o.station_id, "client": client, "product": product,
@@ -70,6 +90,7 @@ def order_json(o: Order, recent: int | None = None, today=None, names: tuple[str
         "unissued": o.unissued, "invoiced": o.invoiced,
         "forecast_date": forecast.isoformat() if forecast else None,
         "at_risk": production.is_at_risk(o, forecast, today), "version": o.version,
+        "steps": [order_step_json(st) for st in steps],
     }
 
 
@@ -86,7 +107,8 @@ def batch_json(b: Batch, today=None) -> dict:
     return {
         "id": b.id, "code": b.code, "order_id": b.order_id, "order_number": b.order.number,
         "worker_id": b.worker_id, "worker": b.worker.name, "station_id": b.station_id,
-        "product_id": b.product_id, "product": b.product.name, "unit": b.product.unit, "step": b.step,
+        "product_id": b.product_id, "product": b.product.name, "unit": b.product.unit,
+        "step_id": b.step_id, "step": b.step,
         "quantity": b.quantity, "piece_rate": api_rate(b.piece_rate),
         "pays_if_all_accepted": api_amount(line_amount(b.quantity, b.piece_rate)),
         "accepted": b.accepted, "rejected": b.rejected, "unused": b.unused, "outstanding": b.outstanding,
@@ -99,7 +121,8 @@ def batch_json(b: Batch, today=None) -> dict:
 
 
 # Many-to-one, so joined into the row query itself: one query per page or per record.
-BATCH_LOADS = (joinedload(Batch.order), joinedload(Batch.worker), joinedload(Batch.product))
+BATCH_LOADS = (joinedload(Batch.order), joinedload(Batch.worker), joinedload(Batch.product),
+               joinedload(Batch.product_step))
 ORDER_LOADS = (joinedload(Order.client), joinedload(Order.product))
 
 
@@ -156,11 +179,14 @@ def api_list_clients():
 
 @api_endpoint("/products", "POST", roles=("admin",), form=ProductForm, status=201, summary="Create a product")
 def api_create_product(form):
+    steps = form._api_body.get("steps")
+    if steps is not None and (not isinstance(steps, list) or not all(isinstance(st, dict) for st in steps)):
+        raise ValidationError(fields={"steps": _("A list of {name, piece_rate}.")})
     product = catalog.create_product(client_id=form.client_id.data, name=form.name.data,
                                      piece_rate=form.piece_rate.data, unit_price=form.unit_price.data,
                                      unit=form.unit.data, material_cost=form.material_cost.data,
-                                     batch_size=form.batch_size.data)
-    db.session.refresh(product, ["rates"])
+                                     batch_size=form.batch_size.data, steps=steps or None)
+    db.session.refresh(product, ["rates", "steps"])
     return product_json(product, with_rates=True), 201
 
 
@@ -173,13 +199,14 @@ def api_list_products():
         stmt = stmt.where(Product.client_id == client_id)
     if request.args.get("q"):
         stmt = stmt.where(Product.name.like(f"%{request.args['q']}%"))
-    rows, envelope = _page(stmt)
+    rows, envelope = _page(stmt.options(selectinload(Product.steps)))
     return {"items": [product_json(p) for p in rows], **envelope}
 
 
 @api_endpoint("/products/<int:product_id>", "GET", roles=("admin",), summary="One product with its rate history")
 def api_get_product(product_id):
-    product = get_visible_or_404(Product, product_id, options=(selectinload(Product.rates),))
+    product = get_visible_or_404(Product, product_id, options=(
+        selectinload(Product.rates), selectinload(Product.steps).selectinload(ProductStep.rates)))
     return product_json(product, with_rates=True)
 
 
@@ -191,8 +218,23 @@ def api_update_product(form, product_id):
     if "name" in changes and not (changes["name"] or "").strip():
         raise ValidationError(fields={"name": _("Required.")})
     catalog.update_product(product, expected_version=form.version.data, **changes)
-    db.session.refresh(product, ["rates"])
+    db.session.refresh(product, ["rates", "steps"])
     return product_json(product, with_rates=True)
+
+
+@api_endpoint("/products/<int:product_id>/steps/<int:step_id>", "PATCH", roles=("admin",), form=StepForm,
+              summary="Rename or re-rate a step; later batches of that step take the new rate")
+def api_update_step(form, product_id, step_id):
+    product = get_visible_or_404(Product, product_id)
+    step = db.session.get(ProductStep, step_id)
+    if step is None or step.product_id != product.id:
+        raise NotFound()
+    changes = _sent(form, form._api_body.keys())
+    if "name" in changes and not (changes["name"] or "").strip():
+        raise ValidationError(fields={"name": _("Required.")})
+    catalog.update_step(step, name=changes.get("name"), piece_rate=changes.get("piece_rate"))
+    db.session.refresh(step, ["rates"])
+    return step_json(step, with_rates=True)
 
 
 # --- orders (admin, supervisor: own station)
@@ -235,8 +277,9 @@ def api_list_orders():
     envelope = {"total": count_rows(stmt, page, per_page, len(rows), params), "page": page, "per_page": per_page}
     today = local_today()
     recent = production.recent_accepted_by_order([o.id for o, _client, _product in rows], today)
-    return {"items": [order_json(o, recent.get(o.id, 0), today, (client, product)) for o, client, product in rows],
-            **envelope}
+    steps = production.order_steps_many([o for o, _client, _product in rows])
+    return {"items": [order_json(o, recent.get(o.id, 0), today, (client, product), steps[o.id])
+                      for o, client, product in rows], **envelope}
 
 
 @api_endpoint("/orders/<int:order_id>", "GET", roles=STAFF, summary="One order with its progress and forecast")
@@ -252,7 +295,8 @@ def api_issue_batch(form):
     order = _visible_or_field_error(Order, form.order_id.data, "order_id", _("No such order."))
     worker = _visible_or_field_error(Worker, form.worker_id.data, "worker_id", _("No such worker."))
     batch = production.issue_batch(order=order, worker=worker, quantity=form.quantity.data,
-                                   due_date=form.due_date.data, user=current_user, issued_on=form.issued_on.data)
+                                   due_date=form.due_date.data, user=current_user, issued_on=form.issued_on.data,
+                                   step_id=form.step_id.data)
     return batch_json(batch), 201
 
 

@@ -37,6 +37,7 @@ def earnings_json(result: dict) -> dict:
     return {"worker_id": result["worker_id"], "from": result["from"].isoformat(), "to": result["to"].isoformat(),
             "pieces": result["pieces"], "amount": api_amount(result["amount"]),
             "lines": [{"product_id": line["product_id"], "product": line["product"],
+                       "step_id": line.get("step_id"), "step": line.get("step"),
                        "piece_rate": api_rate(line["piece_rate"]), "pieces": line["pieces"],
                        "amount": api_amount(line["amount"])} for line in result["lines"]]}
 

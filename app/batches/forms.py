@@ -13,6 +13,7 @@ class BatchForm(IdempotentForm):
     quantity = IntegerField(_l("Quantity"), validators=[InputRequired(REQUIRED), NumberRange(1, 1_000_000, message=_l("Must be more than zero."))])
     due_date = DateField(_l("Due date"), validators=[Optional()])
     issued_on = DateField(_l("Issue date"), validators=[Optional()])
+    step_id = IntegerField(_l("Step"), validators=[Optional()])
 
 
 class ReturnForm(IdempotentForm):

@@ -19,11 +19,14 @@ class ClientForm(IdempotentForm):
 
 
 class ProductForm(IdempotentForm):
+    # The API's ``steps: [{name, piece_rate}]`` (the service checks them field by field).
+    json_fields = ("steps",)
     client_id = SelectField(_l("Client"), coerce=int, validate_choice=False, validators=[DataRequired(REQUIRED)])
     name = StringField(_l("Product name"), validators=[DataRequired(REQUIRED), Length(max=100)])
     unit = StringField(_l("Unit"), default="件", validators=[Optional(), Length(max=20)])
+    # Required unless the product has steps: the service says so (the steps' rates make it).
     piece_rate = MoneyField(_l("Piece rate (paid per accepted piece)"), places=4,
-                            validators=[InputRequired(REQUIRED), non_negative])
+                            validators=[Optional(), non_negative])
     unit_price = MoneyField(_l("Unit price (charged to the client)"), places=4,
                             validators=[InputRequired(REQUIRED), non_negative])
     material_cost = MoneyField(_l("Material cost per piece"), places=4, validators=[Optional(), non_negative])
@@ -43,3 +46,10 @@ class ProductPatchForm(BaseForm):
     material_cost = MoneyField(_l("Material cost per piece"), places=4, validators=[Optional(), non_negative])
     batch_size = IntegerField(_l("Usual batch size"), validators=[Optional(), NumberRange(1, 100000, message=_l("1 to 100,000."))])
     version = IntegerField(_l("Version"), validators=[Optional()])
+
+
+class StepForm(BaseForm):
+    """A step's name and rate: a new step on the product page, a change (PATCH) in the API."""
+
+    name = StringField(_l("Step name"), validators=[Optional(), Length(min=1, max=50)])
+    piece_rate = MoneyField(_l("Piece rate (paid per accepted piece)"), places=4, validators=[Optional(), non_negative])

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from app.extensions import db
@@ -59,6 +59,9 @@ class Product(db.Model):
     rates: Mapped[list[ProductRate]] = relationship(
         back_populates="product", order_by="ProductRate.effective_at.desc()"
     )
+    # Its ordered steps (工序, rule 14): at least one. A product made in one step has one,
+    # named like the product, whose rate is the product's piece rate.
+    steps: Mapped[list[ProductStep]] = relationship(back_populates="product", order_by="ProductStep.seq")
 
     __table_args__ = (
         CheckConstraint("piece_rate >= 0 and unit_price >= 0 and material_cost >= 0", name="money_nonneg"),
@@ -82,4 +85,42 @@ class ProductRate(db.Model):
     product: Mapped[Product] = relationship(back_populates="rates")
 
 
-__all__ = ["Client", "Product", "ProductRate", "StoredFile", "Money"]
+class ProductStep(db.Model):
+    """One step of a product (工序): its place in the order of work, its name and its current
+    piece rate. A batch is for one step and keeps the step's rate when issued (rules 2, 14).
+    Steps are appended, renamed and re-rated, never removed or reordered: batches point at them."""
+
+    __tablename__ = "product_steps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    seq: Mapped[int]
+    name: Mapped[str] = mapped_column(String(50))
+    piece_rate: Mapped[Decimal] = mapped_column(Rate())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="steps")
+    rates: Mapped[list[ProductStepRate]] = relationship(
+        back_populates="step", order_by="ProductStepRate.effective_at.desc(), ProductStepRate.id.desc()"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("product_id", "seq", name="uq_product_steps_product_seq"),
+        CheckConstraint("seq >= 1", name="seq_pos"),
+        CheckConstraint("piece_rate >= 0", name="rate_nonneg"),
+    )
+
+
+class ProductStepRate(db.Model):
+    """A step's rate history: each rate, dated, with who set it (rule 2 per step)."""
+
+    __tablename__ = "product_step_rates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("product_steps.id"), index=True)
+    piece_rate: Mapped[Decimal] = mapped_column(Rate())
+    effective_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by: Mapped[str | None] = mapped_column(String(100))
+
+    step: Mapped[ProductStep] = relationship(back_populates="rates")
+
+
+__all__ = ["Client", "Product", "ProductRate", "ProductStep", "ProductStepRate", "StoredFile", "Money"]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import utcnow
-from app.models.catalog import Client, Product
+from app.models.catalog import Client, Product, ProductStep
 from app.models.org import Station, User, Worker
 from app.money import Money, Rate
 
@@ -66,6 +66,36 @@ class Order(db.Model):
         return self.committed - self.accepted - self.rejected
 
 
+class OrderStep(db.Model):
+    """One step's counters on an order of a product made in several steps (rule 14).
+
+    An order keeps the steps its product had when it was taken. An order of a one-step product
+    has no rows here: the order's own counters are its one step's. ``taken_next`` is what the
+    next step has out or back from this step's accepted pieces (its issued, net of unused),
+    kept on this row so that handing out step k+1 and correcting step k's accepted pieces
+    both move one row, and never pass each other, under concurrency.
+    """
+
+    __tablename__ = "order_steps"
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("product_steps.id"), primary_key=True)
+    seq: Mapped[int]
+    last: Mapped[bool] = mapped_column(default=False)
+    # Handed out for this step, net of unused materials returned: what is out plus what came back.
+    committed: Mapped[int] = mapped_column(default=0)
+    accepted: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    taken_next: Mapped[int] = mapped_column(default=0)
+
+    step: Mapped[ProductStep] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("committed >= 0 and accepted >= 0 and rejected >= 0", name="counts_nonneg"),
+        CheckConstraint("taken_next >= 0 and taken_next <= accepted", name="next_le_accepted"),
+        Index("ix_order_steps_order_seq", "order_id", "seq", unique=True),
+    )
+
+
 class Batch(db.Model):
     """Materials for N pieces of one order handed to one worker (发料单)."""
 
@@ -76,7 +106,8 @@ class Batch(db.Model):
     worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
-    step: Mapped[str | None] = mapped_column(String(50))
+    # The step of the product this batch is for (rule 14); its rate is the step's when issued.
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("product_steps.id"))
     quantity: Mapped[int]
     # Snapshot of the piece rate in force when issued (rule 2).
     piece_rate: Mapped[Decimal] = mapped_column(Rate())
@@ -100,8 +131,14 @@ class Batch(db.Model):
     order: Mapped[Order] = relationship()
     worker: Mapped[Worker] = relationship()
     product: Mapped[Product] = relationship()
+    product_step: Mapped[ProductStep | None] = relationship()
     station: Mapped[Station] = relationship()
     issued_by: Mapped[User | None] = relationship()
+
+    @property
+    def step(self) -> str | None:
+        """The step's name (what the ticket, the receipt and the phone show)."""
+        return self.product_step.name if self.product_step is not None else None
 
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_pos"),
@@ -144,6 +181,7 @@ class Return(db.Model):
     station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("product_steps.id"))
     piece_rate: Mapped[Decimal] = mapped_column(Rate())
     accepted: Mapped[int] = mapped_column(default=0)
     rejected: Mapped[int] = mapped_column(default=0)
@@ -167,12 +205,14 @@ class Return(db.Model):
         ),
         CheckConstraint("corrects_id is null or reason is not null", name="correction_reason"),
         Index("ix_returns_batch", "batch_id"),
-        # Earnings grouped by worker, product and rate stream from this index in order, without
-        # a sort: the district report's year, and one worker's lines (worker_id first). With
-        # ANALYZE statistics SQLite skip-scans it to the date range inside each group.
-        Index("ix_returns_worker_product_rate", "worker_id", "product_id", "piece_rate", "work_date", "accepted"),
+        # Earnings grouped by worker, product, step and rate stream from this index in order,
+        # without a sort: the district report's year, and one worker's lines (worker_id first).
+        # With ANALYZE statistics SQLite skip-scans it to the date range inside each group.
+        # (Named before steps existed; the reports name it in INDEXED BY.)
+        Index("ix_returns_worker_product_rate", "worker_id", "product_id", "step_id", "piece_rate", "work_date",
+              "accepted"),
         # Period close and reports: all workers over a date range.
-        Index("ix_returns_date_worker", "work_date", "worker_id", "product_id", "piece_rate", "accepted"),
+        Index("ix_returns_date_worker", "work_date", "worker_id", "product_id", "step_id", "piece_rate", "accepted"),
         Index("ix_returns_order_date", "order_id", "work_date", "accepted"),
         Index("ix_returns_station_date", "station_id", "work_date", "accepted"),
     )

@@ -47,6 +47,7 @@ from app.models import (
 from app.money import amount_in_words, api_amount, api_rate, format_money, format_rate, line_amount, round_money
 from app.services import audit, numbers
 from app.services.errors import ConflictError, DomainError, NotFound, ValidationError
+from app.services.production import finished_returns
 
 GENESIS_HASH = "0" * 64
 INVOICE_FIELDS = ("number", "client_id", "issue_date", "total", "status", "paid_amount", "pdf_sha256", "hash")
@@ -540,7 +541,8 @@ def monthly_statement(client: Client, month: tuple[date, date]) -> Statement:
     rows = db.session.execute(
         select(Order.id, Order.number, Product.name, Order.unit_price, func.sum(Return.accepted))
         .join(Return, Return.order_id == Order.id).join(Product, Product.id == Order.product_id)
-        .where(Order.client_id == client.id, Return.work_date >= start, Return.work_date <= end)
+        .where(Order.client_id == client.id, Return.work_date >= start, Return.work_date <= end,
+               finished_returns())
         .group_by(Order.id, Order.number, Product.name, Order.unit_price).order_by(Order.id)
     ).all()
     for order_id, number, product, unit_price, pieces in rows:
@@ -622,9 +624,10 @@ def receivables_summary() -> dict:
 
 
 def order_margins(client_id: int | None = None, order_ids=None) -> list[dict]:
-    """Per order: accepted pieces, revenue (pieces × unit price, one rounded line), labour cost
-    (pieces × each batch's piece rate, one rounded line per rate, as on the payslips) and the
-    margin. Two queries whatever the number of orders."""
+    """Per order: finished pieces (its last step's accepted), revenue (pieces × unit price, one
+    rounded line), labour cost (every step's accepted pieces × each batch's piece rate, one
+    rounded line per step and rate, as on the payslips) and the margin. Two queries whatever
+    the number of orders."""
     stmt = (select(Order, Product.name).join(Product, Product.id == Order.product_id)
             .options(selectinload(Order.client)).where(Order.accepted > 0).order_by(Order.id.desc()))
     if client_id:
@@ -638,7 +641,8 @@ def order_margins(client_id: int | None = None, order_ids=None) -> list[dict]:
     costs: dict[int, Decimal] = {}
     for order_id, rate, pieces in db.session.execute(
             select(Return.order_id, Return.piece_rate, func.sum(Return.accepted))
-            .where(Return.order_id.in_(ids)).group_by(Return.order_id, Return.piece_rate)).all():
+            .where(Return.order_id.in_(ids))
+            .group_by(Return.order_id, Return.step_id, Return.piece_rate)).all():
         costs[order_id] = costs.get(order_id, Decimal("0.00")) + line_amount(int(pieces or 0), rate)
     result = []
     for order, product in orders:

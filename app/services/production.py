@@ -19,14 +19,26 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
 from app.extensions import db
-from app.models import Batch, Order, OrderDayTally, Product, Return, Station, Worker, local_today, utcnow
+from app.models import (
+    Batch,
+    Order,
+    OrderDayTally,
+    OrderStep,
+    Product,
+    ProductStep,
+    Return,
+    Station,
+    Worker,
+    local_today,
+    utcnow,
+)
 from app.models.base import local_tz
 from app.money import round_money
 from app.services import audit, numbers, periods
 from app.services.errors import ConflictError, ValidationError
 
 ORDER_FIELDS = ("number", "client_id", "product_id", "station_id", "quantity", "taken_on", "due_date", "unit_price", "status", "note")
-BATCH_FIELDS = ("code", "order_id", "worker_id", "quantity", "piece_rate", "issued_on", "due_date", "status",
+BATCH_FIELDS = ("code", "order_id", "worker_id", "step_id", "quantity", "piece_rate", "issued_on", "due_date", "status",
                 "accepted", "rejected", "unused", "shortfall", "shortfall_policy", "shortfall_deduction")
 RETURN_FIELDS = ("batch_id", "accepted", "rejected", "unused", "work_date", "recorded_at", "corrects_id", "reason", "note")
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read aloud and type
@@ -38,6 +50,13 @@ class OverIssue(ConflictError):
 
     def default_message(self):
         return _l("This order does not have that many pieces left to hand out.")
+
+
+class OverStep(ConflictError):
+    code = "over_step"
+
+    def default_message(self):
+        return _l("The previous step has not accepted that many pieces yet.")
 
 
 class OverReturn(ConflictError):
@@ -83,6 +102,13 @@ def create_order(*, client_id: int, product_id: int, station_id: int, quantity: 
                   created_by_id=getattr(user, "id", None) if getattr(user, "kind", "") == "staff" else None)
     db.session.add(order)
     db.session.flush()
+    steps = db.session.scalars(select(ProductStep).where(ProductStep.product_id == product_id)
+                               .order_by(ProductStep.seq)).all()
+    if len(steps) > 1:  # the order keeps the steps its product has now (rule 14)
+        for step in steps:
+            db.session.add(OrderStep(order_id=order.id, step_id=step.id, seq=step.seq, last=step is steps[-1],
+                                     committed=0, accepted=0, rejected=0, taken_next=0))
+        db.session.flush()
     audit.record("create", "order", order.id, after=audit.snapshot(order, ORDER_FIELDS), user=user)
     return order
 
@@ -131,6 +157,85 @@ def parse_recorded_at(value) -> datetime | None:
     if moment is None or moment.tzinfo is None:
         raise ValidationError(fields={"recorded_at": str(_l("A time with its offset, like 2026-12-01T09:30:00+08:00."))})
     return moment
+
+
+# --- steps of an order (rule 14)
+
+
+def order_steps(order: Order) -> list[dict]:
+    """Each step of ``order`` with its progress, in order: ``{step_id, seq, name, piece_rate,
+    issued, accepted, rejected, out, available}``. ``issued`` is what was handed out for the
+    step net of unused materials returned; ``available`` is what can be handed out for it
+    now: the order's unissued pieces for the first step, what the previous step accepted and
+    the step does not have out or back for the others. An order of a one-step product has
+    one step, whose figures are the order's."""
+    return order_steps_many([order])[order.id]
+
+
+def order_steps_many(orders) -> dict[int, list[dict]]:
+    """``order_steps`` for many orders in two queries (the board)."""
+    orders = list(orders)
+    if not orders:
+        return {}
+    rows = db.session.execute(
+        select(OrderStep, ProductStep.name, ProductStep.piece_rate).join(ProductStep, ProductStep.id == OrderStep.step_id)
+        .where(OrderStep.order_id.in_([o.id for o in orders])).order_by(OrderStep.order_id, OrderStep.seq)).all()
+    by_order: dict[int, list] = {}
+    for row, name, rate in rows:
+        by_order.setdefault(row.order_id, []).append((row, name, rate))
+    single = [o for o in orders if o.id not in by_order]
+    firsts = {}
+    if single:
+        firsts = {st.product_id: st for st in db.session.scalars(
+            select(ProductStep).where(ProductStep.product_id.in_({o.product_id for o in single}), ProductStep.seq == 1))}
+    out: dict[int, list[dict]] = {}
+    for order in orders:
+        if order.id not in by_order:
+            first = firsts.get(order.product_id)
+            out[order.id] = [{"step_id": first.id if first else None, "seq": 1, "name": first.name if first else "",
+                              "piece_rate": first.piece_rate if first else None, "issued": order.committed,
+                              "accepted": order.accepted, "rejected": order.rejected, "out": order.out_with_workers,
+                              "available": order.unissued, "last": True}]
+            continue
+        steps, before = [], None
+        for row, name, rate in by_order[order.id]:
+            available = order.unissued if before is None else before.accepted - before.taken_next
+            steps.append({"step_id": row.step_id, "seq": row.seq, "name": name, "piece_rate": rate,
+                          "issued": row.committed, "accepted": row.accepted, "rejected": row.rejected,
+                          "out": row.committed - row.accepted - row.rejected, "available": available,
+                          "last": row.last})
+            before = row
+        out[order.id] = steps
+    return out
+
+
+def finished_returns():
+    """A SQL condition on ``Return``: the return is of finished goods — its order is of a
+    one-step product, or the batch was for the order's last step (rule 14)."""
+    from sqlalchemy import exists, or_
+
+    return or_(
+        ~exists().where(OrderStep.order_id == Return.order_id),
+        exists().where(OrderStep.order_id == Return.order_id, OrderStep.step_id == Return.step_id, OrderStep.last),
+    )
+
+
+def step_of_order(order: Order, step_id: int | None) -> tuple[ProductStep, OrderStep | None]:
+    """The step of ``order`` a batch would be for (the first when ``step_id`` is None) and its
+    counters (None on a one-step order). A step that is not the order's answers 422."""
+    if step_id is None:
+        row = db.session.scalar(select(OrderStep).where(OrderStep.order_id == order.id, OrderStep.seq == 1))
+        step = row.step if row is not None else db.session.scalar(
+            select(ProductStep).where(ProductStep.product_id == order.product_id, ProductStep.seq == 1))
+        return step, row
+    row = db.session.get(OrderStep, (order.id, step_id))
+    if row is not None:
+        return row.step, row
+    step = db.session.get(ProductStep, step_id)
+    has_rows = db.session.scalar(select(OrderStep.seq).where(OrderStep.order_id == order.id).limit(1)) is not None
+    if step is None or has_rows or step.product_id != order.product_id or step.seq != 1:
+        raise ValidationError(fields={"step_id": str(_l("This order has no such step."))})
+    return step, None
 
 
 def update_order(order: Order, expected_version: int | None = None, user=None, **changes) -> Order:
@@ -230,10 +335,14 @@ def _new_code() -> str:
 
 
 def issue_batch(*, order: Order, worker: Worker, quantity: int, due_date: date | None = None,
-                user=None, step: str | None = None, issued_on: date | None = None) -> Batch:
-    """Hand ``quantity`` pieces of ``order`` to ``worker`` at the product's current piece rate.
+                user=None, step_id: int | None = None, issued_on: date | None = None) -> Batch:
+    """Hand ``quantity`` pieces of one step of ``order`` (the first by default) to ``worker``
+    at the step's current piece rate (rules 2, 14).
 
-    Refused (OverIssue, 409) when the order has fewer unissued pieces, also under concurrency.
+    The first step is capped by the order's unissued pieces (OverIssue, 409); a later step by
+    what the previous step accepted less what this step already has out or back (OverStep,
+    409 ``over_step``). Both hold under concurrency: conditional UPDATEs, taken in one order
+    (this step's row, then the previous step's or the order's) by every writer.
     """
     errors = {}
     if quantity is None or quantity <= 0:
@@ -248,23 +357,39 @@ def issue_batch(*, order: Order, worker: Worker, quantity: int, due_date: date |
     errors.update(check_issue_dates(order, issued_on, due_date, today))
     if errors:
         raise ValidationError(fields=errors)
+    step, counters = step_of_order(order, step_id)
     if order.status != "open":
         raise ConflictError(_l("This order is not open."), code="order_not_open")
     if issued_on != today:  # back-dated: only into an open pay period (409)
         periods.ensure_open(issued_on, field="issued_on")
-    taken = db.session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == "open", Order.committed + quantity <= Order.quantity)
-        .values(committed=Order.committed + quantity)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
-        db.session.refresh(order)
-        raise OverIssue(fields={"quantity": str(_l("At most %(n)s pieces are left to hand out.", n=order.unissued))})
+    conn = db.session.connection()
+    if counters is not None:
+        conn.execute(update(OrderStep).where(OrderStep.order_id == order.id, OrderStep.step_id == step.id)
+                     .values(committed=OrderStep.committed + quantity))
+    if counters is None or counters.seq == 1:
+        taken = conn.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.status == "open", Order.committed + quantity <= Order.quantity)
+            .values(committed=Order.committed + quantity)
+        ).rowcount
+        if taken != 1:
+            db.session.refresh(order)
+            raise OverIssue(fields={"quantity": str(_l("At most %(n)s pieces are left to hand out.", n=order.unissued))})
+    else:
+        taken = conn.execute(
+            update(OrderStep)
+            .where(OrderStep.order_id == order.id, OrderStep.seq == counters.seq - 1,
+                   OrderStep.taken_next + quantity <= OrderStep.accepted)
+            .values(taken_next=OrderStep.taken_next + quantity)
+        ).rowcount
+        if taken != 1:
+            previous = db.session.scalar(select(OrderStep.accepted - OrderStep.taken_next).where(
+                OrderStep.order_id == order.id, OrderStep.seq == counters.seq - 1))
+            raise OverStep(fields={"quantity": str(_l("At most %(n)s pieces are ready for this step.", n=previous or 0))})
     product = db.session.get(Product, order.product_id)
     for _attempt in range(5):
         batch = Batch(code=_new_code(), order_id=order.id, worker_id=worker.id, station_id=order.station_id,
-                      product_id=order.product_id, step=step, quantity=quantity, piece_rate=product.piece_rate,
+                      product_id=order.product_id, step_id=step.id, quantity=quantity, piece_rate=step.piece_rate,
                       material_cost=product.material_cost, issued_on=issued_on, due_date=due_date,
                       issued_by_id=getattr(user, "id", None) if getattr(user, "kind", "") == "staff" else None)
         try:
@@ -276,6 +401,8 @@ def issue_batch(*, order: Order, worker: Worker, quantity: int, due_date: date |
     else:
         raise RuntimeError("could not draw a unique batch code")
     db.session.refresh(order)
+    if counters is not None:
+        db.session.expire(counters)
     audit.record("issue", "batch", batch.id, after=audit.snapshot(batch, BATCH_FIELDS), user=user)
     return batch
 
@@ -310,8 +437,31 @@ MOVE_ORDER = (update(Order)
               .execution_options(synchronize_session=False))
 
 
-def _apply_counts(batch: Batch, accepted: int, rejected: int, unused: int, require_open: bool = True) -> None:
-    """Move the batch's and order's counters by the given (signed) counts, or raise.
+# A batch of a step moves that step's counters first (on orders with several steps); its
+# accepted pieces never drop below what the next step already took from them.
+MOVE_ORDER_STEP = (update(OrderStep)
+                   .where(OrderStep.order_id == bindparam("os_order"), OrderStep.step_id == bindparam("os_step"),
+                          OrderStep.accepted + bindparam("accepted") >= OrderStep.taken_next)
+                   .values(accepted=OrderStep.accepted + bindparam("accepted"),
+                           rejected=OrderStep.rejected + bindparam("rejected"),
+                           committed=OrderStep.committed - bindparam("unused"))
+                   .returning(OrderStep.seq, OrderStep.last)
+                   .execution_options(synchronize_session=False))
+MOVE_PREVIOUS_STEP = (update(OrderStep)
+                      .where(OrderStep.order_id == bindparam("os_order"), OrderStep.seq == bindparam("os_seq"),
+                             OrderStep.taken_next - bindparam("unused") <= OrderStep.accepted)
+                      .values(taken_next=OrderStep.taken_next - bindparam("unused"))
+                      .execution_options(synchronize_session=False))
+_HAS_STEPS = select(OrderStep.seq).where(OrderStep.order_id == bindparam("os_order")).limit(1)
+
+
+def _has_steps(conn, order_id: int) -> bool:
+    return conn.execute(_HAS_STEPS, {"os_order": order_id}).first() is not None
+
+
+def _apply_counts(batch: Batch, accepted: int, rejected: int, unused: int, require_open: bool = True) -> int:
+    """Move the batch's, its step's and the order's counters by the given (signed) counts, or
+    raise; answers the finished pieces moved (accepted at the order's last step).
 
     With ``require_open`` the batch must still be open when the UPDATE takes its row, so a
     return racing a close is refused (BatchClosed) rather than landing on a closed batch.
@@ -327,11 +477,27 @@ def _apply_counts(batch: Batch, accepted: int, rejected: int, unused: int, requi
         if require_open and batch.status != "open":
             raise BatchClosed()
         raise OverReturn(fields={"accepted": str(_l("At most %(n)s pieces are still out.", n=batch.outstanding))})
+    step = None
+    if batch.step_id is not None:
+        step = conn.execute(MOVE_ORDER_STEP, {"os_order": batch.order_id, "os_step": batch.step_id, **counts}).first()
+        if step is None and _has_steps(conn, batch.order_id):
+            raise ConflictError(_l("The next step already has these pieces; correct its batches first."),
+                                code="taken_by_next_step")
+    if step is not None:  # an order of a product made in several steps
+        if step.seq > 1 and unused:
+            # Unused materials of step k go back to step k's available pieces.
+            moved = conn.execute(MOVE_PREVIOUS_STEP, {"os_order": batch.order_id, "os_seq": step.seq - 1,
+                                                      "unused": unused}).rowcount
+            if moved != 1:
+                raise OverStep()
+        counts = {"accepted": accepted if step.last else 0, "rejected": rejected,
+                  "unused": unused if step.seq == 1 else 0}
     moved = conn.execute(MOVE_ORDER, {"order_id": batch.order_id, **counts}).rowcount
     if moved != 1:
         raise ConflictError(_l("These pieces are already invoiced; void the invoice first."), code="already_invoiced")
     # The counters moved in SQL: reload them when next read, not now (the common path never does).
     db.session.expire(batch, ["accepted", "rejected", "unused"])
+    return counts["accepted"]
 
 
 _INSERT_RETURN = insert(Return.__table__).returning(Return.__table__.c.id)
@@ -374,10 +540,11 @@ def record_return(*, batch: Batch, accepted: int, rejected: int = 0, unused: int
     if batch.status != "open":
         raise BatchClosed()
     periods.ensure_open(work_date)
-    _apply_counts(batch, accepted, rejected, unused)
-    _tally(batch.order_id, work_date, accepted)
+    finished = _apply_counts(batch, accepted, rejected, unused)
+    _tally(batch.order_id, work_date, finished)
     row = _insert_return(batch_id=batch.id, worker_id=batch.worker_id, station_id=batch.station_id,
-                         order_id=batch.order_id, product_id=batch.product_id, piece_rate=batch.piece_rate,
+                         order_id=batch.order_id, product_id=batch.product_id, step_id=batch.step_id,
+                         piece_rate=batch.piece_rate,
                          accepted=accepted, rejected=rejected, unused=unused, work_date=work_date, corrects_id=None,
                          reason=None, note=note or None, photo_id=getattr(photo, "id", None),
                          recorded_at=recorded_at.astimezone(UTC).replace(tzinfo=None) if recorded_at else None,
@@ -430,12 +597,13 @@ def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0,
     if errors:
         raise ValidationError(fields=errors)
     periods.ensure_open(work_date)
-    _apply_counts(batch, accepted, rejected, unused, require_open=False)
-    _tally(batch.order_id, work_date, accepted)
+    finished = _apply_counts(batch, accepted, rejected, unused, require_open=False)
+    _tally(batch.order_id, work_date, finished)
     if batch.status == "closed":
         _settle_shortfall(batch)
     row = _insert_return(batch_id=batch.id, worker_id=batch.worker_id, station_id=batch.station_id,
-                         order_id=batch.order_id, product_id=batch.product_id, piece_rate=batch.piece_rate,
+                         order_id=batch.order_id, product_id=batch.product_id, step_id=batch.step_id,
+                         piece_rate=batch.piece_rate,
                          accepted=accepted, rejected=rejected, unused=unused, work_date=work_date,
                          corrects_id=original.id, reason=reason.strip(), note=None, photo_id=None,
                          recorded_by_id=getattr(user, "id", None) if getattr(user, "kind", "") == "staff" else None)

@@ -83,10 +83,10 @@ def _end_of_day_utc(day: date) -> datetime:
 # here, the grouping streams without a sort and, with ANALYZE statistics, SQLite skip-scans
 # each (worker, product, rate) group straight to the dates asked for.
 _LINES_SQLITE = """
-SELECT r.worker_id, r.product_id, r.piece_rate, SUM(r.accepted) AS pieces
+SELECT r.worker_id, r.product_id, r.step_id, r.piece_rate, SUM(r.accepted) AS pieces
 FROM returns AS r INDEXED BY ix_returns_worker_product_rate
 WHERE r.work_date >= :start AND r.work_date <= :end {station}
-GROUP BY r.worker_id, r.product_id, r.piece_rate
+GROUP BY r.worker_id, r.product_id, r.step_id, r.piece_rate
 """
 
 
@@ -111,12 +111,12 @@ def earnings_totals(start: date, end: date, station_id: int | None = None) -> di
     rate_type, dialect = Rate(), db.session.get_bind().dialect
     rates: dict[int, Decimal] = {}  # a handful of distinct rates: convert each once
     lines = []
-    for worker_id, product_id, scaled_rate, pieces in db.session.execute(text(sql), params):
+    for worker_id, product_id, step_id, scaled_rate, pieces in db.session.execute(text(sql), params):
         if pieces:
             rate = rates.get(scaled_rate)
             if rate is None:
                 rate = rates[scaled_rate] = rate_type.process_result_value(scaled_rate, dialect)
-            lines.append(EarningsLine(worker_id, product_id, rate, int(pieces), line_amount(int(pieces), rate)))
+            lines.append(EarningsLine(worker_id, product_id, rate, int(pieces), line_amount(int(pieces), rate), step_id))
     return totals_by_worker(lines)
 
 

@@ -41,7 +41,7 @@ from app.models import (
 from app.models.guards import lock_workers_in_order
 from app.money import round_money
 from app.services import audit
-from app.services.earnings import earnings_lines
+from app.services.earnings import earnings_lines, line_descriptions, step_names
 from app.services.errors import ConflictError, ValidationError
 
 GENESIS = "0" * 64
@@ -203,7 +203,8 @@ class Statement:
 
 def shortfall_rows(start: date, end: date, worker_ids=None, station_id: int | None = None):
     """Batches closed in [start, end] whose shortfall the station's policy charges."""
-    stmt = (select(Batch.worker_id, Batch.code, Batch.shortfall, Batch.shortfall_deduction, Product.name.label("product"))
+    stmt = (select(Batch.worker_id, Batch.code, Batch.shortfall, Batch.shortfall_deduction, Product.name.label("product"),
+                   Batch.product_id, Batch.step_id)
             .join(Product, Product.id == Batch.product_id)
             .where(Batch.closed_on >= start, Batch.closed_on <= end, Batch.shortfall_deduction > 0)
             .order_by(Batch.worker_id, Batch.closed_on, Batch.id))
@@ -234,8 +235,8 @@ def compute_statements(period: PayPeriod, worker_ids=None, station_id: int | Non
     if station_id is not None:
         w_stmt = w_stmt.where(Worker.station_id == station_id)
     workers = {row.id: row for row in db.session.execute(w_stmt)}
-    product_ids = {line.product_id for line in piece_lines}
-    names = dict(db.session.execute(select(Product.id, Product.name).where(Product.id.in_(product_ids))).all()) if product_ids else {}
+    descriptions = line_descriptions(piece_lines)
+    step_seq = {sid: seq for sid, (_name, seq) in step_names({line.step_id for line in piece_lines}).items()}
 
     statements: dict[int, Statement] = {}
 
@@ -247,19 +248,21 @@ def compute_statements(period: PayPeriod, worker_ids=None, station_id: int | Non
             statements[worker_id] = Statement(worker_id, row.station_id, row.name)
         return statements[worker_id]
 
-    for line in sorted(piece_lines, key=lambda x: (x.worker_id, x.product_id, x.piece_rate)):
+    for line in sorted(piece_lines, key=lambda x: (x.worker_id, x.product_id, step_seq.get(x.step_id, 0), x.piece_rate)):
         st = statement_of(line.worker_id)
         if st is not None:
-            st.lines.append(StatementLine("piece", names.get(line.product_id, ""), line.amount, line.product_id,
-                                          line.piece_rate.quantize(RATE_Q), line.pieces))
+            st.lines.append(StatementLine("piece", descriptions[(line.product_id, line.step_id)][:200], line.amount,
+                                          line.product_id, line.piece_rate.quantize(RATE_Q), line.pieces))
     for adj in adjustments:
         st = statement_of(adj.worker_id)
         if st is not None:
             st.lines.append(StatementLine("adjustment", adj.reason, adj.amount))
+    shortfall_products = line_descriptions(shortfalls) if shortfalls else {}
     for sf in shortfalls:
         st = statement_of(sf.worker_id)
-        if st is not None:
-            desc = str(_l("Lost materials: batch %(code)s, %(product)s", code=sf.code, product=sf.product))
+        if st is not None:  # per step: the batch's step is named when its product has several
+            desc = str(_l("Lost materials: batch %(code)s, %(product)s", code=sf.code,
+                          product=shortfall_products[(sf.product_id, sf.step_id)]))
             st.lines.append(StatementLine("shortfall", desc[:200], -sf.shortfall_deduction, pieces=sf.shortfall))
     return [statements[k] for k in sorted(statements)]
 
@@ -605,7 +608,7 @@ def worker_phone_summary(worker_id: int, today: date) -> dict:
     today_lines = lines_from_day_rows(worker_id, rows, today, today)
     month_lines = lines_from_day_rows(worker_id, rows, month_start, today)
     by_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
-    for day, _product_id, rate, pieces in rows:  # one (day, product, rate) row is one line of that day
+    for day, _product_id, rate, pieces, _step_id in rows:  # one (day, product, step, rate) row: a line of that day
         by_day[day] += line_amount(pieces, rate)
     days = [(chart_start + timedelta(days=i), by_day[chart_start + timedelta(days=i)]) for i in range(30)]
     return {"today": today, "today_amount": sum((line.amount for line in today_lines), ZERO),
