@@ -27,6 +27,7 @@ def ticket_context(batch) -> dict:
         "worker": batch.worker.name,
         "worker_phone": batch.worker.masked_phone,
         "product": product.name,
+        "step": batch.step_label,
         "unit": product.unit,
         "quantity": batch.quantity,
         "piece_rate": format_rate(batch.piece_rate),

@@ -51,9 +51,15 @@ HOME_PANELS["supervisor"].append(supervisor_home_panel)
 def issue_batch(order_id: int):
     order = get_visible_or_404(Order, order_id, options=(joinedload(Order.product), joinedload(Order.client)))
     form = BatchForm()
+    steps = production.order_steps(order)
+    asked = request.args.get("step_id", "")
+    step = production.default_step(steps, form.step_id.data if request.method == "POST" else
+                                   (int(asked) if asked.isdigit() else None))
     if request.method == "GET":
         form.order_id.data = order.id
-        form.quantity.data = max(min(order.product.batch_size, order.unissued), 1)
+        form.step_id.data = step["step_id"]
+        # What this step can hand out now (a later step: what the previous one accepted), at most a usual batch.
+        form.quantity.data = max(min(order.product.batch_size, step["available"]), 1)
         # A week, or the order's due date if sooner — never a day already past (late orders).
         form.due_date.data = max(local_today(), min(order.due_date, local_today() + timedelta(days=7)))
         if request.args.get("worker_id", "").isdigit():
@@ -64,7 +70,8 @@ def issue_batch(order_id: int):
             if worker is None:
                 raise ValidationError(fields={"worker_id": _("Choose a worker.")})
             batch = production.issue_batch(order=order, worker=worker, quantity=form.quantity.data,
-                                           due_date=form.due_date.data, user=current_user, issued_on=form.issued_on.data)
+                                           due_date=form.due_date.data, user=current_user, issued_on=form.issued_on.data,
+                                           step_id=form.step_id.data)
             return url_for("batches.batch_detail", batch_id=batch.id, issued=1), \
                 _("Batch %(code)s handed to %(name)s.", code=batch.code, name=worker.name)
 
@@ -76,7 +83,7 @@ def issue_batch(order_id: int):
     pickers = worker_rows(order.station_id, search=search, page=int_arg("page"), per_page=12, recent_first=True)
     status = form_status(form)
     return render_template("batches/issue.html", order=order, form=form, pickers=pickers, search=search,
-                           today=local_today()), status
+                           today=local_today(), steps=steps, step=step), status
 
 
 # --- batches
@@ -101,7 +108,7 @@ def overdue_batches():
 
 def _batch(batch_id: int) -> Batch:
     return get_visible_or_404(Batch, batch_id, options=(
-        joinedload(Batch.worker), joinedload(Batch.product), joinedload(Batch.station),
+        joinedload(Batch.worker), joinedload(Batch.product), joinedload(Batch.station), joinedload(Batch.product_step),
         joinedload(Batch.order).joinedload(Order.client)))
 
 

@@ -137,8 +137,15 @@ class Batch(db.Model):
 
     @property
     def step(self) -> str | None:
-        """The step's name (what the ticket, the receipt and the phone show)."""
+        """The step's name."""
         return self.product_step.name if self.product_step is not None else None
+
+    @property
+    def step_label(self) -> str | None:
+        """The step as the ticket, the receipt and the phone name it: a product made in one
+        step has one step named like it, and that is not repeated."""
+        name = self.step
+        return name if name and name != self.product.name else None
 
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_pos"),

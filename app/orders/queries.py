@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import Order, local_today
 from app.permissions import visible
-from app.services.production import forecast_from_pace, is_at_risk, recent_accepted_by_order
+from app.services.production import forecast_from_pace, is_at_risk, order_steps_many, recent_accepted_by_order
 
 
 @dataclass
@@ -20,6 +20,15 @@ class BoardRow:
     forecast: date | None
     at_risk: bool
     recent: int
+    # Each step's progress, for an order of a product made in several steps (else None).
+    steps: list[dict] | None = None
+
+    @property
+    def can_issue(self) -> bool:
+        """Some step of the order has pieces to hand out now."""
+        if self.steps is None:
+            return self.order.unissued > 0
+        return any(st["available"] > 0 for st in self.steps)
 
     def share(self, count: int) -> float:
         """Width of a progress-bar segment, in percent of the order quantity."""
@@ -43,9 +52,10 @@ def board_rows(station_id: int, today: date | None = None) -> list[BoardRow]:
 def with_forecasts(orders: list[Order], today: date | None = None) -> list[BoardRow]:
     today = today or local_today()
     recent = recent_accepted_by_order([o.id for o in orders], today)
+    steps = order_steps_many(orders, several_only=True)
     rows = []
     for order in orders:
         pace = recent.get(order.id, 0)
         forecast = forecast_from_pace(order, pace, today)
-        rows.append(BoardRow(order, forecast, is_at_risk(order, forecast, today), pace))
+        rows.append(BoardRow(order, forecast, is_at_risk(order, forecast, today), pace, steps.get(order.id)))
     return rows

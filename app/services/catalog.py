@@ -228,6 +228,9 @@ def update_product(product: Product, expected_version: int | None = None, pictur
         # The one step's rate is the product's: the step is re-rated with it, dated in its history.
         _rerate_step(steps[0], Decimal(new_rate))
     before = audit.snapshot(product, PRODUCT_FIELDS)
+    new_name = changes.get("name")
+    if new_name and len(steps) == 1 and steps[0].name == product.name[:50]:
+        steps[0].name = new_name.strip()[:50]  # the one step is named like its product
     for key, value in changes.items():
         if key in PRODUCT_FIELDS and value is not None:
             setattr(product, key, Decimal(value).quantize(Decimal("0.0001")) if key in RATE_FIELDS else value)

@@ -172,8 +172,9 @@ def order_steps(order: Order) -> list[dict]:
     return order_steps_many([order])[order.id]
 
 
-def order_steps_many(orders) -> dict[int, list[dict]]:
-    """``order_steps`` for many orders in two queries (the board)."""
+def order_steps_many(orders, several_only: bool = False) -> dict[int, list[dict]]:
+    """``order_steps`` for many orders in two queries; with ``several_only``, only the orders
+    of products made in several steps, in one query (the board shows steps only for them)."""
     orders = list(orders)
     if not orders:
         return {}
@@ -183,7 +184,7 @@ def order_steps_many(orders) -> dict[int, list[dict]]:
     by_order: dict[int, list] = {}
     for row, name, rate in rows:
         by_order.setdefault(row.order_id, []).append((row, name, rate))
-    single = [o for o in orders if o.id not in by_order]
+    single = [] if several_only else [o for o in orders if o.id not in by_order]
     firsts = {}
     if single:
         firsts = {st.product_id: st for st in db.session.scalars(
@@ -191,6 +192,8 @@ def order_steps_many(orders) -> dict[int, list[dict]]:
     out: dict[int, list[dict]] = {}
     for order in orders:
         if order.id not in by_order:
+            if several_only:
+                continue
             first = firsts.get(order.product_id)
             out[order.id] = [{"step_id": first.id if first else None, "seq": 1, "name": first.name if first else "",
                               "piece_rate": first.piece_rate if first else None, "issued": order.committed,
@@ -218,6 +221,15 @@ def finished_returns():
         ~exists().where(OrderStep.order_id == Return.order_id),
         exists().where(OrderStep.order_id == Return.order_id, OrderStep.step_id == Return.step_id, OrderStep.last),
     )
+
+
+def default_step(steps: list[dict], step_id: int | None = None) -> dict:
+    """The step the issue form offers: the one asked for, else the first with pieces to hand
+    out, else the first."""
+    for st in steps:
+        if step_id is not None and st["step_id"] == step_id:
+            return st
+    return next((st for st in steps if st["available"] > 0), steps[0])
 
 
 def step_of_order(order: Order, step_id: int | None) -> tuple[ProductStep, OrderStep | None]:

@@ -290,7 +290,7 @@ def _held_batches_stmt(role: str):
     # closed by the supervisor is nothing to bring back).
     return (select(Batch).where(Batch.worker_id == bindparam("worker_id"), Batch.status == "open",
                                 Batch.quantity > Batch.accepted + Batch.rejected + Batch.unused, visible_to_role(Batch, role))
-            .options(joinedload(Batch.product)).order_by(Batch.due_date, Batch.id))
+            .options(joinedload(Batch.product), joinedload(Batch.product_step)).order_by(Batch.due_date, Batch.id))
 
 
 @lru_cache(maxsize=8)

@@ -90,3 +90,62 @@ def test_the_migrations_make_the_triggers_create_all_makes_and_downgrade_undoes_
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT activity_seq FROM workers WHERE id = 1")).scalar() == 0
         db.engine.dispose()
+
+
+def test_0007_gives_every_product_its_one_step_links_batches_and_returns_and_goes_down_and_up(app, tmp_path, database_url):
+    """Migration 0007 on a database with products, a rate change, batches and returns made
+    before steps existed: each product gets one step carrying its rate history, every batch
+    and return is linked to it, the returns stay append-only; down and up again keep the rows."""
+    from flask_migrate import downgrade
+
+    url = _empty_database_url(tmp_path, database_url)
+    migrated = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": url})
+    with migrated.app_context():
+        upgrade(directory=MIGRATIONS, revision="0008")
+        with db.engine.begin() as conn:
+            for stmt in (
+                "INSERT INTO stations (id, name, shortfall_policy, created_at) VALUES (1, 'S', 'none', '2026-01-01')",
+                "INSERT INTO workers (id, station_id, name, phone, pin_hash, is_disabled, is_relocated, is_laid_off, "
+                "is_flexible, active, registered_on, created_at) VALUES (1, 1, 'W', '13800000000', 'x', false, false, "
+                "false, false, true, '2026-01-01', '2026-01-01')",
+                "INSERT INTO clients (id, name, payment_terms_days, version, created_at) VALUES (1, 'C', 30, 1, '2026-01-01')",
+                "INSERT INTO products (id, client_id, name, unit, piece_rate, unit_price, material_cost, batch_size, "
+                "active, version, created_at) VALUES (1, 1, '假发手工钩针', '顶', 400000, 550000, 0, 5, true, 2, '2026-01-01')",
+                "INSERT INTO product_rates (product_id, piece_rate, unit_price, material_cost, effective_at, changed_by) "
+                "VALUES (1, 380000, 550000, 0, '2026-01-01', 'admin'), (1, 400000, 550000, 0, '2026-02-01', 'admin')",
+                "INSERT INTO orders (id, number, client_id, product_id, station_id, quantity, due_date, unit_price, status, "
+                "committed, accepted, rejected, invoiced, at_risk, created_at, version) VALUES (1, 'D2026-00001', 1, 1, 1, "
+                "10, '2026-03-01', 550000, 'open', 5, 3, 0, 0, false, '2026-01-02', 1)",
+                "INSERT INTO batches (id, code, order_id, worker_id, station_id, product_id, quantity, piece_rate, "
+                "material_cost, issued_on, issued_at, due_date, status, overdue, accepted, rejected, unused) VALUES "
+                "(1, 'ABC234', 1, 1, 1, 1, 5, 380000, 0, '2026-01-02', '2026-01-02', '2026-01-09', 'open', false, 3, 0, 0)",
+                "INSERT INTO returns (batch_id, worker_id, station_id, order_id, product_id, piece_rate, accepted, rejected, "
+                "unused, work_date, recorded_at) VALUES (1, 1, 1, 1, 1, 380000, 3, 0, 0, '2026-01-03', '2026-01-03')",
+            ):
+                conn.execute(text(stmt))
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            steps = conn.execute(text("SELECT id, product_id, seq, name, piece_rate FROM product_steps")).all()
+            assert [tuple(s)[1:] for s in steps] == [(1, 1, "假发手工钩针", 400000)]
+            rates = conn.execute(text("SELECT piece_rate FROM product_step_rates ORDER BY effective_at")).scalars().all()
+            assert rates == [380000, 400000]
+            assert conn.execute(text("SELECT step_id FROM batches")).scalars().all() == [steps[0].id]
+            assert conn.execute(text("SELECT step_id FROM returns")).scalars().all() == [steps[0].id]
+            assert "step" not in {c["name"] for c in inspect(conn).get_columns("batches")}
+        import pytest
+        from sqlalchemy.exc import DatabaseError
+
+        with pytest.raises(DatabaseError), db.engine.begin() as conn:
+            conn.execute(text("UPDATE returns SET accepted = 0"))
+        downgrade(directory=MIGRATIONS, revision="0008")
+        with db.engine.connect() as conn:
+            assert "step_id" not in {c["name"] for c in inspect(conn).get_columns("returns")}
+            assert "step" in {c["name"] for c in inspect(conn).get_columns("batches")}
+            assert "product_steps" not in inspect(conn).get_table_names()
+            assert conn.execute(text("SELECT count(*) FROM returns")).scalar() == 1
+        with pytest.raises(DatabaseError), db.engine.begin() as conn:
+            conn.execute(text("UPDATE returns SET accepted = 0"))
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM returns WHERE step_id IS NOT NULL")).scalar() == 1
+        db.engine.dispose()

@@ -221,3 +221,63 @@ def test_an_order_keeps_the_steps_it_was_taken_with(app, make):
     assert len(production.order_steps(order)) == 1
     assert db.session.get(Order, order.id).unissued == 5
     assert production.order_steps(make.order(product=fresh))[1]["name"] == "整理"
+
+
+def test_issue_page_offers_the_step_with_pieces_and_defaults_to_what_it_has(client, login_as, make, tmp_path):
+    import subprocess
+
+    from tests.production_pages_fixtures import submit
+
+    product = _wig(make)
+    knot, trim = _steps(product)
+    station = make.station()
+    login_as("supervisor", station=station)
+    order = make.order(station=station, product=product, quantity=300)
+    home, shop = make.worker(station=station, name="王秀英"), make.worker(station=station, name="李桂兰")
+    b1 = make.batch(order=order, worker=home, quantity=5)
+    make.return_(batch=b1, accepted=3, rejected=1)
+    page = client.get(f"/orders/{order.id}/issue").text
+    # The first step still has pieces: offered first, a usual batch of the product (5).
+    assert f'name="step_id" value="{knot.id}"' in page and 'name="quantity"' in page
+    page = client.get(f"/orders/{order.id}/issue?step_id={trim.id}").text
+    # Trimming: what knotting accepted (3), not the order's 300 nor a usual batch of 5.
+    assert f'name="step_id" value="{trim.id}"' in page and 'value="3"' in page and "整理" in page
+    resp, _ = submit(client, f"/orders/{order.id}/issue", {"worker_id": str(shop.id), "quantity": "3"},
+                     get_url=f"/orders/{order.id}/issue?step_id={trim.id}")
+    assert resp.status_code == 303, resp.text
+    batch = db.session.scalar(select(Batch).where(Batch.step_id == trim.id))
+    assert batch.quantity == 3 and batch.piece_rate == Decimal("6.0000")
+    resp, _ = submit(client, f"/orders/{order.id}/issue", {"worker_id": str(shop.id), "quantity": "1"},
+                     get_url=f"/orders/{order.id}/issue?step_id={trim.id}")
+    assert resp.status_code == 409 and "上一道工序合格的件数还不够" in resp.text
+    # The order page and the board show each step's progress.
+    detail = client.get(f"/orders/{order.id}").text
+    assert "打结" in detail and "整理" in detail and "可发" in detail
+    board = client.get(f"/stations/{station.id}/board").text
+    assert "整理" in board and "可发" in board
+    # The ticket and the receipt name the step.
+    ticket = client.get(f"/batches/{batch.id}/ticket.pdf")
+    path = tmp_path / "t.pdf"
+    path.write_bytes(ticket.data)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "工序" in text and "整理" in text
+    resp, _ = submit(client, f"/batches/{batch.id}/return", {"accepted": "3", "rejected": "0", "unused": "0"})
+    receipt = client.get(resp.headers["Location"]).text
+    assert "整理" in receipt
+
+
+def test_worker_phone_shows_the_step_and_its_pay_line(client, make, app):
+    product = _wig(make)
+    knot, trim = _steps(product)
+    order = make.order(product=product, quantity=10)
+    worker = make.worker(station=order.station, phone="13812340001", pin="123456")
+    b1 = make.batch(order=order, worker=worker, quantity=4)
+    make.return_(batch=b1, accepted=2)
+    from tests.helpers import form_values
+
+    page = client.get("/w/login")
+    client.post("/w/login", data={**form_values(page.text), "phone": "13812340001", "pin": "123456"})
+    home = client.get("/home").text
+    import re
+    assert "假发 · 打结" in home, re.findall(r"held-name.{0,200}", home)
+    assert "38.0000" in home or "38.00" in home, re.findall(r"held-pay.{0,120}", home)
