@@ -270,13 +270,13 @@ def test_worker_phone_shows_the_step_and_its_pay_line(client, make, app):
     product = _wig(make)
     knot, trim = _steps(product)
     order = make.order(product=product, quantity=10)
-    worker = make.worker(station=order.station, phone="13812340001", pin="123456")
+    worker = make.worker(station=order.station, phone="13812340001", pin="258036")
     b1 = make.batch(order=order, worker=worker, quantity=4)
     make.return_(batch=b1, accepted=2)
     from tests.helpers import form_values
 
     page = client.get("/w/login")
-    client.post("/w/login", data={**form_values(page.text), "phone": "13812340001", "pin": "123456"})
+    client.post("/w/login", data={**form_values(page.text), "phone": "13812340001", "pin": "258036"})
     home = client.get("/home").text
     import re
     assert "假发 · 打结" in home, re.findall(r"held-name.{0,200}", home)
