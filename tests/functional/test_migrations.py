@@ -101,7 +101,7 @@ def test_0007_gives_every_product_its_one_step_links_batches_and_returns_and_goe
     url = _empty_database_url(tmp_path, database_url)
     migrated = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": url})
     with migrated.app_context():
-        upgrade(directory=MIGRATIONS, revision="0006")
+        upgrade(directory=MIGRATIONS, revision="0005")
         with db.engine.begin() as conn:
             for stmt in (
                 "INSERT INTO stations (id, name, shortfall_policy, created_at) VALUES (1, 'S', 'none', '2026-01-01')",
@@ -137,7 +137,7 @@ def test_0007_gives_every_product_its_one_step_links_batches_and_returns_and_goe
 
         with pytest.raises(DatabaseError), db.engine.begin() as conn:
             conn.execute(text("UPDATE returns SET accepted = 0"))
-        downgrade(directory=MIGRATIONS, revision="0006")
+        downgrade(directory=MIGRATIONS, revision="0005")
         with db.engine.connect() as conn:
             assert "step_id" not in {c["name"] for c in inspect(conn).get_columns("returns")}
             assert "step" in {c["name"] for c in inspect(conn).get_columns("batches")}
