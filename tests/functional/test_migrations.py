@@ -113,9 +113,9 @@ def test_0007_gives_every_product_its_one_step_links_batches_and_returns_and_goe
                 "active, version, created_at) VALUES (1, 1, '假发手工钩针', '顶', 400000, 550000, 0, 5, true, 2, '2026-01-01')",
                 "INSERT INTO product_rates (product_id, piece_rate, unit_price, material_cost, effective_at, changed_by) "
                 "VALUES (1, 380000, 550000, 0, '2026-01-01', 'admin'), (1, 400000, 550000, 0, '2026-02-01', 'admin')",
-                "INSERT INTO orders (id, number, client_id, product_id, station_id, quantity, due_date, unit_price, status, "
+                "INSERT INTO orders (id, number, client_id, product_id, station_id, quantity, taken_on, due_date, unit_price, status, "
                 "committed, accepted, rejected, invoiced, at_risk, created_at, version) VALUES (1, 'D2026-00001', 1, 1, 1, "
-                "10, '2026-03-01', 550000, 'open', 5, 3, 0, 0, false, '2026-01-02', 1)",
+                "10, '2026-01-02', '2026-03-01', 550000, 'open', 5, 3, 0, 0, false, '2026-01-02', 1)",
                 "INSERT INTO batches (id, code, order_id, worker_id, station_id, product_id, quantity, piece_rate, "
                 "material_cost, issued_on, issued_at, due_date, status, overdue, accepted, rejected, unused) VALUES "
                 "(1, 'ABC234', 1, 1, 1, 1, 5, 380000, 0, '2026-01-02', '2026-01-02', '2026-01-09', 'open', false, 3, 0, 0)",
