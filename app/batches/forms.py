@@ -1,7 +1,7 @@
 """Forms for issuing a batch, recording what came back, and closing it — used by the pages and the API alike."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import DateField, IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.forms import REQUIRED, IdempotentForm
@@ -46,3 +46,32 @@ class ReturnForm(IdempotentForm):
 
 class CloseBatchForm(IdempotentForm):
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200)])
+
+
+# The reasons a batch is closed with pieces still out, most common first (the page's choices).
+SHORTFALL_REASONS = [
+    ("lost", _l("Materials lost")),
+    ("damaged", _l("Materials damaged")),
+    ("moved", _l("The worker moved away or stopped")),
+    ("cancelled", _l("The order was cancelled or changed")),
+    ("other", _l("Other (say below)")),
+]
+
+
+class CloseBatchPageForm(CloseBatchForm):
+    """The counter's close: with pieces still out it asks for a reason from the list (or
+    typed) and a tick confirming the shortfall and its deduction (checked in the view: the
+    API keeps its optional reason)."""
+
+    reason_choice = RadioField(_l("Why are pieces missing?"), choices=SHORTFALL_REASONS, validators=[Optional()],
+                               validate_choice=False)
+    reason = StringField(_l("In your words (optional)"), validators=[Optional(), Length(max=200)])
+    confirm = BooleanField(_l("Yes, close it with these pieces missing"))
+
+    def shortfall_reason(self) -> str:
+        labels = dict(SHORTFALL_REASONS)
+        choice = self.reason_choice.data if self.reason_choice.data in labels else None
+        text = (self.reason.data or "").strip()
+        if choice and choice != "other":
+            return f"{labels[choice]}: {text}" if text else str(labels[choice])
+        return text

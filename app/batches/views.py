@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.batches import queries
-from app.batches.forms import BatchForm, CloseBatchForm, ReturnForm
+from app.batches.forms import BatchForm, CloseBatchPageForm, ReturnForm
 from app.batches.tickets import ticket_context
 from app.extensions import db
 from app.files import file_response, store_picture
@@ -225,10 +225,18 @@ def correct_return(batch_id: int):
 @form_view
 def close_batch(batch_id: int):
     batch = _batch(batch_id)
-    form = CloseBatchForm()
-    if form.validate_on_submit():
+    form = CloseBatchPageForm()
+    missing = batch.outstanding > 0 and batch.status == "open"
+    if form.validate_on_submit() and missing and (not form.confirm.data or not form.shortfall_reason()):
+        if not form.shortfall_reason():
+            form.reason_choice.errors = [_("Choose why pieces are missing, or say it below.")]
+        if not form.confirm.data:
+            form.confirm.errors = [_("Tick this to close the batch with pieces missing.")]
+        form.refusal_status = 422
+    elif form.is_submitted() and not form.errors:
         def action():
-            closed = production.close_batch(batch=batch, reason=form.reason.data, user=current_user)
+            reason = form.shortfall_reason() if missing else form.reason.data
+            closed = production.close_batch(batch=batch, reason=reason, user=current_user)
             return url_for("batches.batch_detail", batch_id=batch.id), \
                 _("Batch %(code)s closed. Shortfall: %(n)s.", code=closed.code, n=closed.shortfall)
 

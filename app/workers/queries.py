@@ -29,7 +29,8 @@ def _holding_subquery(station_id: int | None):
     outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
     stmt = (select(Batch.worker_id.label("worker_id"), func.sum(outstanding).label("holding"),
                    func.count(Batch.id).label("open_batches"))
-            .where(Batch.status == "open").group_by(Batch.worker_id))
+            # A batch all brought back but not yet closed holds nothing: it is not counted open.
+            .where(Batch.status == "open", outstanding > 0).group_by(Batch.worker_id))
     if station_id is not None:
         stmt = stmt.where(Batch.station_id == station_id)
     return stmt.subquery()

@@ -202,6 +202,8 @@ def test_correct_and_close_pages_at_tablet_size(live, page_at, shot):
     page.click("text=结单")
     shot(page, "production-close-tablet")
     assert "48" in page.locator(".stat-value").first.inner_text()
+    page.check("input[name=reason_choice][value=lost]")  # pieces are missing: a reason and a tick
+    page.check("input[name=confirm]")
     page.click("button:has-text('结单')")
     page.wait_for_url(f"**/batches/{batch.id}")
     assert "已结单" in page.locator("h1").inner_text()

@@ -134,7 +134,10 @@ def test_closing_a_batch_shows_and_records_the_shortfall_by_station_policy(clien
     make.return_(batch=batch, accepted=80, rejected=5, unused=5)
     page = client.get(f"/batches/{batch.id}/close").text
     assert re.search(r'stat-value">10<', page) and "扣" in page and "¥0.50" in page
-    resp, posted = submit(client, f"/batches/{batch.id}/close", {"reason": "工人搬家"})
+    refused, _ = submit(client, f"/batches/{batch.id}/close", {"reason": "工人搬家"})  # not confirmed
+    assert refused.status_code == 422 and "缺件结单前请勾选确认" in refused.text
+    resp, posted = submit(client, f"/batches/{batch.id}/close", {"reason_choice": "moved", "reason": "工人搬家",
+                                                                  "confirm": "y"})
     assert resp.status_code == 303
     assert client.post(f"/batches/{batch.id}/close", data=posted).headers["Location"] == resp.headers["Location"]
     db.session.expire_all()
