@@ -356,6 +356,6 @@
     }
 
     outbox.onChange(render);
-    outbox.counts().then(render);
+    outbox.counts(true).then(render);
   }
 })();
