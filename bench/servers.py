@@ -33,17 +33,20 @@ class Server:
     """One gunicorn (its own process group, so a SIGKILL takes the master and its workers)."""
 
     def __init__(self, database_url: str, secret: str, instance: Path, *, port: int | None = None,
-                 workers: int = 1, threads: int = 2, env: dict | None = None, log: Path | None = None):
+                 workers: int = 1, threads: int = 2, env: dict | None = None, log: Path | None = None,
+                 preload: bool = False):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = server_env(database_url, secret, instance, env)
         self.workers, self.threads = workers, threads
         self.log = log or instance / f"gunicorn-{self.port}.log"
+        self.preload = preload  # workers forked from a loaded app: a killed one is back in a moment
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> Server:
         cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-               "--threads", str(self.threads), "--log-level", "warning", "--graceful-timeout", "5", "wsgi:app"]
+               "--threads", str(self.threads), "--log-level", "warning", "--graceful-timeout", "5",
+               *(["--preload"] if self.preload else []), "wsgi:app"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log.open("a"), stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.monotonic() + timeout
