@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from app.extensions import db
 from app.redirects import safe_referrer
@@ -63,6 +64,14 @@ def init_errors(app: Flask) -> None:
         from app.services.catalog import StaleEdit
 
         return domain_error(StaleEdit())
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(exc):
+        # A number from the query string or a form too large for the database's integers
+        # (?station_id=99999999999999999999): the request is wrong, not the server.
+        db.session.rollback()
+        return http_error(BadRequest())
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

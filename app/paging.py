@@ -32,9 +32,13 @@ def paged(stmt, page: int, per_page: int = PER_PAGE, scalars: bool = True, count
     return Page(items, total, page, per_page)
 
 
+# No list has a million pages; past it an offset would not fit the database's integers.
+MAX_PAGE = 1_000_000
+
+
 def int_arg(name: str, default: int = 1) -> int:
     """A positive whole number from the query string (``?page=``); ``default`` when absent or bad."""
     try:
-        return max(int(request.args.get(name, default)), 1)
+        return min(max(int(request.args.get(name, default)), 1), MAX_PAGE)
     except (TypeError, ValueError):
         return default

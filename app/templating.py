@@ -8,6 +8,7 @@ from flask import Flask, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.routing import BuildError
 
 from app.i18n import install_template_gettext, remember_language
 from app.models.base import local_tz, to_local
@@ -67,9 +68,16 @@ def nav_items() -> list[NavEntry]:
 
 
 def lang_url(lang: str) -> str:
-    args = dict(request.args)
+    """This page in another language: its query string kept, except what ``url_for`` would
+    take as its own keyword (``_method``, ``_external``…) or as a route argument again
+    (``/orders/5?order_id=6``), which would fail to build."""
+    view_args = request.view_args or {}
+    args = {k: v for k, v in request.args.items() if k and not k.startswith("_") and k not in view_args}
     args["lang"] = lang
-    return url_for(request.endpoint or "main.home", **(request.view_args or {}), **args)
+    try:
+        return url_for(request.endpoint or "main.home", **view_args, **args)
+    except (BuildError, ValueError):
+        return url_for("main.home", lang=lang)
 
 
 def format_day(value) -> str:

@@ -19,6 +19,7 @@ from app.api import bp
 from app.db_tx import begin_write_phase
 from app.errors import api_error
 from app.extensions import csrf, db
+from app.paging import MAX_PAGE
 from app.services.accounts import account_for_token
 from app.services.errors import DomainError, ValidationError
 
@@ -245,7 +246,7 @@ def page_args() -> tuple[int, int]:
     if page < 1 or per_page < 1:
         raise ValidationError(fields={"page": _("Must be 1 or more.")})
     # A page past the end is empty; past this one its offset would overflow the database's integer.
-    return min(page, 1_000_000), min(per_page, 200)
+    return min(page, MAX_PAGE), min(per_page, 200)
 
 
 def paginate(stmt, serialize) -> dict:
