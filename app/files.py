@@ -8,6 +8,7 @@ from flask import Response, abort, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.utils import secure_filename
 
+from app.images import clean_picture
 from app.models import StoredFile
 from app.services import catalog
 from app.services.errors import ValidationError
@@ -34,11 +35,12 @@ def store_picture(field):
     if storage is None or not getattr(storage, "filename", ""):
         return None
     data = storage.read()
-    content_type = sniff_picture(data)
-    if not data or content_type is None:
+    if not data or sniff_picture(data) is None:
         raise ValidationError(fields={field.name: str(NOT_A_PICTURE)})
-    name = secure_filename(storage.filename) or "picture"
-    return catalog.store_file(name, content_type, data)
+    # Decoded with a pixel limit, re-encoded to a bounded size, EXIF/GPS stripped (app/images.py).
+    data, content_type = clean_picture(data, field.name)
+    stem = (secure_filename(storage.filename) or "picture").rsplit(".", 1)[0] or "picture"
+    return catalog.store_file(f"{stem}.{'png' if content_type == 'image/png' else 'jpg'}", content_type, data)
 
 
 def data_uri(stored: StoredFile | None) -> str | None:

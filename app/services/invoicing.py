@@ -117,7 +117,10 @@ def update_enterprise_settings(logo: bytes | None = None, remove_logo: bool = Fa
             raise ValidationError(fields={"logo": str(_l("A PNG or JPEG picture."))})
         if len(logo) > MAX_LOGO_BYTES:
             raise ValidationError(fields={"logo": str(_l("At most 1 MB."))})
+        from app.images import LOGO_SIDE, clean_picture
         from app.services.catalog import store_file
+
+        logo, mime = clean_picture(logo, "logo", LOGO_SIDE)  # pixel limit, no EXIF, bounded size
 
         logo_id = store_file("logo" + (".png" if mime == "image/png" else ".jpg"), mime, logo).id
     elif remove_logo:

@@ -53,6 +53,12 @@ def test_a_resent_return_records_once_and_shows_the_same_receipt(client, login_a
     assert (b.accepted, b.rejected) == (40, 3)
 
 
+def _size(data):
+    from PIL import Image
+
+    return Image.open(BytesIO(data)).size
+
+
 def test_return_with_rejects_and_a_photo_keeps_the_photo_in_the_database(client, login_as, make, db):
     batch = setup_batch(make, login_as)
     resp, _ = submit(client, f"/batches/{batch.id}/return", {"accepted": "90", "rejected": "8", "unused": "2"},
@@ -61,7 +67,7 @@ def test_return_with_rejects_and_a_photo_keeps_the_photo_in_the_database(client,
     row = db.session.scalar(select(Return))
     assert (row.accepted, row.rejected, row.unused) == (90, 8, 2) and row.photo_id
     photo = client.get(f"/returns/{row.id}/photo")
-    assert photo.status_code == 200 and photo.data == PNG
+    assert photo.status_code == 200 and _size(photo.data) == (1, 1)  # re-encoded, metadata gone
     assert f"/returns/{row.id}/photo" in client.get(f"/batches/{batch.id}").text
 
 
