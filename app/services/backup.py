@@ -77,15 +77,21 @@ def backup_database(dest: Path | str | None = None, keep: int | None = None) -> 
     appears under its final name only once complete."""
     into_dir = dest is None
     path = Path(dest) if dest is not None else default_backup_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
     tmp = path.with_name(path.name + ".part")
     try:
+        # Readable by its owner only (0600), from the first byte: a backup holds every worker's
+        # ID and bank numbers. SQLite and pg_dump both write into the file as created here.
+        tmp.unlink(missing_ok=True)
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         if dialect() == "sqlite":
             _sqlite_backup(_sqlite_path(), tmp)
         elif dialect() == "postgresql":
             _pg_dump(tmp)
         else:
             raise BackupUnavailable()
+        os.chmod(tmp, 0o600)  # whatever the umask or the dump did
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

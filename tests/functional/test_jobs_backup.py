@@ -199,3 +199,23 @@ def test_the_nightly_backup_also_refreshes_sqlites_planner_statistics(app, make,
     analysed = {row[0] for row in db.session.execute(text("SELECT tbl FROM sqlite_stat1"))}
     assert "returns" in analysed
 
+
+
+def test_backups_are_readable_by_their_owner_only(app, make, tmp_path):
+    """A backup holds every worker's ID and bank numbers: 0600 whatever the umask, its new
+    folder 0700 (the nightly job's file and a named one alike)."""
+    import os
+    import stat
+
+    make.worker()
+    old = os.umask(0o022)
+    try:
+        app.config.update(BACKUP_DIR=str(tmp_path / "nightly"))
+        nightly = backup.backup_database().path
+        named = backup.backup_database(tmp_path / "named" / f"manual{backup.SUFFIX[BACKEND]}").path
+    finally:
+        os.umask(old)
+    for path in (nightly, named):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, oct(path.stat().st_mode)
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert not list(tmp_path.rglob("*.part"))
