@@ -18,19 +18,47 @@ class FetchRefused(ValueError):
     pass
 
 
-def safe_url_fetcher(url: str, timeout: int = 10, ssl_context=None):
-    """Serve data: URIs and the app's static files; refuse anything else."""
-    from weasyprint.urls import default_url_fetcher
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    if url.startswith("data:"):
-        return default_url_fetcher(url)
-    if url.startswith(STATIC_PREFIX):
-        static_root = Path(current_app.static_folder).resolve()
-        target = (static_root / unquote(urlsplit(url).path).lstrip("/")).resolve()
-        if static_root not in target.parents or not target.is_file():
+    class SafeURLFetcher(URLFetcher):
+        """WeasyPrint's fetcher (70: a ``URLFetcher`` subclass) narrowed to data: URIs, through
+        urllib's own data handler, and the app's static files, read here; anything else —
+        file:, http(s):, ftp:, a path out of static/ — is refused before any handler runs.
+        No redirect is ever followed."""
+
+        def __init__(self):
+            super().__init__(timeout=5, allowed_protocols=("data",), allow_redirects=False)
+
+        def fetch(self, url, headers=None):
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            if url.startswith(STATIC_PREFIX):
+                static_root = Path(current_app.static_folder).resolve()
+                target = (static_root / unquote(urlsplit(url).path).lstrip("/")).resolve()
+                if static_root not in target.parents or not target.is_file():
+                    raise FetchRefused(url)
+                mime = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(url, body=target.read_bytes(), headers={"Content-Type": mime})
             raise FetchRefused(url)
-        return {"string": target.read_bytes(), "mime_type": mimetypes.guess_type(target.name)[0] or "application/octet-stream"}
-    raise FetchRefused(url)
+
+    return SafeURLFetcher
+
+
+_SAFE_FETCHER = None
+
+
+def safe_fetcher():
+    """The fetcher every PDF is rendered with (one class, made when WeasyPrint is first imported)."""
+    global _SAFE_FETCHER
+    if _SAFE_FETCHER is None:
+        _SAFE_FETCHER = _fetcher_class()
+    return _SAFE_FETCHER()
+
+
+def safe_url_fetcher(url: str):
+    """Fetch one URL as a PDF would: a ``URLFetcherResponse`` (``.read()``), or FetchRefused."""
+    return safe_fetcher().fetch(url)
 
 
 def static_url(filename: str) -> str:
@@ -41,7 +69,7 @@ def static_url(filename: str) -> str:
 def render_pdf_html(html: str) -> bytes:
     from weasyprint import HTML
 
-    document = HTML(string=html, base_url=STATIC_PREFIX, url_fetcher=safe_url_fetcher)
+    document = HTML(string=html, base_url=STATIC_PREFIX, url_fetcher=safe_fetcher())
     return document.write_pdf(pdf_identifier=b"jijian", uncompressed_pdf=False)
 
 

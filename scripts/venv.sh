@@ -9,7 +9,8 @@ py=python3
 [ -x /usr/bin/python3.11 ] && /usr/bin/python3.11 -c "import venv, ensurepip" 2>/dev/null && py=/usr/bin/python3.11
 [ -x .venv/bin/python ] || "$py" -m venv .venv
 stamp=".venv/.installed-$(basename "$req")"
-if [ ! -f "$stamp" ] || [ "$req" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
-  .venv/bin/pip install -q --disable-pip-version-check -r "$req"
+# requirements.lock pins every transitive dependency to what the suite was tested with.
+if [ ! -f "$stamp" ] || [ "$req" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+  .venv/bin/pip install -q --disable-pip-version-check -r "$req" -c requirements.lock
   touch "$stamp"
 fi

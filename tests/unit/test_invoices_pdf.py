@@ -104,13 +104,20 @@ HOSTILE = {
 
 def test_markup_in_client_and_product_fields_prints_as_text_fetches_and_embeds_nothing(app, make, tmp_path, monkeypatch):
     asked = []
-    real = pdf_module.safe_url_fetcher
+    real = pdf_module.safe_fetcher
 
-    def recording_fetcher(url, *args, **kwargs):
-        asked.append(url)
-        return real(url, *args, **kwargs)
+    def recording_fetcher():
+        fetcher = real()
+        fetch = fetcher.fetch
 
-    monkeypatch.setattr(pdf_module, "safe_url_fetcher", recording_fetcher)
+        def recording_fetch(url, headers=None):
+            asked.append(url)
+            return fetch(url, headers)
+
+        fetcher.fetch = recording_fetch
+        return fetcher
+
+    monkeypatch.setattr(pdf_module, "safe_fetcher", recording_fetcher)
     invoicing.update_enterprise_settings(name="车间", logo=_tiny_png())  # a data: URI the fetcher must see
     client = make.client(name=HOSTILE["client"], address=HOSTILE["address"], contact=HOSTILE["contact"])
     client, _ = accepted_pieces(make, client=client, product_name=HOSTILE["product"])
@@ -132,8 +139,9 @@ def test_markup_in_client_and_product_fields_prints_as_text_fetches_and_embeds_n
 
 def test_fetcher_serves_static_files_and_data_uris_only(app):
     fetched = safe_url_fetcher("data:text/plain;base64,aGk=")
-    assert (fetched.get("string") or fetched["file_obj"].read()) == b"hi"
-    assert safe_url_fetcher("jijian-static:/css/app.css")["string"]
+    assert fetched.read() == b"hi"
+    css = safe_url_fetcher("jijian-static:/css/app.css")
+    assert css.read() and css.content_type == "text/css"
     for url in ("jijian-static:/../../../etc/passwd", "jijian-static:/%2e%2e/%2e%2e/config.py",
                 "file:///dev/urandom", "http://169.254.169.254/latest/meta-data/", "ftp://example.com/x"):
         with pytest.raises(FetchRefused):
