@@ -95,6 +95,7 @@ def record_failure(budget_list: list[Budget]) -> None:
     now = utcnow()
     window_open = now - timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
     insert = _upsert()
+    locked_any = False
     for budget in budget_list:
         stale = LoginThrottle.window_start < window_open
         stmt = insert(LoginThrottle).values(account=budget.key, failures=1, window_start=now)
@@ -109,6 +110,9 @@ def record_failure(budget_list: list[Budget]) -> None:
                 update(LoginThrottle).where(LoginThrottle.account == budget.key)
                 .values(locked_until=now + budget.lock, failures=0, window_start=now)
             )
+            locked_any = True
+    if locked_any:
+        forget_old(now)  # rare (a lock), so rows of long-gone addresses never pile up
 
 
 def clear(key: str) -> bool:
@@ -123,7 +127,7 @@ def is_locked(key: str) -> bool:
 
 
 def forget_old(now: datetime | None = None) -> int:
-    """Rows whose window and lock are both over carry nothing: the nightly job drops them."""
+    """Rows whose window and lock are both over carry nothing: dropped whenever a budget locks."""
     now = now or utcnow()
     window_open = now - timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
     return db.session.execute(

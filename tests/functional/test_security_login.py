@@ -225,3 +225,21 @@ def test_throttles_hold_across_two_gunicorn_workers(app, make, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_rows_of_long_gone_addresses_are_dropped_when_a_budget_locks(app, client, db):
+    from datetime import timedelta
+
+    from app.models import utcnow
+
+    old = utcnow() - timedelta(hours=2)
+    db.session.add(LoginThrottle(account="addr:192.0.2.99", failures=3, window_start=old))
+    db.session.add(LoginThrottle(account="addr:192.0.2.98", failures=1, window_start=old, locked_until=utcnow() + timedelta(minutes=5)))
+    db.session.commit()
+    app.config["LOGIN_MAX_FAILURES"] = 2
+    for _ in range(2):
+        client.post("/api/v1/auth/token", json={"phone": "13800009999", "pin": "864209"})
+    db.session.expire_all()
+    assert db.session.get(LoginThrottle, "addr:192.0.2.99") is None  # window and lock long over
+    assert db.session.get(LoginThrottle, "addr:192.0.2.98") is not None  # still locked
+    assert db.session.get(LoginThrottle, "worker:13800009999").locked_until is not None
