@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth.passwords import hash_secret
 from app.dates import month_bounds, previous_month
@@ -29,6 +29,9 @@ CLIENTS = [
     ("绿源纸袋包装厂", "王主管", "0551-6654321", "合肥市包河区纸业路 3 号", "91340100MA2PQRS45T", [
         ("手提纸袋粘贴", "个", "0.0800", "0.1300", "0.0200", 500)]),
 ]
+# The wig is knotted at home, then trimmed and combed in the workshop (rule 14): each step with
+# its first rate and the rate it was raised to (the step's history).
+STEPS = {"假发手工钩针": [("打结", "30.0000", "32.0000"), ("整理", "5.5000", "6.0000")]}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN_F = ["秀英", "桂兰", "玉梅", "淑珍", "丽华", "红霞", "海燕", "春梅", "凤英", "美兰", "金花", "秀兰",
            "翠萍", "晓燕", "彩霞", "玉兰"]
@@ -51,8 +54,13 @@ def seed_demo(rng: random.Random | None = None) -> dict:
     for name, contact, phone, address, tax_id, items in CLIENTS:
         client = catalog.create_client(name=name, contact=contact, phone=phone, address=address, tax_id=tax_id)
         for pname, unit, rate, price, cost, size in items:
-            products.append(catalog.create_product(client_id=client.id, name=pname, unit=unit, piece_rate=Decimal(rate),
-                                                   unit_price=Decimal(price), material_cost=Decimal(cost), batch_size=size))
+            steps = STEPS.get(pname)
+            products.append(catalog.create_product(
+                client_id=client.id, name=pname, unit=unit, piece_rate=None if steps else Decimal(rate),
+                unit_price=Decimal(price), material_cost=Decimal(cost), batch_size=size,
+                steps=[{"name": n, "piece_rate": Decimal(first)} for n, first, _now in steps] if steps else None))
+            for step, (_name, _first, now) in zip(products[-1].steps if steps else (), steps or (), strict=True):
+                catalog.update_step(step, piece_rate=Decimal(now))  # a dated change on each step
     workers = []
     today = local_today()
     pin_hash = hash_secret(DEMO_PIN)  # one Argon2 run for forty workers with the same demo PIN
@@ -75,6 +83,7 @@ def seed_demo(rng: random.Random | None = None) -> dict:
         worker.registered_on = datetime(joined.year, joined.month, joined.day, 2, 0)  # 10:00 in Shanghai
     _attach_pictures(products)
     _seed_production(rng, stations, products, workers, start, today)
+    _seed_later_steps(random.Random(14), workers, today)
     _seed_wages(rng, workers, today)
     from app.services import invoicing
 
@@ -115,6 +124,32 @@ def _seed_wages(rng, workers, today: date) -> None:
     wages.close_pay_period(last)
     current = wages.create_pay_period(*month_bounds(today))
     wages.add_adjustment(worker=workers[0], period=current, amount=Decimal("15.00"), reason="带新人补贴")
+
+
+def _seed_later_steps(rng, workers, today: date) -> None:
+    """The workshop trims what came back knotted: at each station one worker takes the wigs
+    the knotting step accepted, in a batch or two, and most come back accepted. Its own random
+    stream, so the rest of the demo is the same as before steps."""
+    from app.models import Order, OrderStep, Return
+
+    orders = db.session.scalars(select(Order).where(Order.id.in_(select(OrderStep.order_id))).order_by(Order.id)).all()
+    for order in orders:
+        steps = production.order_steps(order)
+        if len(steps) < 2 or steps[1]["available"] <= 0:
+            continue
+        trimmer = next(w for w in workers if w.station_id == order.station_id and w.gender == "M")
+        knotted = db.session.scalar(select(func.max(Return.work_date)).where(Return.order_id == order.id)) or today
+        issued_on = min(today, knotted)
+        available = steps[1]["available"]
+        for part in (available // 2, available - available // 2):
+            if part <= 0:
+                continue
+            batch = production.issue_batch(order=order, worker=trimmer, quantity=part, step_id=steps[1]["step_id"],
+                                           issued_on=issued_on, due_date=issued_on + timedelta(days=3))
+            worked = min(today, issued_on + timedelta(days=1))
+            if worked > issued_on or rng.random() < 0.5:
+                rejected = 1 if part > 3 and rng.random() < 0.3 else 0
+                production.record_return(batch=batch, accepted=part - rejected, rejected=rejected, work_date=worked)
 
 
 def _seed_production(rng, stations, products, workers, start: date, today: date) -> None:

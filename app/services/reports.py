@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import and_, case, func, or_, select, text
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, case, exists, func, or_, select, text
+from sqlalchemy.orm import aliased, joinedload
 
 from app.dates import month_bounds, months_touched
 from app.extensions import db
-from app.models import Batch, Order, Return, Station, Worker, local_today
+from app.models import Batch, Order, ProductStep, Return, Station, Worker, local_today
 from app.models.base import local_tz
 from app.models.org import KEY_GROUPS
 from app.money import CENT, Rate, line_amount
@@ -92,7 +92,20 @@ GROUP BY r.worker_id, r.product_id, r.step_id, r.piece_rate
 
 def earnings_totals(start: date, end: date, station_id: int | None = None) -> dict[int, tuple[int, Decimal]]:
     """worker_id → (pieces, amount) by rule 1 for every worker (of one station) with pieces in
-    [start, end]: ``earnings_lines`` summed by ``totals_by_worker``.
+    [start, end]: ``earnings_lines`` summed by ``totals_by_worker``."""
+    return totals_by_worker(report_lines(start, end, station_id))
+
+
+def intermediate_steps() -> set[int]:
+    """Steps that are not their product's last: their accepted pieces are paid, but are not
+    finished goods (rule 14). One query."""
+    later = aliased(ProductStep)
+    return set(db.session.scalars(select(ProductStep.id).where(
+        exists().where(later.product_id == ProductStep.product_id, later.seq > ProductStep.seq))))
+
+
+def report_lines(start: date, end: date, station_id: int | None = None) -> list[EarningsLine]:
+    """The earnings lines (worker, product, step, rate) behind ``earnings_totals``.
 
     One GROUP BY (worker, product, rate) on both databases. PostgreSQL hash-aggregates the
     range; SQLite has no hash aggregate, so it is pointed at the returns' index in that order
@@ -102,7 +115,7 @@ def earnings_totals(start: date, end: date, station_id: int | None = None) -> di
         worker_ids = None
         if station_id is not None:
             worker_ids = db.session.scalars(select(Worker.id).where(Worker.station_id == station_id)).all()
-        return totals_by_worker(earnings_lines(start, end, worker_ids=worker_ids))
+        return earnings_lines(start, end, worker_ids=worker_ids)
     sql = _LINES_SQLITE.format(
         station="AND r.worker_id IN (SELECT id FROM workers WHERE station_id = :station)" if station_id is not None else "")
     params = {"start": start.isoformat(), "end": end.isoformat()}
@@ -117,7 +130,7 @@ def earnings_totals(start: date, end: date, station_id: int | None = None) -> di
             if rate is None:
                 rate = rates[scaled_rate] = rate_type.process_result_value(scaled_rate, dialect)
             lines.append(EarningsLine(worker_id, product_id, rate, int(pieces), line_amount(int(pieces), rate), step_id))
-    return totals_by_worker(lines)
+    return lines
 
 
 # --- the employment report
@@ -135,10 +148,13 @@ class EmploymentFigures:
     # Active workers the ``registered`` figure leaves out, and why: why active can exceed it.
     active_registered_later: int = 0
     active_outside_working_age: int = 0
+    # Accepted pieces of every step (what was paid for); ``pieces`` counts finished ones only.
+    step_pieces: int = 0
 
     def as_dict(self) -> dict:
         return {"registered": self.registered, "workers_active": self.workers_active,
-                "person_times": self.person_times, "pieces": self.pieces, "wages": self.wages,
+                "person_times": self.person_times, "pieces": self.pieces, "step_pieces": self.step_pieces,
+                "wages": self.wages,
                 "avg_monthly_wage": self.avg_monthly_wage, "groups": dict(self.groups),
                 "active_not_counted_as_registered": {"registered_after_range": self.active_registered_later,
                                                      "outside_working_age": self.active_outside_working_age}}
@@ -186,7 +202,17 @@ def employment_report(start: date, end: date, station_id: int | None = None) -> 
         if sid in per_station:
             per_station[sid].person_times = count
 
-    totals = earnings_totals(start, end, station_id)
+    lines = report_lines(start, end, station_id)
+    totals = totals_by_worker(lines)
+    # Finished pieces (rule 14): the last step's, or a one-step product's; every step's are
+    # a breakdown beside them, and all of them count for who is active and what they earned.
+    intermediate = intermediate_steps() if lines else set()
+    finished: dict[int, int] = {}
+    by_step: dict[tuple[int, int | None], int] = {}
+    for line in lines:
+        if line.step_id not in intermediate:
+            finished[line.worker_id] = finished.get(line.worker_id, 0) + line.pieces
+        by_step[(line.product_id, line.step_id)] = by_step.get((line.product_id, line.step_id), 0) + line.pieces
     active = {wid: t for wid, t in totals.items() if t[0] > 0}
     for row in _worker_attributes(station_id):
         figures = per_station.get(row.station_id)
@@ -194,7 +220,8 @@ def employment_report(start: date, end: date, station_id: int | None = None) -> 
             continue
         pieces, amount = active[row.id]
         figures.workers_active += 1
-        figures.pieces += pieces
+        figures.step_pieces += pieces
+        figures.pieces += finished.get(row.id, 0)
         figures.wages += amount
         if not is_working_age(row.gender, row.birth_year, year):
             figures.active_outside_working_age += 1
@@ -210,7 +237,7 @@ def employment_report(start: date, end: date, station_id: int | None = None) -> 
     for sid, name in stations:
         figures = per_station[sid]
         figures.avg_monthly_wage = _average(figures.wages, figures.workers_active, months)
-        for key in ("registered", "workers_active", "person_times", "pieces", "wages", "active_registered_later",
+        for key in ("registered", "workers_active", "person_times", "pieces", "step_pieces", "wages", "active_registered_later",
                     "active_outside_working_age"):
             setattr(district, key, getattr(district, key) + getattr(figures, key))
         for group in GROUP_KEYS:
@@ -218,7 +245,19 @@ def employment_report(start: date, end: date, station_id: int | None = None) -> 
         by_station.append({"station_id": sid, "station": name, **figures.as_dict()})
     district.avg_monthly_wage = _average(district.wages, district.workers_active, months)
     return {"from": start, "to": end, "station_id": station_id, "months": months,
-            **district.as_dict(), "by_station": by_station}
+            **district.as_dict(), "pieces_by_step": _pieces_by_step(by_step), "by_station": by_station}
+
+
+def _pieces_by_step(by_step: dict) -> list[dict]:
+    """The breakdown of accepted pieces by product and step, in the order of work."""
+    from app.services.earnings import product_names, step_names
+
+    names = product_names({product_id for product_id, _step in by_step})
+    steps = step_names({step_id for _product, step_id in by_step})
+    rows = [{"product_id": product_id, "product": names.get(product_id, ""), "step_id": step_id,
+             "step": steps.get(step_id, (None, 0))[0], "seq": steps.get(step_id, (None, 0))[1], "pieces": pieces}
+            for (product_id, step_id), pieces in by_step.items() if pieces]
+    return sorted(rows, key=lambda r: (r["product_id"], r["seq"]))
 
 
 def _worker_attributes(station_id: int | None):

@@ -175,9 +175,31 @@ def payroll_xlsx(period: PayPeriod, include_bank: bool, station_id: int | None =
         ws.append(cells)
     total = sum((r[-1] for r in rows), 0)
     ws.append([_cell(ws, _("Total"), bold)] + [None] * (len(header) - 2) + [_cell(ws, total, bold, "#,##0.00")])
+    # A second sheet: the statements' piece lines, one per product, step and rate (rule 1 per line).
+    lines = wb.create_sheet(title=_("Piece lines"))
+    lines.append([_cell(lines, h, bold) for h in (_("Station"), _("Name"), _("Product and step"), _("Piece rate"),
+                                                  _("Pieces"), _("Amount"))])
+    for station, name, description, rate, pieces, amount in payroll_piece_lines(period, station_id):
+        lines.append([_cell(lines, station), _cell(lines, name), _cell(lines, description),
+                      _cell(lines, rate, number_format="0.0000"), pieces, _cell(lines, amount, number_format="#,##0.00")])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def payroll_piece_lines(period: PayPeriod, station_id: int | None = None) -> list[tuple]:
+    """Every piece line of the period's statements, in statement order: one per worker,
+    product, step and rate, as frozen on the payslip."""
+    from app.models import PayslipLine
+
+    stmt = (select(Station.name, Payslip.worker_name, PayslipLine.description, PayslipLine.piece_rate,
+                   PayslipLine.pieces, PayslipLine.amount)
+            .join(Payslip, Payslip.id == PayslipLine.payslip_id).join(Station, Station.id == Payslip.station_id)
+            .where(Payslip.pay_period_id == period.id, PayslipLine.kind == "piece")
+            .order_by(Payslip.station_id, Payslip.worker_name, Payslip.id, PayslipLine.id))
+    if station_id:
+        stmt = stmt.where(Payslip.station_id == station_id)
+    return [tuple(row) for row in db.session.execute(stmt)]
 
 
 def _cell(ws, value, font=None, number_format=None):

@@ -281,3 +281,50 @@ def test_worker_phone_shows_the_step_and_its_pay_line(client, make, app):
     import re
     assert "假发 · 打结" in home, re.findall(r"held-name.{0,200}", home)
     assert "38.0000" in home or "38.00" in home, re.findall(r"held-pay.{0,120}", home)
+
+
+def test_employment_report_counts_finished_pieces_with_every_steps_pieces_beside_them(app, make, api):
+    product = _wig(make)
+    knot, trim = _steps(product)
+    order = make.order(product=product, quantity=10)
+    home, shop = make.worker(station=order.station), make.worker(station=order.station)
+    b1 = make.batch(order=order, worker=home, quantity=10)
+    make.return_(batch=b1, accepted=8)
+    b2 = make.batch(order=order, worker=shop, quantity=5, step_id=trim.id)
+    make.return_(batch=b2, accepted=5)
+    today = local_today().isoformat()
+    body = api(role="admin").get(f"/reports/employment?from={today}&to={today}").get_json()
+    assert (body["pieces"], body["step_pieces"], body["workers_active"], body["person_times"]) == (5, 13, 2, 2)
+    assert [(r["step"], r["pieces"]) for r in body["pieces_by_step"]] == [("打结", 8), ("整理", 5)]
+    assert body["wages"] == "334.00"  # 8 × 38 + 5 × 6
+
+
+def test_payslips_and_payroll_export_have_a_line_per_product_step_and_rate(app, make, api):
+    import io
+
+    from openpyxl import load_workbook
+
+    from app.models import PayPeriod
+    from app.services import wages
+
+    product = _wig(make)
+    knot, trim = _steps(product)
+    order = make.order(product=product, quantity=10)
+    worker = make.worker(station=order.station)
+    b1 = make.batch(order=order, worker=worker, quantity=10)
+    make.return_(batch=b1, accepted=10)
+    b2 = make.batch(order=order, worker=worker, quantity=3, step_id=trim.id)
+    make.return_(batch=b2, accepted=3)
+    today = local_today()
+    period = PayPeriod(start=today.replace(day=1), end=today, status="open")
+    db.session.add(period)
+    db.session.commit()
+    wages.close_pay_period(period, early=True)
+    db.session.commit()
+    (slip,) = api(role="admin").get(f"/pay-periods/{period.id}/payslips").get_json()["items"]
+    assert [(ln["description"], ln["piece_rate"], ln["pieces"], ln["amount"]) for ln in slip["lines"]] == [
+        ("假发 · 打结", "38.0000", 10, "380.00"), ("假发 · 整理", "6.0000", 3, "18.00")]
+    data = api(role="admin").get(f"/pay-periods/{period.id}/export.xlsx").data
+    book = load_workbook(io.BytesIO(data))
+    rows = list(book.worksheets[1].iter_rows(values_only=True))[1:]
+    assert [(r[2], r[4], r[5]) for r in rows] == [("假发 · 打结", 10, 380), ("假发 · 整理", 3, 18)]
