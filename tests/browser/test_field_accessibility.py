@@ -84,13 +84,23 @@ def _sign_in(page, base, role, accounts):
     page.wait_for_url("**/home")
 
 
-@pytest.fixture
-def world(live):
-    server, make = live
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """One app, database and world for the whole audit (built once per test process)."""
+    from app import create_app
     from app.extensions import db
+    from tests.browser.conftest import LiveServer
+    from tests.makers import Makers
 
-    scopes, accounts = build_world(make, db)
-    return server, scopes, accounts
+    path = tmp_path_factory.mktemp("audit") / "audit.sqlite3"
+    app = create_app({"TESTING": True, "SECRET_KEY": "audit", "FAST_PASSWORD_HASH": True,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        db.create_all()
+        scopes, accounts = build_world(Makers(), db)
+        with LiveServer(app) as server:
+            yield server, scopes, accounts
+            db.session.remove()
 
 
 def _audit(page, label: str) -> list[str]:
