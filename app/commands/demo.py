@@ -69,10 +69,13 @@ def seed_demo(rng: random.Random | None = None) -> dict:
         female = i % 5 != 3
         given = (GIVEN_F[(i * 7) % len(GIVEN_F)] if female else GIVEN_M[(i * 3) % len(GIVEN_M)])
         groups = [g for g, p in (("disabled", .12), ("relocated", .2), ("laid_off", .2), ("flexible", .35)) if rng.random() < p]
+        born = today.year - rng.randint(32, 58)
+        # The ID number agrees with the birth year and gender (its 17th digit: odd for men).
+        sex_digit = rng.choice("13579" if not female else "02468")
         workers.append(org.register_worker(
             name=SURNAMES[i % len(SURNAMES)] + given, phone=f"139{i + 1:08d}", station_id=station.id,
-            pin=DEMO_PIN, pin_hash=pin_hash, birth_year=today.year - rng.randint(32, 58), gender="F" if female else "M", groups=groups,
-            id_number=f"6401{rng.randint(10, 99)}{today.year - 45}0{rng.randint(1, 9)}1{rng.randint(0, 2)}{rng.randint(100, 999)}{rng.randint(0, 9)}",
+            pin=DEMO_PIN, pin_hash=pin_hash, birth_year=born, gender="F" if female else "M", groups=groups,
+            id_number=f"6401{rng.randint(10, 99)}{born}0{rng.randint(1, 9)}1{rng.randint(0, 2)}{rng.randint(10, 99)}{sex_digit}{rng.randint(0, 9)}",
             bank_account=f"6217{rng.randint(10**11, 10**12 - 1)}", bank_name="农村信用社"))
     start = date(today.year, today.month, 1) - timedelta(days=75)
     start = date(start.year, start.month, 1)

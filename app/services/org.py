@@ -38,6 +38,7 @@ def register_worker(*, name: str, phone: str, station_id: int, pin: str, birth_y
         from app.services.accounts import check_pin
 
         check_pin(pin, phone)
+    birth_year, gender = facts_from_id_number(id_number, birth_year, gender)
     if db.session.scalar(select(Worker.id).where(Worker.phone == phone)) is not None:
         raise ConflictError(_l("This phone number is already registered."), code="phone_taken",
                             fields={"phone": str(_l("This phone number is already registered."))})
@@ -66,3 +67,43 @@ def reveal_sensitive(worker: Worker, where: str, user=None) -> dict:
     reveal is audited (who, when, where). Pages and the API show them masked otherwise."""
     audit.record("reveal", "worker", worker.id, after={"fields": list(SENSITIVE_FIELDS), "where": where}, user=user)
     return {"id_number": worker.id_number, "bank_account": worker.bank_account, "bank_name": worker.bank_name}
+
+
+def facts_from_id_number(id_number: str | None, birth_year: int | None, gender: str | None) -> tuple:
+    """(birth year, gender) of a worker whose 18-character resident ID number is given: read
+    from the number (birth date in characters 7–14, the 17th odd for a man, even for a woman)
+    when left out, and refused (422) when typed in and disagreeing with it. Without a number,
+    what was typed."""
+    from datetime import date as _date
+
+    if not id_number:
+        return birth_year, gender or None
+    number = id_number.strip().upper()
+    errors = {}
+    try:
+        born = _date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise ValidationError(fields={"id_number": str(_l("This ID number holds no valid birth date."))}) from None
+    from_id = "M" if int(number[16]) % 2 else "F"
+    if birth_year is not None and birth_year != born.year:
+        errors["birth_year"] = str(_l("The ID number says %(year)s.", year=born.year))
+    if gender and gender != from_id:
+        errors["gender"] = str(_l("The ID number says %(gender)s.", gender=_l("Male") if from_id == "M" else _l("Female")))
+    if errors:
+        raise ValidationError(fields=errors)
+    return born.year, from_id
+
+
+def update_worker_sensitive(worker: Worker, id_number: str | None, bank_account: str | None,
+                            bank_name: str | None) -> None:
+    """An admin's change of ID and bank details (the birth year and gender follow the ID
+    number, which must agree with them); audited without the numbers themselves."""
+    birth_year, gender = facts_from_id_number(id_number, None, None) if id_number else (worker.birth_year, worker.gender)
+    changed = [name for name, value in (("id_number", id_number or None), ("bank_account", bank_account or None),
+                                        ("bank_name", bank_name or None)) if getattr(worker, name) != value]
+    worker.id_number, worker.bank_account, worker.bank_name = id_number or None, bank_account or None, bank_name or None
+    if id_number:
+        worker.birth_year, worker.gender = birth_year, gender
+    db.session.flush()
+    if changed:
+        audit.record("update", "worker", worker.id, after={"changed": changed})

@@ -32,3 +32,20 @@ class WorkerForm(IdempotentForm):
     id_number = StringField(_l("ID number"), validators=[Optional(), Regexp(r"^\d{17}[\dXx]$", message=_l("18 characters."))])
     bank_account = StringField(_l("Bank account"), validators=[Optional(), Regexp(r"^\d{8,30}$", message=_l("Digits only."))])
     bank_name = StringField(_l("Bank"), validators=[Optional(), Length(max=60)])
+
+
+class WorkerEditForm(IdempotentForm):
+    """Editing a worker: what the API's PATCH takes, and (admins) the ID and bank details."""
+
+    name = WorkerForm.name
+    phone = WorkerForm.phone
+    birth_year = WorkerForm.birth_year
+    gender = WorkerForm.gender
+    groups = WorkerForm.groups
+    id_number = WorkerForm.id_number
+    bank_account = WorkerForm.bank_account
+    bank_name = WorkerForm.bank_name
+
+
+class PinResetForm(IdempotentForm):
+    """A button: a new PIN for the worker, printed on a slip."""

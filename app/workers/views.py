@@ -13,12 +13,12 @@ from app.forms import BaseForm, form_view
 from app.models import Worker, local_today
 from app.paging import int_arg
 from app.permissions import STAFF, get_visible_or_404, require_roles, station_choices_for, station_scope
-from app.services import org
+from app.services import accounts, org
 from app.services.errors import ValidationError
 from app.submission import form_status, record_once
 from app.templating import NAV_EXTRA
 from app.workers import queries
-from app.workers.forms import WorkerForm
+from app.workers.forms import PinResetForm, WorkerEditForm, WorkerForm
 
 bp = Blueprint("workers", __name__)
 
@@ -79,7 +79,53 @@ def worker_detail(worker_id: int, revealed: dict | None = None):
     history = queries.history_of_worker(worker, int_arg("page"))
     recent = queries.recent_accepted_of_worker(worker.id)
     return render_template("workers/worker_detail.html", worker=worker, holding=holding, history=history,
-                           recent=recent, today=local_today(), revealed=revealed, reveal_form=RevealForm())
+                           recent=recent, today=local_today(), revealed=revealed, reveal_form=RevealForm(),
+                           pin_form=PinResetForm())
+
+
+@bp.route("/workers/<int:worker_id>/edit", methods=["GET", "POST"])
+@require_roles(*STAFF)
+@form_view
+def worker_edit(worker_id: int):
+    """Correct a worker's details (supervisors: their station's; the ID and bank details:
+    admins). The birth year and gender must agree with the ID number."""
+    worker = get_visible_or_404(Worker, worker_id)
+    admin = current_user.role == "admin"
+    form = WorkerEditForm(obj=worker if request.method == "GET" else None)
+    if request.method == "GET":
+        form.gender.data = worker.gender or ""
+        form.groups.data = worker.groups
+    if form.validate_on_submit():
+        def action():
+            id_number = (form.id_number.data or None) if admin else worker.id_number
+            birth_year, gender = org.facts_from_id_number(id_number, form.birth_year.data, form.gender.data or None)
+            accounts.update_worker(worker, {"name": form.name.data, "phone": form.phone.data.strip(),
+                                            "birth_year": birth_year, "gender": gender,
+                                            "groups": list(form.groups.data or [])})
+            if admin:
+                org.update_worker_sensitive(worker, form.id_number.data or None, form.bank_account.data or None,
+                                            form.bank_name.data or None)
+            return url_for("workers.worker_detail", worker_id=worker.id), _("%(name)s saved.", name=worker.name)
+
+        done = record_once(form, action)
+        if done:
+            return done
+    return render_template("workers/worker_edit.html", form=form, worker=worker), form_status(form)
+
+
+@bp.post("/workers/<int:worker_id>/reset-pin")
+@require_roles(*STAFF)
+def worker_reset_pin(worker_id: int):
+    """A new random PIN, shown once on a slip to print and hand over; every session and token
+    of the worker ends (accounts.reset_worker_pin)."""
+    worker = get_visible_or_404(Worker, worker_id, options=(joinedload(Worker.station),))
+    if not PinResetForm().validate_on_submit():
+        return redirect(url_for("workers.worker_detail", worker_id=worker.id), 303)
+    pin = accounts.reset_worker_pin(worker)
+    db.session.commit()
+    resp = make_response(render_template("workers/pin_slip.html", worker=worker, pin=pin, today=local_today()))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.post("/workers/<int:worker_id>/reveal")

@@ -101,17 +101,17 @@ def test_roster_xlsx_has_one_row_per_active_worker_with_masked_ids(client, login
 
 def test_full_roster_is_for_admins_unmasked_and_audited(client, login_as, make):
     station = make.station()
-    worker = make.worker(station=station, id_number="640102198001011234", gender="F", birth_year=1980)
+    worker = make.worker(station=station, id_number="640102198001011244", gender="F", birth_year=1980)
     batch = make.batch(order=make.order(station=station), worker=worker, quantity=20)
     make.return_(batch=batch, accepted=5)
     month = local_today().strftime("%Y-%m")
     login_as("admin")
     masked = load_workbook(io.BytesIO(client.get(f"/reports/roster.xlsx?month={month}").data)).active
     values = [str(c.value) for row in masked.iter_rows() for c in row if c.value]
-    assert "640102198001011234" not in values and "6401**********1234" in values
+    assert "640102198001011244" not in values and "6401**********1244" in values
     before = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "download_full_roster"))
     full = load_workbook(io.BytesIO(client.get(f"/reports/roster.xlsx?month={month}&full=1").data)).active
-    assert "640102198001011234" in [str(c.value) for row in full.iter_rows() for c in row if c.value]
+    assert "640102198001011244" in [str(c.value) for row in full.iter_rows() for c in row if c.value]
     pdf = client.get(f"/reports/roster.pdf?month={month}&full=1")
     assert pdf.status_code == 200
     after = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "download_full_roster"))
@@ -120,7 +120,7 @@ def test_full_roster_is_for_admins_unmasked_and_audited(client, login_as, make):
 
 def test_roster_pdf_reads_back_with_chinese_text_and_an_embedded_font(client, login_as, make, tmp_path):
     station = make.station(name="东城幸福就业车间")
-    worker = make.worker(station=station, name="王秀英", id_number="640102197501015678", gender="F", birth_year=1975,
+    worker = make.worker(station=station, name="王秀英", id_number="640102197501015688", gender="F", birth_year=1975,
                          groups=["disabled"])
     batch = make.batch(order=make.order(station=station), worker=worker, quantity=200)
     make.return_(batch=batch, accepted=120)
@@ -130,20 +130,20 @@ def test_roster_pdf_reads_back_with_chinese_text_and_an_embedded_font(client, lo
     path = tmp_path / "roster.pdf"
     path.write_bytes(resp.data)
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    for expected_text in ("王秀英", "东城幸福就业车间", "6401**********5678", "残疾人", "盖章", "制表人"):
+    for expected_text in ("王秀英", "东城幸福就业车间", "6401**********5688", "残疾人", "盖章", "制表人"):
         assert expected_text in text, expected_text
-    assert "640102197501015678" not in text
+    assert "640102197501015688" not in text
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     assert "CJK" in fonts and "yes" in fonts
 
 
 def test_supervisor_roster_has_no_key_groups(client, login_as, make):
     station = make.station()
-    worker = make.worker(station=station, groups=["disabled"], id_number="640102197501015678")
+    worker = make.worker(station=station, groups=["disabled"], id_number="640102197501015688")
     make.return_(batch=make.batch(order=make.order(station=station), worker=worker, quantity=20), accepted=3)
     login_as("supervisor", station=station)
     html = client.get("/reports/roster").get_data(as_text=True)
-    assert worker.name in html and "残疾人" not in html and "640102197501015678" not in html
+    assert worker.name in html and "残疾人" not in html and "640102197501015688" not in html
     ws = load_workbook(io.BytesIO(client.get("/reports/roster.xlsx").data)).active
     assert "重点群体" not in [c.value for c in ws[3]]
 

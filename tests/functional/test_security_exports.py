@@ -26,7 +26,7 @@ def _hostile_month(make):
     db.session.commit()
     order = make.order(station=station, product=make.product(piece_rate="0.0350"), quantity=5000)
     worker = make.worker(station=station, name=HOSTILE, bank_name="@cmd|' /C calc'!A0", bank_account="6216000012345678",
-                         id_number="41100019800101123X", birth_year=start.year - 45, gender="F")
+                         id_number=f"411000{start.year - 45}0101122X", birth_year=start.year - 45, gender="F")
     plain = make.worker(station=station, name="-2+3")
     for w in (worker, plain):
         return_on(issue_on(make, order, w, 100, start), start + timedelta(days=1), accepted=31)

@@ -33,7 +33,14 @@
     });
   }
 
+  function printButtons() {
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+  }
+
   function start() {
+    printButtons();
     markScrollables();
     menus();
     window.addEventListener("resize", markScrollables);
