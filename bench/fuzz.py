@@ -48,6 +48,7 @@ class Findings:
     problems: dict = field(default_factory=lambda: defaultdict(list))  # kind → examples
     operations: set = field(default_factory=set)
     by_operation: dict = field(default_factory=lambda: defaultdict(Counter))
+    skipped: list = field(default_factory=list)  # (operation, mode) with nothing to generate
 
     def add(self, kind: str, detail: str) -> None:
         if len(self.problems[kind]) < 20:
@@ -158,7 +159,7 @@ def fuzz_api(base: str, world: dict, engine, cases: int, findings: Findings, see
                 try:
                     run()
                 except hypothesis.errors.Unsatisfiable:  # nothing in the schema to break this way
-                    findings.by_operation[label]["(nothing to generate: " + mode.value + ")"] += 0
+                    findings.skipped.append(f"{label} as {role} ({mode.value})")
 
 
 def _one_line(exc) -> str:
@@ -325,7 +326,7 @@ def report(dialect: str, findings: Findings, meta: dict, load: tuple) -> str:
              f"{len([o for o in findings.operations if '(page)' in o])} forms; total {meta['seconds']:.0f} s; "
              f"load average {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}",
              "  statuses: " + ", ".join(f"{k}: {v}" for k, v in sorted(findings.by_status.items())),
-             f"  findings: {findings.count}",
+             f"  findings: {findings.count}; nothing to generate for: {', '.join(findings.skipped) or 'none'}",
              "  per operation: " + "; ".join(f"{op} {dict(sorted(c.items()))}" for op, c in
                                             sorted(findings.by_operation.items()))]
     for kind, examples in sorted(findings.problems.items()):
