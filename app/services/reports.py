@@ -333,6 +333,10 @@ def earnings_bands(amounts, width: Decimal = BAND) -> list[tuple[Decimal, Decima
     return [(width * i, width * (i + 1), counts.get(i, 0)) for i in range(max(counts) + 1)]
 
 
+def _month_before(first: date) -> tuple[int, int]:
+    return (first.year - 1, 12) if first.month == 1 else (first.year, first.month - 1)
+
+
 def station_dashboard(station_id: int | None = None, today: date | None = None, days: int = 30) -> dict:
     """What a station (or, with no station, the whole district) looks like today.
 
@@ -365,6 +369,11 @@ def station_dashboard(station_id: int | None = None, today: date | None = None, 
     pieces_by_day = [(first_day + timedelta(days=i), per_day.get(first_day + timedelta(days=i), 0))
                      for i in range(days)]
     totals = {wid: t for wid, t in earnings_totals(month_first, today, station_id).items() if t[0] > 0}
+    # On the 1st (and until the new month has earnings) the month's chart would be empty: it
+    # shows the previous month, named as such; the month's figures keep last month beside them.
+    previous_first, previous_last = month_bounds(*_month_before(month_first))
+    previous = {wid: t for wid, t in earnings_totals(previous_first, previous_last, station_id).items() if t[0] > 0}
+    bands_month, band_totals = (month_first, totals) if totals else (previous_first, previous)
     batches_out, batches_overdue = db.session.execute(batches_stmt).one()
     uninsured = insurance.uninsured_active_workers(month_first, today, station_id=station_id, active_ids=list(totals))
     return {
@@ -375,7 +384,12 @@ def station_dashboard(station_id: int | None = None, today: date | None = None, 
         "workers_active": len(totals),
         "wages_month": sum((t[1] for t in totals.values()), Decimal("0.00")),
         "pieces_month": sum(t[0] for t in totals.values()),
-        "bands": earnings_bands(t[1] for t in totals.values()),
+        "bands": earnings_bands(t[1] for t in band_totals.values()),
+        "bands_month": bands_month,
+        "bands_are_previous_month": bands_month != month_first,
+        "previous_month_first": previous_first,
+        "wages_previous_month": sum((t[1] for t in previous.values()), Decimal("0.00")),
+        "workers_active_previous_month": len(previous),
         "batches_out": int(batches_out or 0),
         "batches_overdue": int(batches_overdue or 0),
         "orders_at_risk": db.session.scalars(orders_stmt).all(),

@@ -593,6 +593,9 @@ def sum_rows(rows: list[dict]) -> dict:
             "deductions": sum((r["deductions"] for r in rows), ZERO), "net": sum((r["net"] for r in rows), ZERO)}
 
 
+EARLY_IN_MONTH_DAYS = 7  # the phone shows last month's total beside this month's until the 7th
+
+
 def worker_phone_summary(worker_id: int, today: date) -> dict:
     """Today, this month so far and the last 30 days of one worker, from one query.
 
@@ -604,9 +607,13 @@ def worker_phone_summary(worker_id: int, today: date) -> dict:
 
     month_start = today.replace(day=1)
     chart_start = today - timedelta(days=29)
-    rows = worker_day_lines(worker_id, min(month_start, chart_start), today)
+    # Early in a month (the 1st: the month is one day old) the phone also says what last month
+    # came to, from the same query.
+    previous_start = (month_start - timedelta(days=1)).replace(day=1)
+    rows = worker_day_lines(worker_id, min(previous_start, chart_start), today)
     today_lines = lines_from_day_rows(worker_id, rows, today, today)
     month_lines = lines_from_day_rows(worker_id, rows, month_start, today)
+    previous_lines = lines_from_day_rows(worker_id, rows, previous_start, month_start - timedelta(days=1))
     by_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
     for day, _product_id, rate, pieces, _step_id in rows:  # one (day, product, step, rate) row: a line of that day
         by_day[day] += line_amount(pieces, rate)
@@ -614,7 +621,9 @@ def worker_phone_summary(worker_id: int, today: date) -> dict:
     return {"today": today, "today_amount": sum((line.amount for line in today_lines), ZERO),
             "today_pieces": sum(line.pieces for line in today_lines),
             "month_amount": sum((line.amount for line in month_lines), ZERO),
-            "month_pieces": sum(line.pieces for line in month_lines), "days": days}
+            "month_pieces": sum(line.pieces for line in month_lines), "days": days,
+            "previous_month": previous_start, "show_previous_month": today.day <= EARLY_IN_MONTH_DAYS,
+            "previous_month_amount": sum((line.amount for line in previous_lines), ZERO)}
 
 
 # --- what a worker sees of her own returns

@@ -1,5 +1,6 @@
 """Closing the current pay period early needs an explicit confirmation; a refused return says
 who can help; an admin may reopen a period nobody has printed or exported, chained and audited."""
+import pytest
 from sqlalchemy import func, select
 
 from app.dates import month_bounds
@@ -8,6 +9,8 @@ from app.models import AuditEvent, PayPeriod, PayPeriodReopening, Payslip, local
 from app.services import wages
 from tests.helpers import form_values
 from tests.wages_fixtures import issue_on, period_for, return_on
+
+pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
 
 
 def _this_month(make):

@@ -13,6 +13,8 @@ from app.models import AuditEvent, Order, PayPeriod, Payslip, local_today
 from app.services import jobs_service, notices, production
 from tests.jobs_fixtures import days_ago, open_notices, runs, set_batch_due, state_of_jobs
 
+pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
+
 
 @pytest.fixture
 def station_with_batches(make):

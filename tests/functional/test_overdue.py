@@ -2,8 +2,12 @@
 the job, the lists, the API and the dashboard."""
 from datetime import timedelta
 
+import pytest
+
 from app import jobs
 from app.models import Batch, local_today
+
+pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
 
 
 def _past_due_batch(make, quantity=20):

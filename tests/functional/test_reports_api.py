@@ -7,6 +7,8 @@ from app.extensions import db
 from app.models import Station
 from tests.reports_fixtures import END, START, build_district, expected
 
+pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
+
 RANGE = f"from={START.isoformat()}&to={END.isoformat()}"
 
 

@@ -15,6 +15,8 @@ from app.models import AuditEvent, InsurancePolicy, PolicyCoverage, Station, loc
 from tests.helpers import form_values
 from tests.reports_fixtures import END, START, build_district, expected
 
+pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
+
 RANGE = f"from={START.isoformat()}&to={END.isoformat()}"
 MONTH = f"{START.year}-01"
 

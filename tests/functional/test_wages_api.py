@@ -8,6 +8,8 @@ from app.extensions import db
 from app.models import Adjustment, PayPeriod, Payslip
 from tests.wages_fixtures import close, issue_on, period_for, previous_month, return_on
 
+pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
+
 
 @pytest.fixture
 def month(make):

@@ -12,6 +12,8 @@ from app.services import wages
 from tests.helpers import form_values
 from tests.wages_fixtures import close, issue_on, period_for, previous_month, return_on
 
+pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
+
 
 @pytest.fixture
 def month(make):

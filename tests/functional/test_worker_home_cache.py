@@ -4,12 +4,15 @@ the very next visit; a repeat visit with nothing new costs one query."""
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Payslip, Worker, local_today
 from app.services import catalog, production
 from tests.wages_fixtures import close, issue_on, period_for, previous_month, return_on
+
+pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
 
 
 def _home(client) -> str:

@@ -13,6 +13,8 @@ from app.services import invoicing, production
 from app.services.errors import ConflictError, ValidationError
 from tests.invoices_fixtures import accepted_pieces
 
+pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
+
 
 def test_invoice_has_one_line_per_order_rounded_half_up_and_total_is_sum_of_lines(app, make):
     client, orders = accepted_pieces(make, orders=((100, "0.0350", 3), (100, "1.2345", 7)))

@@ -10,6 +10,8 @@ from app.models import PolicyCoverage, local_today
 from app.services import insurance
 from app.services.errors import ConflictError, ValidationError
 
+pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
+
 
 def _policy(number, start, end):
     policy = insurance.create_policy(insurer="中国人保", policy_number=number, start=start, end=end,

@@ -13,6 +13,8 @@ from app.services.errors import ConflictError, ValidationError
 from app.wages import documents
 from tests.wages_fixtures import close, issue_on, period_for, previous_month, return_on
 
+pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
+
 
 @pytest.fixture
 def last_month(make):
