@@ -6,7 +6,7 @@ from flask import url_for
 
 from app.extensions import db
 from app.files import data_uri
-from app.models import StoredFile
+from app.models import StoredFile, to_local
 from app.money import format_money, format_rate, line_amount
 
 
@@ -33,6 +33,8 @@ def ticket_context(batch) -> dict:
         "piece_rate": format_rate(batch.piece_rate),
         "pays_if_all_accepted": format_money(line_amount(batch.quantity, batch.piece_rate)),
         "issued_on": batch.issued_on.isoformat(),
+        # a back-dated batch's ticket says when it was entered too (rule 12)
+        "entered_on": _entered_on(batch),
         "due_date": batch.due_date.isoformat(),
         "order_number": batch.order.number,
         "client": batch.order.client.name,
@@ -40,3 +42,9 @@ def ticket_context(batch) -> dict:
         "qr": segno.make(url, error="m").svg_data_uri(scale=4, border=2),
         "url": url,
     }
+
+
+def _entered_on(batch) -> str | None:
+    """The workshop's day a back-dated batch was entered, or None when entered on its day."""
+    entered = to_local(batch.issued_at).date() if batch.issued_at else batch.issued_on
+    return entered.isoformat() if entered != batch.issued_on else None

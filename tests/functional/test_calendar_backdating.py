@@ -190,3 +190,17 @@ def test_closed_period_refusal_is_the_services(counter, clock, db, make):
     db.session.commit()
     with pytest.raises(PeriodClosed):
         production.issue_batch(order=counter["order"], worker=counter["worker"], quantity=5, issued_on=day)
+
+
+def test_a_back_dated_batch_and_return_show_their_date_and_when_they_were_entered(counter, clock, make, client):
+    monday = clock.days_ago(2)
+    batch = make.batch(order=counter["order"], worker=counter["worker"], quantity=30, issued_on=monday)
+    row = make.return_(batch=batch, accepted=5, work_date=monday)
+    detail = client.get(f"/batches/{batch.id}").text
+    assert "tag-late" in detail and f"录入于 {clock.today.isoformat()}" in detail
+    assert "补录" in client.get("/batches").text
+    receipt = client.get(f"/returns/{row.id}/receipt").text
+    assert "tag-late" in receipt
+    from app.batches.tickets import _entered_on
+
+    assert _entered_on(batch) == clock.today.isoformat()  # the printed ticket says so too

@@ -20,7 +20,8 @@ def add_rows(station, product, n):
                                          piece_rate=Decimal("0.35"), unit_price=Decimal("0.6"))
         worker = org.register_worker(name=f"工人{_seq()}", phone=f"137{_seq():08d}", station_id=station.id, pin="258036")
         order = production.create_order(client_id=product.client_id, product_id=product.id, station_id=station.id,
-                                        quantity=100, due_date=local_today() + timedelta(days=10))
+                                        quantity=100, due_date=local_today() + timedelta(days=10),
+                                        taken_on=local_today() - timedelta(days=30))
         batch = production.issue_batch(order=order, worker=worker, quantity=20,
                                        issued_on=local_today() - timedelta(days=5),
                                        due_date=local_today() - timedelta(days=1))
