@@ -47,12 +47,12 @@ class Makers:
         return p
 
     def order(self, station=None, product=None, quantity=1000, due_in_days=30, **kw):
-        """An order due ``due_in_days`` from today, taken ``taken_days_ago`` (default 120, so a
-        test may back-date its batches) or on ``taken_on``."""
+        """An order due ``due_in_days`` from today, taken ``taken_days_ago`` (default 1,500: a
+        test may back-date its batches, into the reports of past years too) or on ``taken_on``."""
         station = station or self.station()
         product = product or self.product()
         today = local_today()
-        kw.setdefault("taken_on", today - timedelta(days=kw.pop("taken_days_ago", 120)))
+        kw.setdefault("taken_on", today - timedelta(days=kw.pop("taken_days_ago", 1500)))
         o = production.create_order(client_id=product.client_id, product_id=product.id, station_id=station.id,
                                     quantity=quantity, due_date=today + timedelta(days=due_in_days), **kw)
         db.session.commit()

@@ -13,8 +13,9 @@ from sqlalchemy import update
 from app.extensions import db
 from app.models import Worker
 from app.services import production
+from tests.clock import suite_start
 
-YEAR = date.today().year - 1  # a finished year: every work date is in the past
+YEAR = suite_start().date().year - 1  # a finished year before the suite's day: every work date is in the past
 START, END = date(YEAR, 1, 1), date(YEAR, 3, 31)
 LONG_AGO = datetime(YEAR - 2, 6, 1)
 
@@ -117,10 +118,10 @@ def build_district(make):
     box = make.product(piece_rate="0.0350")
     wig = make.product(piece_rate="38.0000")
     bag = make.product(piece_rate="0.0800")
-    orders = {east.id: [make.order(station=east, product=box, quantity=100000),
-                        make.order(station=east, product=wig, quantity=1000)],
-              west.id: [make.order(station=west, product=bag, quantity=100000),
-                        make.order(station=west, product=box, quantity=100000)]}
+    orders = {east.id: [make.order(station=east, product=box, quantity=100000, taken_on=date(END.year - 1, 12, 1)),
+                        make.order(station=east, product=wig, quantity=1000, taken_on=date(END.year - 1, 12, 1))],
+              west.id: [make.order(station=west, product=bag, quantity=100000, taken_on=date(END.year - 1, 12, 1)),
+                        make.order(station=west, product=box, quantity=100000, taken_on=date(END.year - 1, 12, 1))]}
     y = END.year
     people = [
         # station, gender, birth_year, groups

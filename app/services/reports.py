@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import and_, case, exists, func, or_, select, text
 from sqlalchemy.orm import aliased, joinedload
 
-from app.dates import month_bounds, months_touched
+from app.dates import month_bounds, months_touched, previous_month
 from app.extensions import db
 from app.models import Batch, Order, ProductStep, Return, Station, Worker, local_today
 from app.models.base import local_tz
@@ -333,10 +333,6 @@ def earnings_bands(amounts, width: Decimal = BAND) -> list[tuple[Decimal, Decima
     return [(width * i, width * (i + 1), counts.get(i, 0)) for i in range(max(counts) + 1)]
 
 
-def _month_before(first: date) -> tuple[int, int]:
-    return (first.year - 1, 12) if first.month == 1 else (first.year, first.month - 1)
-
-
 def station_dashboard(station_id: int | None = None, today: date | None = None, days: int = 30) -> dict:
     """What a station (or, with no station, the whole district) looks like today.
 
@@ -371,7 +367,7 @@ def station_dashboard(station_id: int | None = None, today: date | None = None, 
     totals = {wid: t for wid, t in earnings_totals(month_first, today, station_id).items() if t[0] > 0}
     # On the 1st (and until the new month has earnings) the month's chart would be empty: it
     # shows the previous month, named as such; the month's figures keep last month beside them.
-    previous_first, previous_last = month_bounds(*_month_before(month_first))
+    previous_first, previous_last = previous_month(today)
     previous = {wid: t for wid, t in earnings_totals(previous_first, previous_last, station_id).items() if t[0] > 0}
     bands_month, band_totals = (month_first, totals) if totals else (previous_first, previous)
     batches_out, batches_overdue = db.session.execute(batches_stmt).one()

@@ -41,7 +41,6 @@ def _canvas_has_pixels(page, selector):
     }""", selector)
 
 
-@pytest.mark.calendar
 @pytest.mark.parametrize("size", ["tablet", "phone"])
 def test_dashboard_charts_render_and_fit_the_screen(live, page_at, shot, size):
     server, make = live

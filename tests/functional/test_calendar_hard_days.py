@@ -10,9 +10,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from app.dates import month_bounds
 from app.db_tx import writing
 from app.extensions import db
-from app.models import Client, NumberCounter, PayPeriod, Payslip
+from app.models import Client, NumberCounter, PayPeriod, Payslip, local_today
 from app.services import invoicing, jobs_service, production, reports
 from tests.clock import WORKSHOP_TZ
 from tests.invoices_fixtures import accepted_pieces
@@ -105,7 +106,7 @@ def test_a_man_of_60_is_of_working_age_in_decembers_report_run_on_1_january_and_
     assert december["workers_active"] == 1 and december["registered"] == 1
     assert december["active_not_counted_as_registered"]["outside_working_age"] == 0
     assert december["groups"]["age_50_60_men"] == 1
-    january = reports.employment_report(*reports.parse_month(None))
+    january = reports.employment_report(*month_bounds(local_today()))
     assert january["from"] == date(2027, 1, 1)
     assert january["workers_active"] == 1 and january["registered"] == 0
     assert january["active_not_counted_as_registered"]["outside_working_age"] == 1

@@ -1,14 +1,11 @@
 """The /invoices API (API.md): codes, bodies, stored PDFs, void, payments, statements."""
 import hashlib
 
-import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import CreditNote, Invoice, local_today
 from tests.invoices_fixtures import accepted_pieces
-
-pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
 
 
 def test_issue_answers_201_with_lines_and_total_in_words_then_409_when_nothing_is_left(app, api, make):

@@ -11,8 +11,9 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app import dates
 from app.models import local_today, utc_start_of
-from app.services import invoicing, jobs_service, reports, wages
+from app.services import reports, wages
 from tests.clock import WORKSHOP_TZ
 
 DAYS = st.dates(min_value=date(2026, 1, 1), max_value=date(2029, 12, 31))
@@ -28,32 +29,32 @@ def _month_of(day: date) -> tuple[date, date]:
 
 @SETTINGS
 @given(day=DAYS)
-def test_every_month_helper_agrees_with_an_independent_count(app, day):
+def test_the_month_helpers_agree_with_an_independent_count(day):
     first, last = _month_of(day)
-    assert wages.month_bounds(day) == (first, last)
-    assert reports.month_bounds(day.year, day.month) == (first, last)
-    assert invoicing.month_bounds(day.year, day.month) == (first, last)
+    assert dates.month_bounds(day) == (first, last)
+    assert dates.month_bounds(first) == dates.month_bounds(last) == (first, last)
     # last month: the month holding the day before this month's first
-    assert jobs_service.previous_month(day) == _month_of(date.fromordinal(first.toordinal() - 1))
-    assert reports.months_touched(first, last) == 1
+    assert dates.previous_month(day) == _month_of(date.fromordinal(first.toordinal() - 1))
+    assert dates.months_touched(first, last) == 1
+    assert dates.parse_month(f"{day.year}-{day.month:02d}") == (first, last)
     assert (last - first).days + 1 == calendar.monthrange(day.year, day.month)[1]
 
 
 @SETTINGS
 @given(start=DAYS, length=st.integers(min_value=0, max_value=400))
-def test_a_report_range_splits_into_whole_months_that_tile_it(app, start, length):
+def test_a_report_range_splits_into_whole_months_that_tile_it(start, length):
     end = start + timedelta(days=length)
-    parts = reports.months_in(start, end)
+    parts = dates.months_in(start, end)
     assert parts[0][0] == start and parts[-1][1] == end
     for (_a, b), (c, _d) in zip(parts, parts[1:], strict=False):
         assert c == b + timedelta(days=1) and c.day == 1
     assert sum((b - a).days + 1 for a, b in parts) == length + 1
-    assert reports.months_touched(start, end) == len(parts) == (end.year - start.year) * 12 + end.month - start.month + 1
+    assert dates.months_touched(start, end) == len(parts) == (end.year - start.year) * 12 + end.month - start.month + 1
 
 
 @SETTINGS
 @given(day=DAYS, at=TIMES)
-def test_the_workshops_day_is_shanghais_at_any_instant_and_its_start_is_eight_hours_before_in_utc(app, day, at):
+def test_the_workshops_day_is_shanghais_at_any_instant_and_its_start_is_eight_hours_before_in_utc(day, at):
     moment = datetime.combine(day, at, tzinfo=WORKSHOP_TZ)
     with time_machine.travel(moment.astimezone(UTC), tick=False):
         assert local_today() == day
