@@ -356,3 +356,56 @@ def api_close_batch(form, batch_id):
     batch = get_visible_or_404(Batch, batch_id, options=BATCH_LOADS)
     production.close_batch(batch=batch, reason=form.reason.data, user=current_user)
     return batch_json(batch)
+
+
+# --- the plan: who gets the next batches of one step (issue 18)
+
+
+def _date_arg(value, name: str):
+    from datetime import date as _date
+
+    if value in (None, ""):
+        return None
+    try:
+        return _date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError(fields={name: _("Enter a date as YYYY-MM-DD.")}) from None
+
+
+def plan_json(plan) -> dict:
+    return {"order_id": plan.order_id, "step_id": plan.step_id, "available": plan.available,
+            "due_date": plan.due_date.isoformat(), "feasible": plan.feasible, "unplaced": plan.unplaced,
+            "days_late": plan.days_late,
+            "items": [{"worker_id": ln.worker_id, "name": ln.name, "quantity": ln.quantity,
+                       "pace_per_day": str(ln.pace_per_day), "holding": ln.holding,
+                       "expected_done": ln.expected_done.isoformat()} for ln in plan.items]}
+
+
+@api_endpoint("/orders/<int:order_id>/plan", "GET", roles=STAFF, query={"step_id": "integer", "due_date": "string"},
+              summary="A suggested split of what one step can hand out now, by each worker's pace")
+def api_order_plan(order_id):
+    from app.services import planning
+
+    order = get_visible_or_404(Order, order_id)
+    plan = planning.suggest_plan(order, step_id=_int_arg("step_id"),
+                                 due_date=_date_arg(request.args.get("due_date"), "due_date"))
+    return plan_json(plan)
+
+
+@api_endpoint("/orders/<int:order_id>/plan/issue", "POST", roles=STAFF, status=201,
+              summary="Issue a plan's batches: every one or none")
+def api_issue_plan(body, order_id):
+    from app.services import planning
+
+    order = get_visible_or_404(Order, order_id)
+    items = body.get("items")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ValidationError(fields={"items": _("A list of {worker_id, quantity}.")})
+    step_id = body.get("step_id")
+    if step_id is not None and (not isinstance(step_id, int) or isinstance(step_id, bool)):
+        raise ValidationError(fields={"step_id": _("Must be a whole number.")})
+    batches = planning.issue_plan(order, items, step_id=step_id, due_date=_date_arg(body.get("due_date"), "due_date"),
+                                  user=current_user)
+    for batch in batches:
+        db.session.refresh(batch)
+    return {"batches": [batch_json(b) for b in batches]}, 201

@@ -3,6 +3,7 @@ a later step is handed out only from what the previous step accepted; only the l
 accepted pieces are finished goods. On whichever backend TEST_DATABASE names."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -328,3 +329,48 @@ def test_payslips_and_payroll_export_have_a_line_per_product_step_and_rate(app, 
     book = load_workbook(io.BytesIO(data))
     rows = list(book.worksheets[1].iter_rows(values_only=True))[1:]
     assert [(r[2], r[4], r[5]) for r in rows] == [("假发 · 打结", 10, 380), ("假发 · 整理", 3, 18)]
+
+
+def test_plan_splits_what_a_step_can_hand_out_by_pace_and_issues_all_or_nothing(app, make, api):
+    from app.services import planning
+
+    station = make.station()
+    product = make.product(piece_rate="1.0000")
+    order = make.order(station=station, product=product, quantity=2000, due_in_days=9)
+    fast, slow, idle = (make.worker(station=station, name=n) for n in ("快", "慢", "新"))
+    today = local_today()
+    warm = make.order(station=station, product=product, quantity=5000, due_in_days=30)
+    for worker, per_day in ((fast, 30), (slow, 10)):
+        batch = make.batch(order=warm, worker=worker, quantity=per_day * 10, issued_on=today - timedelta(days=12),
+                           due_date=today)
+        for d in range(10):
+            make.return_(batch=batch, accepted=per_day, work_date=today - timedelta(days=11 - d))
+        production.close_batch(batch=batch)
+        db.session.commit()
+    paces = planning.worker_paces(station.id, product.id, _steps(product)[0].id, today)
+    assert paces[fast.id].pace_per_day > paces[slow.id].pace_per_day > 0
+    assert paces[idle.id].pace_per_day > 0  # no history: the station's median
+    admin = api(role="admin")
+    body = admin.get(f"/orders/{order.id}/plan").get_json()
+    assert body["available"] == 2000 and body["due_date"] == order.due_date.isoformat()
+    assert sum(i["quantity"] for i in body["items"]) + body["unplaced"] == 2000
+    assert body["feasible"] is (body["unplaced"] == 0)
+    by_worker = {i["worker_id"]: i for i in body["items"]}
+    assert by_worker[fast.id]["quantity"] > by_worker[slow.id]["quantity"]
+    for item in body["items"]:  # nobody gets more than they can finish by the due date
+        assert item["expected_done"] <= order.due_date.isoformat()
+    # All or nothing: one line over the order refuses every line and stores nothing.
+    before = db.session.scalar(select(func.count()).select_from(Batch))
+    resp = admin.post(f"/orders/{order.id}/plan/issue",
+                      json={"items": [{"worker_id": fast.id, "quantity": 1500}, {"worker_id": slow.id, "quantity": 600}]})
+    assert resp.status_code == 409
+    assert db.session.scalar(select(func.count()).select_from(Batch)) == before
+    items = [{"worker_id": i["worker_id"], "quantity": i["quantity"]} for i in body["items"]]
+    items[0]["quantity"] -= 1  # the supervisor changes one line
+    resp = admin.post(f"/orders/{order.id}/plan/issue", json={"items": items}, headers={"Idempotency-Key": "plan-1"})
+    assert resp.status_code == 201, resp.get_json()
+    again = admin.post(f"/orders/{order.id}/plan/issue", json={"items": items}, headers={"Idempotency-Key": "plan-1"})
+    assert again.status_code == 201 and again.get_json() == resp.get_json()
+    made = resp.get_json()["batches"]
+    assert len(made) == len(items) and all(b["due_date"] == order.due_date.isoformat() for b in made)
+    assert db.session.scalar(select(func.count()).select_from(Batch)) == before + len(items)

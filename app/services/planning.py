@@ -1,0 +1,213 @@
+"""Who gets the next batch (issue 18): each worker's pace, and a suggested split of what one
+step of an order can hand out now, so each batch can be finished by the due date.
+
+The formula is in docs/pace.md; ``worker_paces`` is its one implementation. Reads only: the
+plan is issued through ``issue_plan``, which calls ``production.issue_batch`` for every line
+inside one savepoint (all or nothing).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from statistics import median
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import BigInteger, case, func, select, type_coerce
+
+from app.extensions import db
+from app.models import Batch, Order, ProductStep, Return, Worker, local_today
+from app.services import production
+from app.services.errors import ValidationError
+
+WINDOW_DAYS = 14        # working days of history a pace is taken over
+LOOKBACK_DAYS = 90      # calendar days searched for those working days
+PRIOR_DAYS = 3          # weight of the station's median, in days of history
+RATE_SCALE = 10_000     # Rate columns hold 1/10,000 yuan
+
+
+@dataclass
+class Pace:
+    worker_id: int
+    name: str
+    pace_per_day: Decimal      # pieces of this step a working day, after pulling toward the median
+    own_days: int              # working days of history on this product and step
+    days: int                  # working days of history on anything
+    holding: int               # pieces the worker holds now (all batches, open and not back)
+    holding_load: Decimal      # those pieces in this step's units (by rate)
+
+
+def _rate_units(value) -> int:
+    """A rate column's stored integer (SUM(accepted × rate) stays exact on both databases)."""
+    return int(value or 0)
+
+
+def worker_paces(station_id: int, product_id: int, step_id: int, today: date | None = None) -> dict[int, Pace]:
+    """Each active worker of the station's pace on one product and step (docs/pace.md).
+
+    raw = the worker's accepted pieces of this step over their last 14 working days on it,
+    per such day; with none, their earnings a working day over their last 14 working days on
+    anything, divided by this step's rate. The pace pulls raw toward the station's median
+    (of workers with own history, else of everyone's) by PRIOR_DAYS days of weight:
+    pace = (n·raw + k·median) / (n + k). Three queries, whatever the number of workers.
+    """
+    today = today or local_today()
+    step = db.session.get(ProductStep, step_id)
+    rate = Decimal(step.piece_rate) if step is not None else Decimal("0")
+    since = today - timedelta(days=LOOKBACK_DAYS)
+    own = case((Return.step_id == step_id, Return.accepted), else_=0)
+    rows = db.session.execute(
+        select(Return.worker_id, Return.work_date, func.sum(own), func.sum(Return.accepted * _RATE_COLUMN))
+        .where(Return.station_id == station_id, Return.work_date > since, Return.work_date <= today)
+        .group_by(Return.worker_id, Return.work_date)
+        .order_by(Return.worker_id, Return.work_date.desc())).all()
+    own_days: dict[int, list[int]] = {}
+    any_days: dict[int, list[int]] = {}
+    for worker_id, _day, own_pieces, value in rows:
+        own_pieces, value = int(own_pieces or 0), _rate_units(value)
+        if own_pieces > 0 and len(own_days.setdefault(worker_id, [])) < WINDOW_DAYS:
+            own_days[worker_id].append(own_pieces)
+        if value > 0 and len(any_days.setdefault(worker_id, [])) < WINDOW_DAYS:
+            any_days[worker_id].append(value)
+    outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
+    holding = {wid: (int(n or 0), _rate_units(v)) for wid, n, v in db.session.execute(
+        select(Batch.worker_id, func.sum(outstanding), func.sum(outstanding * _BATCH_RATE_COLUMN))
+        .where(Batch.station_id == station_id, Batch.status == "open", outstanding > 0)
+        .group_by(Batch.worker_id))}
+    workers = db.session.execute(select(Worker.id, Worker.name).where(
+        Worker.station_id == station_id, Worker.active.is_(True)).order_by(Worker.id)).all()
+
+    raw: dict[int, tuple[Decimal, int]] = {}
+    for worker_id, _name in workers:
+        mine = own_days.get(worker_id) or []
+        if mine:
+            raw[worker_id] = (Decimal(sum(mine)) / len(mine), len(mine))
+        elif any_days.get(worker_id) and rate > 0:
+            days = any_days[worker_id]
+            raw[worker_id] = (Decimal(sum(days)) / len(days) / RATE_SCALE / rate, 0)
+    with_own = [r for r, n in raw.values() if n > 0]
+    pool = with_own or [r for r, _n in raw.values()]
+    prior = Decimal(median(pool)) if pool else Decimal("0")
+    out = {}
+    for worker_id, name in workers:
+        value, n = raw.get(worker_id, (prior, 0))
+        days = len(any_days.get(worker_id) or [])
+        weight = n if n else min(days, WINDOW_DAYS) // 2  # history on other work counts half
+        pace = (weight * value + PRIOR_DAYS * prior) / (weight + PRIOR_DAYS)
+        pieces, load = holding.get(worker_id, (0, 0))
+        load_pieces = Decimal(load) / RATE_SCALE / rate if rate > 0 else Decimal(pieces)
+        out[worker_id] = Pace(worker_id, name, pace.quantize(Decimal("0.01")), n, days, pieces,
+                              load_pieces.quantize(Decimal("0.01")))
+    return out
+
+
+# The stored integers of the rate columns (1/10,000 yuan), summed in SQL: exact on both databases.
+_RATE_COLUMN = type_coerce(Return.__table__.c.piece_rate, BigInteger)
+_BATCH_RATE_COLUMN = type_coerce(Batch.__table__.c.piece_rate, BigInteger)
+
+
+@dataclass
+class PlanLine:
+    worker_id: int
+    name: str
+    quantity: int
+    pace_per_day: Decimal
+    holding: int
+    expected_done: date
+
+
+@dataclass
+class Plan:
+    order_id: int
+    step_id: int
+    available: int
+    due_date: date
+    items: list[PlanLine]
+    unplaced: int
+    days_late: int
+
+    @property
+    def feasible(self) -> bool:
+        return self.unplaced == 0
+
+
+def suggest_plan(order: Order, step_id: int | None = None, due_date: date | None = None,
+                 today: date | None = None) -> Plan:
+    """A split of what ``step_id`` (default: the first step with pieces available) of ``order``
+    can hand out now across the station's active workers, so each can finish by ``due_date``
+    (default: the order's) at their pace. Days left count from today to the due date, both
+    included. A worker gets at most floor(pace × days left − what they hold), in this step's
+    units; the largest capacities first (fewer, larger batches, to those who hold little).
+    What no one can take is ``unplaced``; ``days_late`` is how many more days the whole
+    station would need for it at its total pace. Σ quantity + unplaced = available."""
+    today = today or local_today()
+    steps = production.order_steps(order)
+    step = production.default_step(steps, step_id)
+    if step_id is not None and step["step_id"] != step_id:
+        raise ValidationError(fields={"step_id": str(_l("This order has no such step."))})
+    due_date = due_date or order.due_date
+    if due_date < today:
+        raise ValidationError(fields={"due_date": str(_l("The due date cannot be before today."))})
+    available = max(step["available"], 0)
+    days_left = (due_date - today).days + 1
+    paces = worker_paces(order.station_id, order.product_id, step["step_id"], today)
+    capacity = []
+    for pace in paces.values():
+        can = math.floor(pace.pace_per_day * days_left - pace.holding_load)
+        if can > 0:
+            capacity.append((can, pace))
+    capacity.sort(key=lambda c: (-c[0], c[1].holding, c[1].worker_id))
+    items, left = [], available
+    for can, pace in capacity:
+        if left <= 0:
+            break
+        quantity = min(can, left)
+        days = math.ceil((pace.holding_load + quantity) / pace.pace_per_day)
+        items.append(PlanLine(pace.worker_id, pace.name, quantity, pace.pace_per_day, pace.holding,
+                              today + timedelta(days=max(days, 1) - 1)))
+        left -= quantity
+    total_pace = sum((p.pace_per_day for p in paces.values()), Decimal("0"))
+    days_late = math.ceil(left / total_pace) if left > 0 and total_pace > 0 else (0 if left == 0 else -1)
+    return Plan(order.id, step["step_id"], available, due_date, items, left, days_late)
+
+
+def issue_plan(order: Order, items: list[dict], step_id: int | None = None, due_date: date | None = None,
+               user=None) -> list[Batch]:
+    """Issue every line ``{worker_id, quantity}`` of a plan as a batch of one step, due on the
+    plan's due date — every batch or none (one savepoint: an over-issue on any line refuses
+    them all, 409). Lines with a quantity of 0 are left out; a worker twice is refused (422)."""
+    if not items:
+        raise ValidationError(fields={"items": str(_l("Add at least one worker."))})
+    errors, seen = {}, set()
+    for i, item in enumerate(items):
+        worker_id, quantity = item.get("worker_id"), item.get("quantity")
+        if not isinstance(worker_id, int) or isinstance(worker_id, bool):
+            errors[f"items.{i}.worker_id"] = str(_l("Choose a worker."))
+        elif worker_id in seen:
+            errors[f"items.{i}.worker_id"] = str(_l("This worker is already in the plan."))
+        seen.add(worker_id)
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+            errors[f"items.{i}.quantity"] = str(_l("Must not be negative."))
+    if errors:
+        raise ValidationError(fields=errors)
+    due_date = due_date or order.due_date
+    if step_id is None:  # as the plan: the first step with pieces to hand out
+        step_id = production.default_step(production.order_steps(order))["step_id"]
+    workers = {w.id: w for w in db.session.scalars(select(Worker).where(
+        Worker.id.in_(seen), Worker.station_id == order.station_id))}
+    missing = {f"items.{i}.worker_id": str(_l("No such worker.")) for i, item in enumerate(items)
+               if item["worker_id"] not in workers}
+    if missing:
+        raise ValidationError(fields=missing)
+    batches = []
+    with db.session.begin_nested():
+        for item in items:
+            if item["quantity"] == 0:
+                continue
+            batches.append(production.issue_batch(order=order, worker=workers[item["worker_id"]],
+                                                  quantity=item["quantity"], due_date=due_date, user=user,
+                                                  step_id=step_id))
+    if not batches:
+        raise ValidationError(fields={"items": str(_l("Add at least one worker."))})
+    return batches
