@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -57,7 +58,14 @@ def js_strings() -> dict[str, str]:
     }
 
 
+_RENDERED: dict[str, Markup] = {}
+
+
 def counter_strings() -> Markup:
-    """The strings as JSON safe inside a ``<script type="application/json">`` data block."""
-    text = json.dumps(js_strings(), ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup(text)
+    """The strings as JSON safe inside a ``<script type="application/json">`` data block;
+    rendered once per language and process (every supervisor page carries them)."""
+    locale = str(get_locale())
+    if locale not in _RENDERED:
+        text = json.dumps(js_strings(), ensure_ascii=False)
+        _RENDERED[locale] = Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+    return _RENDERED[locale]
