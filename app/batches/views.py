@@ -2,7 +2,7 @@
 recording returns by scan or code, corrections, and closing a batch."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -64,6 +64,14 @@ def issue_batch(order_id: int):
         form.due_date.data = max(local_today(), min(order.due_date, local_today() + timedelta(days=7)))
         if request.args.get("worker_id", "").isdigit():
             form.worker_id.data = int(request.args["worker_id"])
+        # A search reloads the page: what was typed in the form comes back with it.
+        if request.args.get("quantity", "").isdigit() and int(request.args["quantity"]) > 0:
+            form.quantity.data = int(request.args["quantity"])
+        if request.args.get("due_date"):
+            try:
+                form.due_date.data = date.fromisoformat(request.args["due_date"])
+            except ValueError:
+                pass
     if form.validate_on_submit():
         def action():
             worker = db.session.scalar(select(Worker).where(Worker.id == form.worker_id.data, visible(Worker)))
@@ -72,7 +80,12 @@ def issue_batch(order_id: int):
             batch = production.issue_batch(order=order, worker=worker, quantity=form.quantity.data,
                                            due_date=form.due_date.data, user=current_user, issued_on=form.issued_on.data,
                                            step_id=form.step_id.data)
-            return url_for("batches.batch_detail", batch_id=batch.id, issued=1), \
+            # "Issue and print": the ticket opens in the print dialog, then the batch's page.
+            if request.form.get("print") == "1":
+                location = url_for("batches.ticket_print", batch_id=batch.id)
+            else:
+                location = url_for("batches.batch_detail", batch_id=batch.id, issued=1)
+            return location, \
                 _("Batch %(code)s handed to %(name)s.", code=batch.code, name=worker.name)
 
         done = record_once(form, action)
@@ -132,6 +145,16 @@ def batch_ticket(batch_id: int):
     batch = _batch(batch_id)
     data = render_pdf("pdf/batch_ticket.html", t=ticket_context(batch))
     return pdf_response(data, f"ticket-{batch.code}.pdf", inline=True)
+
+
+@bp.get("/batches/<int:batch_id>/ticket/print")
+@require_roles(*STAFF)
+def ticket_print(batch_id: int):
+    """The ticket as a page that opens the print dialog at once (A6, as the PDF), then goes on
+    to the batch's page: what "issue the batch and print the ticket" leads to."""
+    batch = _batch(batch_id)
+    return render_template("pdf/batch_ticket.html", t=ticket_context(batch),
+                           print_page=url_for("batches.batch_detail", batch_id=batch.id, issued=1))
 
 
 @bp.get("/scan")

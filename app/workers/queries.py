@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
@@ -23,12 +24,15 @@ class WorkerRow:
     open_batches: int
     recent_per_day: float
     last_issued: object
+    overdue: int = 0  # open batches past their due date with pieces still out
 
 
-def _holding_subquery(station_id: int | None):
+def _holding_subquery(station_id: int | None, today: date | None = None):
     outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
+    today = today or local_today()
     stmt = (select(Batch.worker_id.label("worker_id"), func.sum(outstanding).label("holding"),
-                   func.count(Batch.id).label("open_batches"))
+                   func.count(Batch.id).label("open_batches"),
+                   func.sum(case((Batch.due_date < today, 1), else_=0)).label("overdue"))
             # A batch all brought back but not yet closed holds nothing: it is not counted open.
             .where(Batch.status == "open", outstanding > 0).group_by(Batch.worker_id))
     if station_id is not None:
@@ -42,7 +46,7 @@ def worker_rows(station_id: int | None, search: str | None = None, page: int = 1
 
     ``recent_first`` orders by who took a batch most recently (the batch picker)."""
     today = today or local_today()
-    holding = _holding_subquery(station_id)
+    holding = _holding_subquery(station_id, today)
     recent = (select(Return.worker_id.label("worker_id"), func.sum(Return.accepted).label("recent"))
               .where(Return.work_date > today - timedelta(days=FORECAST_DAYS), Return.work_date <= today)
               .group_by(Return.worker_id))
@@ -57,11 +61,13 @@ def worker_rows(station_id: int | None, search: str | None = None, page: int = 1
         which.append(Worker.station_id == station_id)
     if search:
         like = f"%{search.strip()}%"
-        which.append(or_(Worker.name.like(like), Worker.phone.like(like)))
+        by_pinyin = pinyin_matches(station_id, search)
+        which.append(or_(Worker.name.like(like), Worker.phone.like(like), Worker.id.in_(by_pinyin))
+                     if by_pinyin else or_(Worker.name.like(like), Worker.phone.like(like)))
     if recent_first:
         which.append(Worker.active.is_(True))
     stmt = (select(Worker, func.coalesce(holding.c.holding, 0), func.coalesce(holding.c.open_batches, 0),
-                   func.coalesce(recent.c.recent, 0), last.c.last_issued)
+                   func.coalesce(recent.c.recent, 0), last.c.last_issued, func.coalesce(holding.c.overdue, 0))
             .outerjoin(holding, holding.c.worker_id == Worker.id)
             .outerjoin(recent, recent.c.worker_id == Worker.id)
             .outerjoin(last, last.c.worker_id == Worker.id)
@@ -74,8 +80,8 @@ def worker_rows(station_id: int | None, search: str | None = None, page: int = 1
         stmt = stmt.order_by(Worker.active.desc(), Worker.name, Worker.id)
     # Counted without the aggregates (one row each per worker at most): half the page's time.
     result = paged(stmt, page, per_page, scalars=False, count_of=select(Worker.id).where(*which))
-    result.items = [WorkerRow(w, int(h), int(n), round(int(r) / FORECAST_DAYS, 1), li)
-                    for w, h, n, r, li in result.items]
+    result.items = [WorkerRow(w, int(h), int(n), round(int(r) / FORECAST_DAYS, 1), li, int(o))
+                    for w, h, n, r, li, o in result.items]
     return result
 
 
@@ -100,3 +106,32 @@ def recent_accepted_of_worker(worker_id: int, today: date | None = None) -> int:
         select(func.coalesce(func.sum(Return.accepted), 0)).where(
             and_(Return.worker_id == worker_id, Return.work_date > today - timedelta(days=FORECAST_DAYS),
                  Return.work_date <= today))) or 0
+
+
+@lru_cache(maxsize=8192)
+def name_pinyin(name: str) -> tuple[str, str]:
+    """("gaoxiuying", "gxy") for 高秀英: full pinyin without tones, and the initials (pypinyin,
+    every reading of a character that has several)."""
+    from pypinyin import Style, lazy_pinyin
+
+    full = "".join(lazy_pinyin(name, style=Style.NORMAL, errors="ignore")).lower()
+    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()
+    return full, initials
+
+
+def pinyin_matches(station_id: int | None, search: str) -> list[int]:
+    """Workers (of the station) whose name's pinyin or initials start with, or hold, what was
+    typed in Latin letters: "gao" finds 高秀英, and so do "gxy" and "xiuying". A station has a
+    few hundred workers; their names are read in one query and converted once per process."""
+    typed = "".join(ch for ch in search.lower() if ch.isascii() and ch.isalpha())
+    if not typed or typed != search.strip().lower().replace(" ", ""):
+        return []
+    stmt = select(Worker.id, Worker.name).where(visible(Worker))
+    if station_id is not None:
+        stmt = stmt.where(Worker.station_id == station_id)
+    found = []
+    for worker_id, name in db.session.execute(stmt):
+        full, initials = name_pinyin(name)
+        if typed in full or initials.startswith(typed):
+            found.append(worker_id)
+    return found

@@ -33,6 +33,16 @@
     });
   }
 
+  /* The worker search reloads the issue page: what was typed in the form goes with it. */
+  function keepTypedValues() {
+    document.querySelectorAll("input[data-copy-from]").forEach(function (hidden) {
+      hidden.form.addEventListener("submit", function () {
+        var source = document.querySelector(".issue-form [name=" + hidden.getAttribute("data-copy-from") + "]");
+        if (source) hidden.value = source.value;
+      });
+    });
+  }
+
   function printButtons() {
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.addEventListener("click", function () { window.print(); });
@@ -41,6 +51,7 @@
 
   function start() {
     printButtons();
+    keepTypedValues();
     markScrollables();
     menus();
     window.addEventListener("resize", markScrollables);
