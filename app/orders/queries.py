@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import select
+from flask_login import current_user
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Order, local_today
-from app.permissions import visible
+from app.permissions import scope_params, visible, visible_to_role
 from app.services.production import forecast_from_pace, is_at_risk, order_steps_many, recent_accepted_by_order
 
 
@@ -40,12 +42,20 @@ def order_stmt():
             .options(joinedload(Order.client), joinedload(Order.product), joinedload(Order.station)))
 
 
+@lru_cache(maxsize=8)
+def _board_stmt(role: str):
+    # Every board view asks this: built once per role (building it cost more than running it).
+    return (select(Order).where(visible_to_role(Order, role), Order.station_id == bindparam("station_id"),
+                                Order.status == "open")
+            .options(joinedload(Order.client), joinedload(Order.product), joinedload(Order.station))
+            .order_by(Order.due_date, Order.id))
+
+
 def board_rows(station_id: int, today: date | None = None) -> list[BoardRow]:
     """Open orders of a station with their forecast and risk: two queries for any number."""
     today = today or local_today()
-    orders = list(db.session.scalars(
-        order_stmt().where(Order.station_id == station_id, Order.status == "open")
-        .order_by(Order.due_date, Order.id)).unique())
+    orders = list(db.session.scalars(_board_stmt(current_user.role),
+                                     {"station_id": station_id, **scope_params()}).unique())
     return with_forecasts(orders, today)
 
 
