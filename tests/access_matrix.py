@@ -175,7 +175,8 @@ def walk(app, make, db, only=None):
 
 
 # Routes that end a token or a worker's sessions: the walk restores the accounts after each.
-ENDS_SESSIONS = {"DELETE /api/v1/auth/token", "POST /workers/<worker_id>/disable", "PATCH /api/v1/workers/<worker_id>"}
+ENDS_SESSIONS = {"DELETE /api/v1/auth/token", "POST /workers/<worker_id>/disable", "PATCH /api/v1/workers/<worker_id>",
+                 "POST /workers/<worker_id>/reset-pin"}
 
 
 def _walk(app, make, db, only, URLSafeTimedSerializer, issue_token):  # noqa: N803 - passed-in class

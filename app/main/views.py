@@ -29,6 +29,13 @@ def healthz():
     return jsonify({"status": "ok"})
 
 
+@bp.get("/help")
+def help_page():
+    """The short guide for supervisors, admins and workers, in the reader's language; open to
+    anyone (a worker who cannot sign in needs it most)."""
+    return render_template("help/index.html")
+
+
 @bp.get("/")
 def index():
     if current_user.is_authenticated:
