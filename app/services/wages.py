@@ -421,7 +421,7 @@ def reopen_blockers(period: PayPeriod) -> list[str]:
                                                                      Payslip.pdf_id.is_not(None)))
     bulk = db.session.scalar(select(func.count(StoredFile.id)).where(or_(
         StoredFile.filename == f"pay-statements-{period.id}.pdf",
-        StoredFile.filename.like(f"pay-statements-{period.id}-station-%"))))
+        StoredFile.filename.like(f"pay-statements-{period.id}-%"))))
     if printed or bulk:
         reasons.append(str(_l("Its pay statements have been printed or downloaded.")))
     exported = db.session.scalar(select(func.count(AuditEvent.id)).where(

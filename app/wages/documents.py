@@ -54,12 +54,12 @@ def statement_context(slip: Payslip, worker: Worker, station: Station, period: P
     }
 
 
-def _statements_pdf(slips: list[Payslip], period: PayPeriod) -> bytes:
+def _statements_pdf(slips: list[Payslip], period: PayPeriod, per_sheet: int = 1) -> bytes:
     workers = {w.id: w for w in db.session.scalars(select(Worker).where(Worker.id.in_({s.worker_id for s in slips})))}
     stations = {s.id: s for s in db.session.scalars(select(Station).where(Station.id.in_({s.station_id for s in slips})))}
     statements = [statement_context(s, workers[s.worker_id], stations[s.station_id], period) for s in slips]
     return render_pdf("pdf/pay_statements.html", statements=statements, enterprise=_setting("enterprise_name"),
-                      period=f"{period.start:%Y-%m-%d} – {period.end:%Y-%m-%d}")
+                      period=f"{period.start:%Y-%m-%d} – {period.end:%Y-%m-%d}", per_sheet=per_sheet)
 
 
 def _store_once(find: Callable[[], StoredFile | None], render: Callable[[], bytes], filename: str,
@@ -109,9 +109,12 @@ def payslip_pdf(slip: Payslip) -> bytes:
     return _store_once(find, render, f"payslip-{slip_id}.pdf", attach)
 
 
-def period_pdf(period: PayPeriod, station_id: int | None = None) -> bytes:
-    """All of a closed period's statements (of one station, or all) in one PDF for printing."""
-    name = f"pay-statements-{period.id}" + (f"-station-{station_id}" if station_id else "") + ".pdf"
+def period_pdf(period: PayPeriod, station_id: int | None = None, per_sheet: int = 1) -> bytes:
+    """All of a closed period's statements (of one station, or all) in one PDF for printing:
+    one an A4 sheet, or two (``per_sheet=2``, each on half a sheet: 39 workers, 20 sheets)."""
+    per_sheet = 2 if per_sheet == 2 else 1
+    name = (f"pay-statements-{period.id}" + (f"-station-{station_id}" if station_id else "")
+            + ("-2up" if per_sheet == 2 else "") + ".pdf")
     period_id = period.id
 
     def find():
@@ -123,7 +126,7 @@ def period_pdf(period: PayPeriod, station_id: int | None = None) -> bytes:
         if station_id:
             stmt = stmt.where(Payslip.station_id == station_id)
         slips = db.session.scalars(stmt).all()
-        return _statements_pdf(slips, db.session.get(PayPeriod, period_id))
+        return _statements_pdf(slips, db.session.get(PayPeriod, period_id), per_sheet)
 
     return _store_once(find, render, name)
 

@@ -201,7 +201,8 @@ def period_pdf(period_id):
     period = db.session.get(PayPeriod, period_id) or abort(404)
     if period.status != "closed":
         abort(404)
-    data = documents.period_pdf(period, station_id=station_scope())
+    data = documents.period_pdf(period, station_id=station_scope(),
+                                per_sheet=2 if request.args.get("per_sheet") == "2" else 1)
     db.session.commit()  # a first download stored the file it answers
     return pdf_response(data, f"pay-statements-{period.start:%Y-%m}.pdf")
 
