@@ -604,7 +604,9 @@ def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0,
                             fields={"accepted": str(_l("The corrected counts would be below zero."))})
     if work_date is None:
         work_date = original.work_date if not periods.is_closed(original.work_date) else local_today()
-    batch = db.session.get(Batch, original.batch_id)
+    # Read again under the lock: a close committed since this request loaded the batch must be
+    # seen, or its shortfall would not follow the correction (found by bench.crash).
+    batch = db.session.get(Batch, original.batch_id, populate_existing=True)
     errors = check_work_date(batch, work_date, local_today())
     if errors:
         raise ValidationError(fields=errors)
