@@ -20,7 +20,8 @@ from tests.browser.conftest import PHONE, TABLET
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
         "resultTypes": ["violations"]}
 # Not pages: downloads, pictures, files, the redirect at /.
-NOT_PAGES = (".pdf", ".xlsx", ".csv", ".<fmt>", "/picture", "/photo", "/static/", "/healthz", "/sw.js", "/ticket/print")
+NOT_PAGES = (".pdf", ".xlsx", ".csv", ".<fmt>", "/picture", "/photo", "/static/", "/healthz", "/sw.js", "/ticket/print",
+             "/counter/session", "/counter/snapshot")
 ROLE_COLUMN = {"worker": 1, "supervisor": 3, "admin": 5}
 # Where people tap with a finger: the counter (supervisor) and the worker's phone.
 TOUCH_PAGES = {"supervisor": ("/home", "/scan", "/batches/<batch_id>/return", "/orders/<order_id>/issue",
