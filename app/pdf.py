@@ -73,6 +73,16 @@ def render_pdf_html(html: str) -> bytes:
     return document.write_pdf(pdf_identifier=b"jijian", uncompressed_pdf=False)
 
 
+def render_pdf_pages(template: str, contexts: list[dict]) -> bytes:
+    """One PDF of ``template`` rendered once per context, page after page (a plan's tickets)."""
+    from weasyprint import HTML
+
+    documents = [HTML(string=render_template(template, static_url=static_url, **ctx), base_url=STATIC_PREFIX,
+                      url_fetcher=safe_fetcher()).render() for ctx in contexts]
+    pages = [page for doc in documents for page in doc.pages]
+    return documents[0].copy(pages).write_pdf(pdf_identifier=b"jijian", uncompressed_pdf=False)
+
+
 def render_pdf(template: str, **context) -> bytes:
     """Render a template under templates/pdf/ to PDF bytes."""
     html = render_template(template, static_url=static_url, **context)

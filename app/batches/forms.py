@@ -75,3 +75,10 @@ class CloseBatchPageForm(CloseBatchForm):
         if choice and choice != "other":
             return f"{labels[choice]}: {text}" if text else str(labels[choice])
         return text
+
+
+class PlanIssueForm(IdempotentForm):
+    """The suggested split on the issue page: quantities come as ``qty_<worker_id>`` fields."""
+
+    step_id = IntegerField(_l("Step"), validators=[Optional()])
+    due_date = DateField(_l("Due date"), validators=[Optional()])

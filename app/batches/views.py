@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.batches import queries
-from app.batches.forms import BatchForm, CloseBatchPageForm, ReturnForm
+from app.batches.forms import BatchForm, CloseBatchPageForm, PlanIssueForm, ReturnForm
 from app.batches.tickets import ticket_context
 from app.extensions import db
 from app.files import file_response, store_picture
@@ -21,7 +21,7 @@ from app.main.views import HOME_PANELS
 from app.models import Batch, Order, Return, StoredFile, Worker, local_today
 from app.money import line_amount, round_money
 from app.paging import int_arg
-from app.pdf import pdf_response, render_pdf
+from app.pdf import pdf_response, render_pdf, render_pdf_pages
 from app.permissions import STAFF, get_visible_or_404, require_roles, station_scope, visible
 from app.services import production
 from app.services.errors import ValidationError
@@ -94,9 +94,70 @@ def issue_batch(order_id: int):
         db.session.refresh(order)
     search = (request.args.get("q") or "").strip()
     pickers = worker_rows(order.station_id, search=search, page=int_arg("page"), per_page=12, recent_first=True)
+    plan, plan_form = _plan_for(order, step)
     status = form_status(form)
     return render_template("batches/issue.html", order=order, form=form, pickers=pickers, search=search,
-                           today=local_today(), steps=steps, step=step), status
+                           today=local_today(), steps=steps, step=step, plan=plan, plan_form=plan_form), status
+
+
+def _plan_for(order: Order, step: dict):
+    """The suggested split of what ``step`` can hand out now (issue 18), or None."""
+    from app.services import planning
+
+    if order.status != "open" or step["available"] <= 0 or order.due_date < local_today():
+        return None, None
+    plan = planning.suggest_plan(order, step_id=step["step_id"])
+    form = PlanIssueForm(formdata=None)
+    form.step_id.data, form.due_date.data = plan.step_id, plan.due_date
+    return plan, form
+
+
+@bp.post("/orders/<int:order_id>/plan/issue")
+@require_roles(*STAFF)
+@form_view
+def issue_plan(order_id: int):
+    """One tap: every line of the suggested split (as the supervisor changed it) is issued, or
+    none; then the tickets print as one PDF."""
+    from app.services import planning
+
+    order = get_visible_or_404(Order, order_id)
+    form = PlanIssueForm()
+    if form.validate_on_submit():
+        items = []
+        for key, value in request.form.items():
+            if key.startswith("qty_") and key[4:].isdigit():
+                quantity = int(value) if value.strip().isdigit() else -1
+                items.append({"worker_id": int(key[4:]), "quantity": quantity})
+
+        def action():
+            batches = planning.issue_plan(order, items, step_id=form.step_id.data, due_date=form.due_date.data,
+                                          user=current_user)
+            return url_for("batches.plan_tickets", order_id=order.id, ids=",".join(str(b.id) for b in batches)), \
+                _("%(n)s batches handed out.", n=len(batches))
+
+        done = record_once(form, action)
+        if done:
+            return done
+    from app.submission import flash_refusal
+
+    flash_refusal(form)
+    return redirect(url_for("batches.issue_batch", order_id=order.id, step_id=form.step_id.data), 303)
+
+
+@bp.get("/orders/<int:order_id>/tickets.pdf")
+@require_roles(*STAFF)
+def plan_tickets(order_id: int):
+    """The tickets of several batches of one order as one PDF, a page each."""
+    order = get_visible_or_404(Order, order_id)
+    ids = [int(i) for i in (request.args.get("ids") or "").split(",") if i.isdigit()][:500]
+    batches = db.session.scalars(select(Batch).where(Batch.id.in_(ids), Batch.order_id == order.id, visible(Batch))
+                                 .options(joinedload(Batch.worker), joinedload(Batch.product), joinedload(Batch.station),
+                                          joinedload(Batch.product_step), joinedload(Batch.order).joinedload(Order.client))
+                                 .order_by(Batch.id)).all()
+    if not batches:
+        abort(404)
+    data = render_pdf_pages("pdf/batch_ticket.html", [{"t": ticket_context(b)} for b in batches])
+    return pdf_response(data, f"tickets-{order.number}.pdf", inline=True)
 
 
 # --- batches

@@ -374,3 +374,44 @@ def test_plan_splits_what_a_step_can_hand_out_by_pace_and_issues_all_or_nothing(
     made = resp.get_json()["batches"]
     assert len(made) == len(items) and all(b["due_date"] == order.due_date.isoformat() for b in made)
     assert db.session.scalar(select(func.count()).select_from(Batch)) == before + len(items)
+
+
+def test_issue_page_shows_the_split_and_one_tap_issues_it_and_prints_one_pdf(client, login_as, make, tmp_path):
+    import re
+    import subprocess
+
+    from tests.helpers import form_values
+
+    station = make.station()
+    login_as("supervisor", station=station)
+    product = make.product(piece_rate="1.0000", name="纸袋")
+    order = make.order(station=station, product=product, quantity=40, due_in_days=5)
+    workers = [make.worker(station=station, name=n) for n in ("王一", "李二")]
+    today = local_today()
+    warm = make.order(station=station, product=product, quantity=500, due_in_days=30)
+    for worker in workers:  # a week of returns each: a pace on record
+        batch = make.batch(order=warm, worker=worker, quantity=50, issued_on=today - timedelta(days=8), due_date=today)
+        for d in range(7):
+            make.return_(batch=batch, accepted=5, work_date=today - timedelta(days=7 - d))
+        production.close_batch(batch=batch)
+        db.session.commit()
+    page = client.get(f"/orders/{order.id}/issue").text
+    assert "建议分配" in page and "王一" in page
+    quantities = dict(re.findall(r'name="(qty_\d+)" value="(\d+)"', page))
+    assert sum(int(v) for v in quantities.values()) <= 40 and quantities
+    plan_form = page[page.index('action="/orders/'):]
+    posted = {**form_values(plan_form), **quantities}
+    first = next(iter(quantities))
+    posted[first] = str(max(int(posted[first]) - 1, 1))  # the supervisor changes one line
+    resp = client.post(f"/orders/{order.id}/plan/issue", data=posted)
+    assert resp.status_code == 303, resp.text
+    again = client.post(f"/orders/{order.id}/plan/issue", data=posted)
+    assert again.headers["Location"] == resp.headers["Location"]  # a double tap issues once
+    made = db.session.scalars(select(Batch).where(Batch.order_id == order.id)).all()
+    assert len(made) == len(quantities) and {b.worker_id for b in made} <= {w.id for w in workers}
+    pdf = client.get(resp.headers["Location"])
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    path = tmp_path / "tickets.pdf"
+    path.write_bytes(pdf.data)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Pages:\s+(\d+)", info).group(1) == str(len(made)), info
