@@ -22,7 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config.get("TRUST_PROXY"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
     register_extensions(app)
     from app.permissions import RecordIdConverter
 

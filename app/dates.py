@@ -6,6 +6,7 @@ Pure functions of their arguments: none reads the clock, so callers pass today (
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import overload
 
 from flask_babel import lazy_gettext as _l
 
@@ -63,6 +64,10 @@ def parse_range(raw_from: str | None, raw_to: str | None,
     return values["from"], values["to"]
 
 
+@overload
+def parse_month(raw: str | None, default: tuple[date, date]) -> tuple[date, date]: ...
+@overload
+def parse_month(raw: str | None, default: None = None) -> tuple[date, date] | None: ...
 def parse_month(raw: str | None, default: tuple[date, date] | None = None) -> tuple[date, date] | None:
     """First and last day of a ``YYYY-MM`` month; ``default`` when none is given; 422 when malformed."""
     if not raw or not str(raw).strip():

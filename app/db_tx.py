@@ -205,3 +205,12 @@ def begin_write_phase() -> None:
         session.rollback()
         for obj in loaded:
             session.add(obj)
+
+
+def rowcount(result) -> int:
+    """The rows a DML statement matched. ``Session.execute`` is typed as returning a plain
+    ``Result``; for an UPDATE, DELETE or INSERT it is a ``CursorResult``, which counts them."""
+    from sqlalchemy.engine import CursorResult
+
+    assert isinstance(result, CursorResult)
+    return result.rowcount

@@ -53,9 +53,10 @@ def init_errors(app: Flask) -> None:
             response = api_error(exc.status, exc.code, exc.message, exc.fields)
         else:
             response = render_template("errors/error.html", code=exc.status, message=str(exc.message)), exc.status
-        if getattr(exc, "retry_after", None):
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
             response = make_response(response)
-            response.headers["Retry-After"] = str(exc.retry_after)
+            response.headers["Retry-After"] = str(retry_after)
         return response
 
     @app.errorhandler(StaleDataError)

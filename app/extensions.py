@@ -1,4 +1,6 @@
 """Extension objects, created unbound and initialised in ``create_app``."""
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -20,3 +22,17 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+if TYPE_CHECKING:
+    from typing import ClassVar
+
+    from sqlalchemy import Table
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Model(DeclarativeBase):
+        """``db.Model`` as the type checker sees it (Flask-SQLAlchemy builds it at run time):
+        every model here is mapped to a Table."""
+
+        __table__: ClassVar[Table]
+else:
+    Model = db.Model

@@ -5,7 +5,7 @@ import uuid
 from decimal import Decimal
 from functools import cache
 
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -20,7 +20,7 @@ REQUIRED = _l("Required.")
 
 
 @cache
-def _wtforms_translations(locale: str) -> Translations:
+def _wtforms_translations(locale: str) -> Translations | NullTranslations:
     return Translations.load(messages_path(), [locale], domain="wtforms")
 
 

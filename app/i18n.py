@@ -12,7 +12,7 @@ def select_locale() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
-    if chosen in supported:
+    if chosen is not None and chosen in supported:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 

@@ -167,7 +167,7 @@ def run_claimed(name: str, scheduled_for: datetime | None = None) -> Outcome:
         error = f"{type(exc).__name__}: {exc}"[:2000]
     elapsed_ms = int((time.monotonic() - started) * 1000)
     with writing():
-        run = db.session.get(JobRun, run.id)
+        run = db.session.get_one(JobRun, run.id)
         jobs_service.finish_run(run, result=result, error=error)
         run.duration_ms = max(run.duration_ms or 0, elapsed_ms)
         db.session.commit()

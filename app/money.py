@@ -68,7 +68,7 @@ def parse_decimal(text, places: int) -> Decimal:
         value = Decimal(str(text).strip().replace(",", "").replace("¥", ""))
     except InvalidOperation as exc:
         raise ValueError(str(text)) from exc
-    if not value.is_finite() or value.as_tuple().exponent < -places:
+    if not value.is_finite() or int(value.as_tuple().exponent) < -places:  # finite: the exponent is a number
         raise ValueError(str(text))
     return value
 

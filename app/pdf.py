@@ -34,7 +34,7 @@ def _fetcher_class():
             if url.startswith("data:"):
                 return super().fetch(url, headers)
             if url.startswith(STATIC_PREFIX):
-                static_root = Path(current_app.static_folder).resolve()
+                static_root = Path(current_app.static_folder or "static").resolve()
                 target = (static_root / unquote(urlsplit(url).path).lstrip("/")).resolve()
                 if static_root not in target.parents or not target.is_file():
                     raise FetchRefused(url)

@@ -20,7 +20,7 @@ ALREADY_SENT = _l("This form was already sent and recorded. Check the figures; s
 
 
 def _fingerprint() -> str:
-    body = {k: request.form.getlist(k) for k in sorted(request.form) if k != "csrf_token"}
+    body: dict[str, object] = {k: request.form.getlist(k) for k in sorted(request.form) if k != "csrf_token"}
     for name, storage in request.files.items():
         storage.seek(0)
         data = storage.read()
@@ -32,7 +32,7 @@ def _fingerprint() -> str:
 def attach_errors(form, exc: DomainError) -> None:
     """Show a domain refusal on the form: field messages under their fields, the rest on top."""
     form.refusal_status = exc.status
-    unplaced = []
+    unplaced: list[str] = []
     for name, message in (exc.fields or {}).items():
         target = form._fields.get(name)
         messages = message if isinstance(message, list) else [message]

@@ -74,8 +74,9 @@ def lang_url(lang: str) -> str:
     view_args = request.view_args or {}
     args = {k: v for k, v in request.args.items() if k and not k.startswith("_") and k not in view_args}
     args["lang"] = lang
+    values: dict = {**view_args, **args}
     try:
-        return url_for(request.endpoint or "main.home", **view_args, **args)
+        return url_for(request.endpoint or "main.home", **values)
     except (BuildError, ValueError):
         return url_for("main.home", lang=lang)
 

@@ -11,6 +11,8 @@ python -m app.commands.translations >/dev/null
 mkdir -p test-output
 echo "== lint"
 ruff check app tests bench config.py wsgi.py scripts
+echo "== type check (mypy, pyproject.toml)"
+mypy
 python scripts/i18n_todo.py --check
 # Two test processes (pytest-xdist): every test has its own database (a SQLite file, or one
 # PostgreSQL server per process), so they never share state.

@@ -124,7 +124,7 @@ def _list_fields(form_cls) -> frozenset:
 
 def body_to_formdata(body: dict, form_cls) -> MultiDict:
     """JSON values as the strings a browser would post, refusing nested values."""
-    data = MultiDict()
+    data: MultiDict = MultiDict()
     wrong_type = {}
     list_fields = _list_fields(form_cls) if form_cls else frozenset()
     # Structured values a form leaves to the view (the view reads them from ``form._api_body``).
@@ -153,9 +153,8 @@ def validate_form(form_cls, body: dict):
     form = form_cls(formdata=body_to_formdata(body, form_cls), meta={"csrf": False})
     form._api_body = body
     if not form.validate():
-        fields = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
-        fields = {name: errs[0] if len(errs) == 1 else errs for name, errs in fields.items()}
-        raise ValidationError(fields=fields)
+        messages = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+        raise ValidationError(fields={name: errs[0] if len(errs) == 1 else errs for name, errs in messages.items()})
     return form
 
 
@@ -179,7 +178,7 @@ def api_endpoint(rule: str, method: str = "GET", roles=("admin",), form=None, st
             body = parse_json_body()
             args = (validate_form(form, body),) if form is not None else (body,)
             key = (request.headers.get("Idempotency-Key") or "")[:100] if method == "POST" else None
-            fingerprint = idempotency.request_fingerprint(method, request.path, body) if key else None
+            fingerprint = idempotency.request_fingerprint(method, request.path, body) if key else ""
             if key:
                 done = idempotency.replay(current_user.actor_key, key, fingerprint)
                 if done is not None:
@@ -206,7 +205,7 @@ def api_endpoint(rule: str, method: str = "GET", roles=("admin",), form=None, st
     return decorator
 
 
-def _answer(result, status: int, key: str | None = None, fingerprint: str | None = None,
+def _answer(result, status: int, key: str | None = None, fingerprint: str = "",
             commit: bool = True) -> Response:
     """Commit once and answer; a keyed request stores its answer in the same transaction.
     A read (``commit=False``) has nothing to commit: its transaction ends with the request."""
@@ -263,4 +262,4 @@ def count_rows(stmt, page: int, per_page: int, on_page: int, params: dict | None
     if page == 1 and on_page < per_page:
         return on_page
     whole = stmt.limit(None).offset(None).order_by(None)
-    return db.session.scalar(select(func.count()).select_from(whole.subquery()), params or {})
+    return db.session.scalar(select(func.count()).select_from(whole.subquery()), params or {}) or 0

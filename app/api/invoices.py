@@ -116,7 +116,8 @@ def api_client_statement(client_id):
               summary="A client's monthly statement as PDF")
 def api_client_statement_pdf(client_id):
     st = _statement_from_args(client_id)
-    lang = request.args.get("lang") if request.args.get("lang") in invoicing.LANGUAGES else "zh"
+    lang = request.args.get("lang") or "zh"
+    lang = lang if lang in invoicing.LANGUAGES else "zh"
     return pdf_response(invoicing.render_statement_pdf(st, lang), f"statement-{client_id}-{st.start:%Y-%m}.pdf")
 
 

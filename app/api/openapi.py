@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from wtforms import (
     BooleanField,
@@ -80,7 +81,7 @@ def openapi_document():
     paths: dict = {}
     for spec in REGISTRY:
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", "/api/v1" + spec.rule)
-        op = {
+        op: dict[str, Any] = {
             "summary": spec.summary,
             "description": "Roles: " + ", ".join(spec.roles),
             "responses": {

@@ -12,7 +12,7 @@ from functools import lru_cache
 from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.api.core import api_endpoint, begin_write_phase, count_rows, page_args, query_int
@@ -94,7 +94,7 @@ def order_json(o: Order, recent: int | None = None, today=None, names: tuple[str
     }
 
 
-def return_json(r: Return) -> dict:
+def return_json(r: Return | Row) -> dict:
     return {"id": r.id, "batch_id": r.batch_id, "worker_id": r.worker_id, "accepted": r.accepted,
             "rejected": r.rejected, "unused": r.unused, "work_date": r.work_date.isoformat(),
             "piece_rate": api_rate(r.piece_rate), "corrects": r.corrects_id, "reason": r.reason,
@@ -129,7 +129,7 @@ ORDER_LOADS = (joinedload(Order.client), joinedload(Order.product))
 def _page(stmt) -> tuple[list, dict]:
     """One page of ``stmt`` and the list envelope (without items): two queries."""
     page, per_page = page_args()
-    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    rows = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all())
     return rows, {"total": count_rows(stmt, page, per_page, len(rows)), "page": page, "per_page": per_page}
 
 

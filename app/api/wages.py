@@ -163,6 +163,7 @@ def wages_create_adjustment(form):
         errors["pay_period_id"] = _("No such pay period.")
     if errors:
         raise ValidationError(fields=errors)
+    assert worker is not None and period is not None  # else the field errors above
     adjustment = wages.add_adjustment(worker=worker, period=period, amount=form.amount.data, reason=form.reason.data)
     return adjustment_json(adjustment), 201
 

@@ -191,7 +191,7 @@ def _batch(batch_id: int) -> Batch:
 def batch_detail(batch_id: int):
     batch = _batch(batch_id)
     returns = queries.returns_of_batch(batch)
-    corrected = {}
+    corrected: dict[int, list[Return]] = {}
     for r in returns:
         if r.corrects_id:
             corrected.setdefault(r.corrects_id, []).append(r)

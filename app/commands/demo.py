@@ -157,7 +157,7 @@ def _seed_later_steps(rng, workers, today: date) -> None:
 
 def _seed_production(rng, stations, products, workers, start: date, today: date) -> None:
     day = start
-    orders = []
+    orders: list = []
     while day <= today:
         if day.day in (1, 10, 20) or not orders:
             for station in stations:

@@ -92,7 +92,7 @@ def register(app: Flask) -> None:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s", force=True)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
-        real_app = current_app._get_current_object()
+        real_app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy, typed as Flask
         try:
             scheduler = build_scheduler(real_app)
         except ValueError as exc:
@@ -117,7 +117,7 @@ def register(app: Flask) -> None:
     @click.option("--list", "list_jobs", is_flag=True, help="Name the jobs and their schedules.")
     def run_job_command(name, list_jobs):
         """Run one job now, through the same claim as the scheduler."""
-        real_app = current_app._get_current_object()
+        real_app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy, typed as Flask
         if list_jobs or not name:
             for job_name, expr in jobs.schedules(real_app).items():
                 click.echo(f"{job_name}\t{expr or 'off'}")
@@ -131,6 +131,7 @@ def register(app: Flask) -> None:
             click.echo(f"{name}: this second's run was already claimed by another process; nothing done")
             return
         run = outcome.run
+        assert run is not None  # claimed
         if run.error:
             click.echo(f"{name}: failed after {run.duration_ms} ms: {run.error}", err=True)
             sys.exit(1)

@@ -113,8 +113,8 @@ def history():
     stmt = jobs.job_runs_query(job)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     runs = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    last = dict(db.session.execute(
-        select(JobRun.job, func.max(JobRun.scheduled_for)).group_by(JobRun.job)).all())
+    last = {name: at for name, at in db.session.execute(
+        select(JobRun.job, func.max(JobRun.scheduled_for)).group_by(JobRun.job))}
     return render_template(
         "jobs_admin/history.html", runs=runs, total=total, page=page, per_page=per_page, job=job,
         specs=jobs.JOBS, schedules=jobs.schedules(current_app), last=last,
@@ -132,12 +132,13 @@ def run_now():
         return redirect(url_for(".history"))
     outcome = jobs.run_claimed(form.job.data)
     label = jobs.JOBS[form.job.data].label
-    if not outcome.claimed:
+    run = outcome.run
+    if run is None:
         flash(_("%(job)s: this second's run was already started elsewhere.", job=label), "warning")
-    elif outcome.run.error:
-        flash(_("%(job)s failed: %(error)s", job=label, error=outcome.run.error), "error")
+    elif run.error:
+        flash(_("%(job)s failed: %(error)s", job=label, error=run.error), "error")
     else:
-        flash(_("%(job)s done: %(result)s", job=label, result=describe_result(outcome.run.result)), "success")
+        flash(_("%(job)s done: %(result)s", job=label, result=describe_result(run.result)), "success")
     return redirect(url_for(".history", job=form.job.data))
 
 
@@ -174,7 +175,8 @@ def notice_link(shown: notices.ShownNotice) -> str | None:
     endpoints, param = NOTICE_LINKS.get(shown.notice.kind, ((), ""))
     for endpoint in endpoints:
         try:
-            return url_for(endpoint, **{param: shown.notice.entity_id})
+            values: dict = {param: shown.notice.entity_id}
+            return url_for(endpoint, **values)
         except BuildError:
             continue
     return None

@@ -7,12 +7,12 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import utcnow
 from app.money import Money, Rate
 
 
-class StoredFile(db.Model):
+class StoredFile(Model):
     """Files live in the database so every app server can serve them."""
 
     __tablename__ = "stored_files"
@@ -25,7 +25,7 @@ class StoredFile(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Client(db.Model):
+class Client(Model):
     __tablename__ = "clients"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -40,7 +40,7 @@ class Client(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
-class Product(db.Model):
+class Product(Model):
     __tablename__ = "products"
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -70,7 +70,7 @@ class Product(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
-class ProductRate(db.Model):
+class ProductRate(Model):
     """The product's rate history: each change, dated, with who made it."""
 
     __tablename__ = "product_rates"
@@ -85,7 +85,7 @@ class ProductRate(db.Model):
     product: Mapped[Product] = relationship(back_populates="rates")
 
 
-class ProductStep(db.Model):
+class ProductStep(Model):
     """One step of a product (工序): its place in the order of work, its name and its current
     piece rate. A batch is for one step and keeps the step's rate when issued (rules 2, 14).
     Steps are appended, renamed and re-rated, never removed or reordered: batches point at them."""
@@ -110,7 +110,7 @@ class ProductStep(db.Model):
     )
 
 
-class ProductStepRate(db.Model):
+class ProductStepRate(Model):
     """A step's rate history: each rate, dated, with who set it (rule 2 per step)."""
 
     __tablename__ = "product_step_rates"

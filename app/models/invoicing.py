@@ -7,13 +7,13 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import utcnow
 from app.models.catalog import Client
 from app.money import Money, Rate
 
 
-class NumberCounter(db.Model):
+class NumberCounter(Model):
     """The last number taken in a series for a year; advanced inside the caller's transaction."""
 
     __tablename__ = "number_counters"
@@ -22,7 +22,7 @@ class NumberCounter(db.Model):
     last: Mapped[int] = mapped_column(default=0)
 
 
-class Invoice(db.Model):
+class Invoice(Model):
     __tablename__ = "invoices"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -49,7 +49,7 @@ class Invoice(db.Model):
     )
 
 
-class InvoiceLine(db.Model):
+class InvoiceLine(Model):
     __tablename__ = "invoice_lines"
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
@@ -62,7 +62,7 @@ class InvoiceLine(db.Model):
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_pos"),)
 
 
-class CreditNote(db.Model):
+class CreditNote(Model):
     """Voids one invoice, in its own number series; frees the invoice's pieces."""
 
     __tablename__ = "credit_notes"
@@ -82,7 +82,7 @@ class CreditNote(db.Model):
     __table_args__ = (UniqueConstraint("year", "seq", name="uq_credit_notes_year_seq"),)
 
 
-class Payment(db.Model):
+class Payment(Model):
     """Money received from a client against an invoice."""
 
     __tablename__ = "payments"

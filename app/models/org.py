@@ -7,14 +7,14 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import utcnow
 
 KEY_GROUPS = ("disabled", "relocated", "laid_off", "flexible")
 SHORTFALL_POLICIES = ("none", "material_cost")
 
 
-class Station(db.Model):
+class Station(Model):
     __tablename__ = "stations"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -28,7 +28,7 @@ class Station(db.Model):
     )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A staff account: an enterprise admin or a station supervisor."""
 
     __tablename__ = "users"
@@ -69,7 +69,7 @@ class User(UserMixin, db.Model):
         return f"staff:{self.id}"
 
 
-class Worker(UserMixin, db.Model):
+class Worker(UserMixin, Model):
     """A resident who takes batches home. Logs in with phone and PIN."""
 
     __tablename__ = "workers"
@@ -149,7 +149,7 @@ def mask_middle(value: str | None, keep_start: int, keep_end: int) -> str:
     return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed logins per key — an account (``staff:NAME``, ``worker:PHONE``), a client address
     (``addr:IP``) or everything (``all``) — in the database so a lock holds across processes
     and app servers."""
@@ -161,7 +161,7 @@ class LoginThrottle(db.Model):
     locked_until: Mapped[datetime | None]
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -178,7 +178,7 @@ class ApiToken(db.Model):
     )
 
 
-class EndedSession(db.Model):
+class EndedSession(Model):
     """A signed-in browser session that was signed out: its cookie is refused from then on.
     Kept until the session's absolute lifetime is over (the cookie dies by itself after)."""
 

@@ -11,14 +11,14 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import utcnow
 from app.models.catalog import Client, Product, ProductStep
 from app.models.org import Station, User, Worker
 from app.money import Money, Rate
 
 
-class Order(db.Model):
+class Order(Model):
     __tablename__ = "orders"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -66,7 +66,7 @@ class Order(db.Model):
         return self.committed - self.accepted - self.rejected
 
 
-class OrderStep(db.Model):
+class OrderStep(Model):
     """One step's counters on an order of a product made in several steps (rule 14).
 
     An order keeps the steps its product had when it was taken. An order of a one-step product
@@ -96,7 +96,7 @@ class OrderStep(db.Model):
     )
 
 
-class Batch(db.Model):
+class Batch(Model):
     """Materials for N pieces of one order handed to one worker (发料单)."""
 
     __tablename__ = "batches"
@@ -167,13 +167,13 @@ class Batch(db.Model):
         return self.status == "open" and self.due_date < today and self.outstanding > 0
 
     @classmethod
-    def overdue_clause(cls, today: date):
+    def overdue_clause(cls, today):  # a date, or a bound parameter in a statement built once
         """The SQL form of ``is_overdue``: the one definition every list, count and job uses."""
         return and_(cls.status == "open", cls.due_date < today,
                     cls.accepted + cls.rejected + cls.unused < cls.quantity)
 
 
-class Return(db.Model):
+class Return(Model):
     """One record of what came back for a batch (收货记录). Never edited or deleted.
 
     A correction is another row with signed counts that points at the row it corrects.
@@ -225,7 +225,7 @@ class Return(db.Model):
     )
 
 
-class OrderDayTally(db.Model):
+class OrderDayTally(Model):
     """Accepted pieces per order and work date, moved in the same transaction as each return
     and correction: the order board's 14-day pace reads 14 rows an order, not every return."""
 

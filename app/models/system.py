@@ -7,13 +7,13 @@ from decimal import Decimal
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import utcnow
 from app.models.org import Worker
 from app.money import Money
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """The first answer to a request carrying a key, replayed for repeats by the same user."""
 
     __tablename__ = "idempotency_keys"
@@ -29,7 +29,7 @@ class IdempotencyKey(db.Model):
     __table_args__ = (UniqueConstraint("actor", "key", name="uq_idempotency_actor_key"),)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Append-only: who changed what money-relevant data, when, before and after."""
 
     __tablename__ = "audit_events"
@@ -46,7 +46,7 @@ class AuditEvent(db.Model):
     __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
 
 
-class JobRun(db.Model):
+class JobRun(Model):
     """One claimed tick of a scheduled job: unique per job and scheduled time."""
 
     __tablename__ = "job_runs"
@@ -63,7 +63,7 @@ class JobRun(db.Model):
     __table_args__ = (UniqueConstraint("job", "scheduled_for", name="uq_job_runs_job_tick"),)
 
 
-class Notice(db.Model):
+class Notice(Model):
     """Something a station's supervisors should see: an overdue batch, an order at risk."""
 
     __tablename__ = "notices"
@@ -83,7 +83,7 @@ class Notice(db.Model):
     )
 
 
-class Setting(db.Model):
+class Setting(Model):
     """Enterprise details for documents and admin switches (key → text)."""
 
     __tablename__ = "settings"
@@ -91,7 +91,7 @@ class Setting(db.Model):
     value: Mapped[str | None] = mapped_column(Text)
 
 
-class InsurancePolicy(db.Model):
+class InsurancePolicy(Model):
     """Accident insurance covering home workers month by month."""
 
     __tablename__ = "insurance_policies"
@@ -106,7 +106,7 @@ class InsurancePolicy(db.Model):
     coverages: Mapped[list[PolicyCoverage]] = relationship(back_populates="policy")
 
 
-class PolicyCoverage(db.Model):
+class PolicyCoverage(Model):
     __tablename__ = "policy_coverages"
     id: Mapped[int] = mapped_column(primary_key=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("insurance_policies.id"))

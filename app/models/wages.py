@@ -7,13 +7,13 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import utcnow
 from app.models.org import Station, Worker
 from app.money import Money, Rate
 
 
-class PayPeriod(db.Model):
+class PayPeriod(Model):
     __tablename__ = "pay_periods"
     id: Mapped[int] = mapped_column(primary_key=True)
     start: Mapped[date]
@@ -30,7 +30,7 @@ class PayPeriod(db.Model):
     )
 
 
-class Payslip(db.Model):
+class Payslip(Model):
     """A worker's frozen pay statement (结算单) for a closed period, hash-chained."""
 
     __tablename__ = "payslips"
@@ -58,7 +58,7 @@ class Payslip(db.Model):
     __table_args__ = (UniqueConstraint("pay_period_id", "worker_id", name="uq_payslips_period_worker"),)
 
 
-class PayslipLine(db.Model):
+class PayslipLine(Model):
     __tablename__ = "payslip_lines"
     id: Mapped[int] = mapped_column(primary_key=True)
     payslip_id: Mapped[int] = mapped_column(ForeignKey("payslips.id"), index=True)
@@ -70,7 +70,7 @@ class PayslipLine(db.Model):
     amount: Mapped[Decimal] = mapped_column(Money())
 
 
-class Adjustment(db.Model):
+class Adjustment(Model):
     """A bonus (positive) or deduction (negative) on one worker's pay statement."""
 
     __tablename__ = "adjustments"
@@ -90,7 +90,7 @@ class Adjustment(db.Model):
     )
 
 
-class PayPeriodReopening(db.Model):
+class PayPeriodReopening(Model):
     """A closed period opened again: its statements were withdrawn from the end of the
     payslip chain, and this record takes their place in it (see wages.reopen_pay_period)."""
 

@@ -42,7 +42,7 @@ def _order_form_choices(form) -> list[Product]:
     form.station_id.choices = [(s.id, s.name) for s in stations]
     if len(stations) > 1:
         form.station_id.choices.insert(0, (0, "—"))
-    return products
+    return list(products)
 
 
 @bp.get("/orders")

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, delete, select, update
 
 from app.auth.passwords import dummy_hash, hash_secret, verify_secret
-from app.db_tx import begin_write_phase
+from app.db_tx import begin_write_phase, rowcount
 from app.extensions import db
 from app.models import ApiToken, EndedSession, Station, User, Worker, utcnow
 from app.services import audit, login_throttle
@@ -366,7 +366,7 @@ def revoke_token(token: str) -> bool:
     done = db.session.execute(update(ApiToken).where(ApiToken.token_hash == _token_hash(token),
                                                      ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
     db.session.flush()
-    return done.rowcount > 0
+    return rowcount(done) > 0
 
 
 def end_browser_session(sid: str | None) -> None:

@@ -75,7 +75,7 @@ def _validate_rates(values: dict) -> None:
             raise TypeError("money must be Decimal")
         if Decimal(value) < 0:
             errors[key] = str(_l("Must not be negative."))
-        elif Decimal(value).as_tuple().exponent < -4:
+        elif Decimal(value).is_finite() and int(Decimal(value).as_tuple().exponent) < -4:
             errors[key] = str(_l("At most 4 decimal places."))
     if errors:
         raise ValidationError(fields=errors)

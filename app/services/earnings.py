@@ -65,17 +65,19 @@ def worker_earnings(worker_id: int, start: date, end: date) -> dict:
     names = product_names({line.product_id for line in lines})
     steps = step_names({line.step_id for line in lines})
     out = [{"product_id": line.product_id, "product": names.get(line.product_id, ""), "step_id": line.step_id,
-            "step": steps.get(line.step_id, (None, None))[0], "piece_rate": line.piece_rate,
+            "step": steps[line.step_id][0] if line.step_id in steps else None, "piece_rate": line.piece_rate,
             "pieces": line.pieces, "amount": line.amount}
            for line in sorted(lines, key=_line_order(steps))]
     return {"worker_id": worker_id, "from": start, "to": end,
-            "pieces": sum(line["pieces"] for line in out),
-            "amount": sum((line["amount"] for line in out), Decimal("0.00")), "lines": out}
+            "pieces": sum(line.pieces for line in lines),
+            "amount": sum((line.amount for line in lines), Decimal("0.00")), "lines": out}
 
 
 def product_names(product_ids) -> dict[int, str]:
     ids = [i for i in product_ids if i is not None]
-    return dict(db.session.execute(select(Product.id, Product.name).where(Product.id.in_(ids))).all()) if ids else {}
+    if not ids:
+        return {}
+    return {pid: name for pid, name in db.session.execute(select(Product.id, Product.name).where(Product.id.in_(ids)))}
 
 
 def step_names(step_ids) -> dict[int, tuple[str, int]]:
@@ -98,7 +100,7 @@ def line_descriptions(lines) -> dict[tuple[int, int | None], str]:
     read exactly as before steps existed). Two queries."""
     names = product_names({line.product_id for line in lines})
     product_ids = list(names)
-    steps = {}
+    steps: dict[int, dict[int, str]] = {}
     if product_ids:
         for sid, product_id, name in db.session.execute(
                 select(ProductStep.id, ProductStep.product_id, ProductStep.name)
@@ -113,7 +115,7 @@ def line_descriptions(lines) -> dict[tuple[int, int | None], str]:
     return out
 
 
-def worker_day_lines(worker_id: int, start: date, end: date) -> list[tuple[date, int, Decimal, int]]:
+def worker_day_lines(worker_id: int, start: date, end: date) -> list[tuple[date, int, Decimal, int, int | None]]:
     """One worker's accepted pieces per work date, product, step and rate in [start, end]:
     ``(work_date, product_id, piece_rate, pieces, step_id)`` from one GROUP BY over the
     worker's index.

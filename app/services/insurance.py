@@ -22,7 +22,7 @@ POLICY_FIELDS = ("insurer", "policy_number", "start", "end", "premium_per_person
 
 
 def create_policy(*, insurer: str, policy_number: str, start: date, end: date,
-                  premium_per_person_month: Decimal, user=None) -> InsurancePolicy:
+                  premium_per_person_month: Decimal | None, user=None) -> InsurancePolicy:
     """Register a policy; the number is unique and the dates run forward."""
     errors = {}
     insurer, policy_number = (insurer or "").strip(), (policy_number or "").strip()
@@ -60,10 +60,10 @@ def policies_with_counts():
 
 def policies_in_force(first: date, last: date) -> list[InsurancePolicy]:
     """Policies whose term overlaps [first, last]."""
-    return db.session.scalars(
+    return list(db.session.scalars(
         select(InsurancePolicy).where(InsurancePolicy.start <= last, InsurancePolicy.end >= first)
         .order_by(InsurancePolicy.end.desc(), InsurancePolicy.id)
-    ).all()
+    ).all())
 
 
 def covered_condition(first: date, last: date):
@@ -96,7 +96,7 @@ def uninsured_active_workers(first: date, last: date, station_id: int | None = N
         stmt = stmt.where(Worker.id.in_(active_worker_ids(first, last, station_id)))
     if station_id is not None:
         stmt = stmt.where(Worker.station_id == station_id)
-    return db.session.scalars(stmt).all()
+    return list(db.session.scalars(stmt).all())
 
 
 def cover_uninsured(policy_id: int, first: date, last: date, station_id: int | None = None, user=None) -> int:
@@ -123,8 +123,8 @@ def cover_uninsured(policy_id: int, first: date, last: date, station_id: int | N
 
 def covered_workers(policy_id: int) -> list[Worker]:
     """The workers a policy covers, by station and name (one query)."""
-    return db.session.scalars(
+    return list(db.session.scalars(
         select(Worker).options(joinedload(Worker.station))
         .join(PolicyCoverage, PolicyCoverage.worker_id == Worker.id)
         .where(PolicyCoverage.policy_id == policy_id).order_by(Worker.station_id, Worker.name, Worker.id)
-    ).all()
+    ).all())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,9 +26,10 @@ from decimal import Decimal
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Row, case, func, select, update
 from sqlalchemy.orm import selectinload
 
+from app.db_tx import rowcount
 from app.extensions import db
 from app.models import (
     Client,
@@ -89,8 +91,9 @@ class StoredPdfChanged(DomainError):
 def enterprise_settings() -> dict:
     """The issuing enterprise's details (name, address, tax ID, bank, logo), '' when unset."""
     keys = [f"enterprise.{k}" for k in ENTERPRISE_KEYS] + [LOGO_KEY]
-    stored = dict(db.session.execute(select(Setting.key, Setting.value).where(Setting.key.in_(keys))).all())
-    values = {k: stored.get(f"enterprise.{k}") or "" for k in ENTERPRISE_KEYS}
+    stored: dict[str, str | None] = {key: value for key, value in db.session.execute(
+        select(Setting.key, Setting.value).where(Setting.key.in_(keys)))}
+    values: dict[str, str | int | None] = {k: stored.get(f"enterprise.{k}") or "" for k in ENTERPRISE_KEYS}
     logo_id = stored.get(LOGO_KEY)
     values["logo_file_id"] = int(logo_id) if logo_id and logo_id.isdigit() else None
     return values
@@ -168,7 +171,7 @@ def invoiceable_orders(client_id: int, order_ids=None):
     return [(order, name, order.accepted - order.invoiced) for order, name in db.session.execute(stmt).all()]
 
 
-def _pending(client_id: int, order_ids) -> list[tuple]:
+def _pending(client_id: int, order_ids) -> Sequence[Row]:
     """Fresh (id, number, product, accepted, invoiced, unit_price) rows: columns, not entities,
     so a stale identity map never hides what a concurrent issuer committed."""
     stmt = (select(Order.id, Order.number, Product.name, Order.accepted, Order.invoiced, Order.unit_price)
@@ -189,12 +192,12 @@ def _claim_pieces(client_id: int, order_ids) -> list[_Claim]:
             if order_id in claims:
                 continue
             quantity = accepted - invoiced
-            moved = db.session.execute(
+            moved = rowcount(db.session.execute(
                 update(Order)
                 .where(Order.id == order_id, Order.invoiced == invoiced, Order.invoiced + quantity <= Order.accepted)
                 .values(invoiced=Order.invoiced + quantity)
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            ))
             if moved == 1:
                 claims[order_id] = _Claim(order_id, number, product, quantity, unit_price)
             else:
@@ -327,10 +330,10 @@ def stored_pdf(invoice: Invoice) -> bytes:
 
 def invoice_document(invoice: Invoice, order_numbers: dict[int, str] | None = None) -> dict:
     """A plain dict of already-formatted strings for the invoice template (PDF and print page)."""
-    client = db.session.get(Client, invoice.client_id)
+    client = db.session.get_one(Client, invoice.client_id)
     if order_numbers is None:
         ids = [ln.order_id for ln in invoice.lines]
-        order_numbers = dict(db.session.execute(select(Order.id, Order.number).where(Order.id.in_(ids))).all())
+        order_numbers = {oid: number for oid, number in db.session.execute(select(Order.id, Order.number).where(Order.id.in_(ids)))}
     enterprise = enterprise_settings()
     due = invoice.issue_date + timedelta(days=client.payment_terms_days or 0)
     return {
@@ -351,7 +354,7 @@ def invoice_document(invoice: Invoice, order_numbers: dict[int, str] | None = No
     }
 
 
-def figure_columns(rows: list[tuple[str, ...]], gap: int = 3) -> list[str]:
+def figure_columns(rows: Sequence[tuple[str, ...]], gap: int = 3) -> list[str]:
     """Each row's figures as one text: columns right-aligned, decimal points lined up, ``gap``
     spaces between columns. Printed in one fixed-pitch run (templates/pdf/_lines.html: the CJK
     face's half-width glyphs, exactly half an em), where an ideograph takes two cells. One run
@@ -365,9 +368,9 @@ def figure_columns(rows: list[tuple[str, ...]], gap: int = 3) -> list[str]:
     columns = []
     for column in zip(*rows, strict=True):
         places = max(decimals(v) for v in column)
-        column = [v + " " * (places - decimals(v)) if v[-1:].isdigit() else v for v in column]
-        width = max(cells(v) for v in column)
-        columns.append([" " * (width - cells(v)) + v for v in column])
+        padded = [v + " " * (places - decimals(v)) if v[-1:].isdigit() else v for v in column]
+        width = max(cells(v) for v in padded)
+        columns.append([" " * (width - cells(v)) + v for v in padded])
     return [(" " * gap).join(parts) for parts in zip(*columns, strict=True)]
 
 
@@ -421,20 +424,20 @@ def void_invoice(invoice: Invoice, reason: str, user=None, language: str = "zh")
         raise ValidationError(fields={"reason": str(_l("Say why the invoice is voided."))})
     if len(reason) > 200:
         raise ValidationError(fields={"reason": str(_l("At most 200 characters."))})
-    voided = db.session.execute(
+    voided = rowcount(db.session.execute(
         update(Invoice).where(Invoice.id == invoice.id, Invoice.status == "issued", Invoice.paid_amount == 0)
         .values(status="void").execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     db.session.refresh(invoice)
     if voided != 1:
         if invoice.status == "void":
             raise ConflictError(_l("This invoice is already void."), code="already_void")
         raise ConflictError(_l("Payments were recorded against this invoice; it cannot be voided."), code="invoice_paid")
     for line in invoice.lines:
-        freed = db.session.execute(
+        freed = rowcount(db.session.execute(
             update(Order).where(Order.id == line.order_id, Order.invoiced >= line.quantity)
             .values(invoiced=Order.invoiced - line.quantity).execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         if freed != 1:
             raise ConflictError(_l("The order's invoiced count is inconsistent."), code="invoiced_inconsistent")
     today = local_today()
@@ -453,7 +456,7 @@ def void_invoice(invoice: Invoice, reason: str, user=None, language: str = "zh")
     return note
 
 
-def mark_paid(invoice: Invoice, paid_on: date, amount: Decimal, user=None) -> Payment:
+def mark_paid(invoice: Invoice, paid_on: date, amount: Decimal | None, user=None) -> Payment:
     """Record money received against an open invoice; it becomes paid when fully paid.
     More than is still owed is refused (422), and so is a void or fully paid invoice (409)."""
     if isinstance(amount, float):
@@ -461,23 +464,23 @@ def mark_paid(invoice: Invoice, paid_on: date, amount: Decimal, user=None) -> Pa
     errors = {}
     if amount is None or amount <= 0:
         errors["amount"] = str(_l("Must be more than zero."))
-    elif Decimal(amount).as_tuple().exponent < -2:
+    elif Decimal(amount).is_finite() and int(Decimal(amount).as_tuple().exponent) < -2:
         errors["amount"] = str(_l("At most 2 decimal places."))
     if paid_on is None:
         errors["paid_on"] = str(_l("Required."))
     elif paid_on > local_today():
         errors["paid_on"] = str(_l("The date cannot be in the future."))
-    if errors:
+    if errors or amount is None:
         raise ValidationError(fields=errors)
     amount = round_money(amount)
     if invoice.status != "issued":
         raise InvoiceNotOpen()
     new_paid = Invoice.paid_amount + amount
-    moved = db.session.execute(
+    moved = rowcount(db.session.execute(
         update(Invoice).where(Invoice.id == invoice.id, Invoice.status == "issued", new_paid <= Invoice.total)
         .values(paid_amount=new_paid, status=case((new_paid >= Invoice.total, "paid"), else_="issued"))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     db.session.refresh(invoice)
     if moved != 1:
         if invoice.status != "issued":
@@ -527,7 +530,7 @@ def _balance_before(client_id: int, day: date) -> Decimal:
     paid = db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0))
                              .join(Invoice, Invoice.id == Payment.invoice_id)
                              .where(Invoice.client_id == client_id, Payment.paid_on < day))
-    return round_money(Decimal(invoiced) - Decimal(credited) - Decimal(paid))
+    return round_money(Decimal(invoiced or 0) - Decimal(credited or 0) - Decimal(paid or 0))
 
 
 def _issued_within(model, start: date, end: date):
@@ -557,22 +560,23 @@ def monthly_statement(client: Client, month: tuple[date, date]) -> Statement:
                              "unit_price": unit_price, "value": value})
         st.pieces_delivered += pieces
         st.value_delivered += value
-    st.invoices = db.session.scalars(
+    st.invoices = list(db.session.scalars(
         select(Invoice).options(selectinload(Invoice.lines))
         .where(Invoice.client_id == client.id, Invoice.issue_date >= start, Invoice.issue_date <= end)
-        .order_by(Invoice.id)).all()
-    st.credit_notes = db.session.scalars(
+        .order_by(Invoice.id)).all())
+    st.credit_notes = list(db.session.scalars(
         select(CreditNote).join(Invoice, Invoice.id == CreditNote.invoice_id)
         .options(selectinload(CreditNote.invoice).selectinload(Invoice.lines))
         .where(Invoice.client_id == client.id, _issued_within(CreditNote, start, end))
-        .order_by(CreditNote.id)).all()
-    st.payments = db.session.scalars(
+        .order_by(CreditNote.id)).all())
+    st.payments = list(db.session.scalars(
         select(Payment).join(Invoice, Invoice.id == Payment.invoice_id)
         .where(Invoice.client_id == client.id, Payment.paid_on >= start, Payment.paid_on <= end)
-        .order_by(Payment.paid_on, Payment.id)).all()
+        .order_by(Payment.paid_on, Payment.id)).all())
     paid_ids = {p.invoice_id for p in st.payments}
     if paid_ids:
-        st.invoice_numbers = dict(db.session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(paid_ids))).all())
+        st.invoice_numbers = {iid: number for iid, number in db.session.execute(
+            select(Invoice.id, Invoice.number).where(Invoice.id.in_(paid_ids)))}
     st.invoiced = sum((i.total for i in st.invoices), Decimal("0.00"))
     st.pieces_invoiced = sum(ln.quantity for i in st.invoices for ln in i.lines)
     st.pieces_credited = sum(ln.quantity for c in st.credit_notes for ln in c.invoice.lines)

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.dates import previous_month
+from app.db_tx import rowcount
 from app.extensions import db
 from app.models import Batch, JobRun, Order, PayPeriod, Setting, local_today, utcnow
 from app.services import audit, notices, production
@@ -78,14 +79,14 @@ def mark_overdue(today: date | None = None) -> str:
     batch has one unresolved notice for its station, and the notices of batches no longer
     overdue (returned, closed, due date moved) are resolved. A fixed number of statements."""
     today = today or local_today()
-    marked = db.session.execute(
+    marked = rowcount(db.session.execute(
         update(Batch).where(Batch.overdue_clause(today), Batch.overdue.is_(False))
         .values(overdue=True).execution_options(synchronize_session=False)
-    ).rowcount
-    cleared = db.session.execute(
+    ))
+    cleared = rowcount(db.session.execute(
         update(Batch).where(Batch.overdue.is_(True), ~Batch.overdue_clause(today))
         .values(overdue=False).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     rows = db.session.execute(
         select(Batch.id, Batch.station_id, Batch.code, Batch.due_date)
         .where(Batch.status == "open", Batch.overdue.is_(True))
@@ -160,9 +161,8 @@ class AutoClose:
 
 def auto_close_settings() -> AutoClose:
     """The admin's switch: off unless turned on; the day of the month it closes (1–28)."""
-    rows = dict(db.session.execute(
-        select(Setting.key, Setting.value).where(Setting.key.in_([AUTO_CLOSE_ENABLED, AUTO_CLOSE_DAY]))
-    ).all())
+    rows: dict[str, str | None] = {key: value for key, value in db.session.execute(
+        select(Setting.key, Setting.value).where(Setting.key.in_([AUTO_CLOSE_ENABLED, AUTO_CLOSE_DAY])))}
     try:
         day = int(rows.get(AUTO_CLOSE_DAY) or DEFAULT_CLOSE_DAY)
     except ValueError:

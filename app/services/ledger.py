@@ -237,7 +237,7 @@ def check_periods() -> list[Breach]:
     from app.services.wages import compute_statements
 
     out = []
-    slips = defaultdict(dict)
+    slips: defaultdict[int, dict] = defaultdict(dict)
     for r in _rows(select(Payslip.pay_period_id, Payslip.worker_id, Payslip.id, Payslip.pieces, Payslip.gross,
                           Payslip.adjustments, Payslip.deductions, Payslip.net)):
         slips[r.pay_period_id][r.worker_id] = r
@@ -266,6 +266,7 @@ def check_periods() -> list[Breach]:
         for worker_id in sorted(set(now) | set(held)):
             st, slip = now.get(worker_id), held.get(worker_id)
             if slip is None:
+                assert st is not None  # in one of the two, and not in held
                 out.append(Breach("closed_period", "pay_period", period.id,
                                   f"{label}: worker {worker_id} now earns {st.net} in it but has no payslip"))
                 continue

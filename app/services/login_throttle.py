@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import case, delete, select, update
 
+from app.db_tx import rowcount
 from app.extensions import db
 from app.models import LoginThrottle, utcnow
 
@@ -81,12 +82,9 @@ def locked(budget_list: list[Budget], now: datetime | None = None) -> tuple[Budg
 
 
 def _upsert():
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def record_failure(budget_list: list[Budget]) -> None:
@@ -117,7 +115,7 @@ def record_failure(budget_list: list[Budget]) -> None:
 
 def clear(key: str) -> bool:
     """Forget the failures and any lock of one key (a success, or a supervisor's unlock)."""
-    return db.session.execute(delete(LoginThrottle).where(LoginThrottle.account == key)).rowcount > 0
+    return rowcount(db.session.execute(delete(LoginThrottle).where(LoginThrottle.account == key))) > 0
 
 
 def is_locked(key: str) -> bool:
@@ -130,10 +128,10 @@ def forget_old(now: datetime | None = None) -> int:
     """Rows whose window and lock are both over carry nothing: dropped whenever a budget locks."""
     now = now or utcnow()
     window_open = now - timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
-    return db.session.execute(
+    return rowcount(db.session.execute(
         delete(LoginThrottle).where(LoginThrottle.window_start < window_open,
                                     (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < now))
-    ).rowcount
+    ))
 
 
 __all__ = ["Budget", "address_key", "budgets", "clear", "forget_old", "is_locked", "locked", "record_failure"]

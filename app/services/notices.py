@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
+from app.db_tx import rowcount
 from app.extensions import db
 from app.models import Batch, Notice, Order, utcnow
 from app.permissions import visible
@@ -146,7 +147,7 @@ def open_notice_groups(user=None, per_group: int = 5) -> list[NoticeGroup]:
     with forty overdue batches reads one line, not forty."""
     stmt = (open_notices_query(user).order_by(None)
             .with_only_columns(Notice.kind, func.count(Notice.id)).group_by(Notice.kind))
-    counts = dict(db.session.execute(stmt).all())
+    counts: dict[str, int] = {kind: n for kind, n in db.session.execute(stmt)}
     return [NoticeGroup(kind, counts[kind], open_notices_for(user, limit=per_group, kind=kind))
             for kind in (OVERDUE_BATCH, ORDER_AT_RISK) if counts.get(kind)]
 
@@ -157,7 +158,7 @@ def dismiss_kind(kind: str, user=None) -> int:
         update(Notice).where(visible(Notice, user), Notice.kind == kind, Notice.resolved_at.is_(None),
                              Notice.dismissed_at.is_(None))
         .values(dismissed_at=utcnow()).execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 def dismiss(notice: Notice) -> Notice:

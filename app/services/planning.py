@@ -92,12 +92,12 @@ def worker_paces(station_id: int, product_id: int, step_id: int, today: date | N
     out = {}
     for worker_id, name in workers:
         value, n = raw.get(worker_id, (prior, 0))
-        days = len(any_days.get(worker_id) or [])
-        weight = n if n else min(days, WINDOW_DAYS) // 2  # history on other work counts half
+        n_days = len(any_days.get(worker_id) or [])
+        weight = n if n else min(n_days, WINDOW_DAYS) // 2  # history on other work counts half
         pace = (weight * value + PRIOR_DAYS * prior) / (weight + PRIOR_DAYS)
         pieces, load = holding.get(worker_id, (0, 0))
         load_pieces = Decimal(load) / RATE_SCALE / rate if rate > 0 else Decimal(pieces)
-        out[worker_id] = Pace(worker_id, name, pace.quantize(Decimal("0.01")), n, days, pieces,
+        out[worker_id] = Pace(worker_id, name, pace.quantize(Decimal("0.01")), n, n_days, pieces,
                               load_pieces.quantize(Decimal("0.01")))
     return out
 

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
+from app.db_tx import rowcount
 from app.extensions import db
 from app.models import (
     Batch,
@@ -95,6 +96,7 @@ def create_order(*, client_id: int, product_id: int, station_id: int, quantity: 
         errors["quantity"] = str(_l("Must be more than zero."))
     if errors:
         raise ValidationError(fields=errors)
+    assert product is not None  # else a field error above
     year = today.year
     number = f"D{year}-{numbers.next_number('order', year):05d}"
     order = Order(number=number, client_id=client_id, product_id=product_id, station_id=station_id,
@@ -237,8 +239,8 @@ def step_of_order(order: Order, step_id: int | None) -> tuple[ProductStep, Order
     counters (None on a one-step order). A step that is not the order's answers 422."""
     if step_id is None:
         row = db.session.scalar(select(OrderStep).where(OrderStep.order_id == order.id, OrderStep.seq == 1))
-        step = row.step if row is not None else db.session.scalar(
-            select(ProductStep).where(ProductStep.product_id == order.product_id, ProductStep.seq == 1))
+        step = row.step if row is not None else db.session.scalars(  # every product has a first step
+            select(ProductStep).where(ProductStep.product_id == order.product_id, ProductStep.seq == 1)).one()
         return step, row
     row = db.session.get(OrderStep, (order.id, step_id))
     if row is not None:
@@ -398,7 +400,7 @@ def issue_batch(*, order: Order, worker: Worker, quantity: int, due_date: date |
             previous = db.session.scalar(select(OrderStep.accepted - OrderStep.taken_next).where(
                 OrderStep.order_id == order.id, OrderStep.seq == counters.seq - 1))
             raise OverStep(fields={"quantity": str(_l("At most %(n)s pieces are ready for this step.", n=previous or 0))})
-    product = db.session.get(Product, order.product_id)
+    product = db.session.get_one(Product, order.product_id)
     for _attempt in range(5):
         batch = Batch(code=_new_code(), order_id=order.id, worker_id=worker.id, station_id=order.station_id,
                       product_id=order.product_id, step_id=step.id, quantity=quantity, piece_rate=step.piece_rate,
@@ -606,7 +608,7 @@ def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0,
         work_date = original.work_date if not periods.is_closed(original.work_date) else local_today()
     # Read again under the lock: a close committed since this request loaded the batch must be
     # seen, or its shortfall would not follow the correction (found by bench.crash).
-    batch = db.session.get(Batch, original.batch_id, populate_existing=True)
+    batch = db.session.get_one(Batch, original.batch_id, populate_existing=True)
     errors = check_work_date(batch, work_date, local_today())
     if errors:
         raise ValidationError(fields=errors)
@@ -640,10 +642,10 @@ def close_batch(*, batch: Batch, reason: str | None = None, user=None) -> Batch:
     in the pay period of the closing day (refused if that period is already closed)."""
     periods.ensure_open(local_today(), field="reason")
     before = audit.snapshot(batch, BATCH_FIELDS)
-    closed = db.session.execute(
+    closed = rowcount(db.session.execute(
         update(Batch).where(Batch.id == batch.id, Batch.status == "open")
         .values(status="closed").execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if closed != 1:
         raise BatchClosed()
     db.session.refresh(batch)

@@ -118,7 +118,7 @@ def report_lines(start: date, end: date, station_id: int | None = None) -> list[
         return earnings_lines(start, end, worker_ids=worker_ids)
     sql = _LINES_SQLITE.format(
         station="AND r.worker_id IN (SELECT id FROM workers WHERE station_id = :station)" if station_id is not None else "")
-    params = {"start": start.isoformat(), "end": end.isoformat()}
+    params: dict[str, object] = {"start": start.isoformat(), "end": end.isoformat()}
     if station_id is not None:
         params["station"] = station_id
     rate_type, dialect = Rate(), db.session.get_bind().dialect
@@ -302,8 +302,8 @@ def monthly_roster(first: date, last: date, station_id: int | None = None) -> li
         .having(func.sum(Return.accepted) > 0)
         .subquery()
     )
-    days = dict(db.session.execute(
-        select(per_day.c.worker_id, func.count()).group_by(per_day.c.worker_id)).all())
+    days: dict[int, int] = {worker_id: n for worker_id, n in db.session.execute(
+        select(per_day.c.worker_id, func.count()).group_by(per_day.c.worker_id))}
     workers = db.session.execute(
         select(Worker, Station.name).join(Station, Station.id == Worker.station_id)
         .where(Worker.id.in_(list(active))).order_by(Station.id, Worker.name, Worker.id)

@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, or_, select, text, update
@@ -98,6 +99,7 @@ def create_pay_period(start: date | None = None, end: date | None = None, user=N
     if start is None and end is None:
         start, end = month_bounds(local_today())
     elif end is None:
+        assert start is not None  # both None is the branch above
         start, end = month_bounds(start)
     elif start is None:
         start = month_bounds(end)[0]
@@ -129,7 +131,7 @@ def _lock_period(period_id: int, share: bool = False) -> PayPeriod | None:
 # --- adjustments
 
 
-def add_adjustment(*, worker: Worker, period: PayPeriod, amount: Decimal, reason: str, user=None) -> Adjustment:
+def add_adjustment(*, worker: Worker, period: PayPeriod, amount: Decimal | None, reason: str, user=None) -> Adjustment:
     """A bonus (positive) or deduction (negative) for ``worker`` in an open ``period``.
 
     422 for a zero amount, more than two decimals or no reason; 409 when the period is closed.
@@ -144,7 +146,7 @@ def add_adjustment(*, worker: Worker, period: PayPeriod, amount: Decimal, reason
         errors["amount"] = str(_l("This amount is too large."))
     if not reason:
         errors["reason"] = str(_l("Say why."))
-    if errors:
+    if errors or amount is None:
         raise ValidationError(fields=errors)
     locked = _lock_period(period.id, share=True)
     if locked is None or locked.status != "open":
@@ -248,7 +250,7 @@ def compute_statements(period: PayPeriod, worker_ids=None, station_id: int | Non
             statements[worker_id] = Statement(worker_id, row.station_id, row.name)
         return statements[worker_id]
 
-    for line in sorted(piece_lines, key=lambda x: (x.worker_id, x.product_id, step_seq.get(x.step_id, 0), x.piece_rate)):
+    for line in sorted(piece_lines, key=lambda x: (x.worker_id, x.product_id, step_seq[x.step_id] if x.step_id in step_seq else 0, x.piece_rate)):
         st = statement_of(line.worker_id)
         if st is not None:
             st.lines.append(StatementLine("piece", descriptions[(line.product_id, line.step_id)][:200], line.amount,
@@ -322,7 +324,9 @@ def bulk_insert(table, rows: list[dict]) -> None:
         process = column.type.bind_processor(bind.dialect)
         default = column.default.arg if column.default is not None and column.name not in rows[0] else None
         converters.append((column.name, process, default))
-    cursor = bind.connection.dbapi_connection.cursor()
+    dbapi = bind.connection.dbapi_connection
+    assert dbapi is not None  # the session's connection is open: it just ran the lock
+    cursor = dbapi.cursor()
     names = ", ".join(f'"{c.name}"' for c in columns)
     with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
@@ -376,7 +380,7 @@ def close_pay_period(period: PayPeriod, user=None, early: bool = False) -> Close
         seq += 1
         lines = [{"kind": ln.kind, "product_id": ln.product_id, "description": ln.description[:200],
                   "piece_rate": ln.piece_rate, "pieces": ln.pieces, "amount": ln.amount} for ln in st.lines]
-        values = {"seq": seq, "pay_period_id": locked.id, "worker_id": st.worker_id, "station_id": st.station_id,
+        values: dict[str, Any] = {"seq": seq, "pay_period_id": locked.id, "worker_id": st.worker_id, "station_id": st.station_id,
                   "worker_name": st.worker_name, "pieces": st.pieces, "gross": st.gross,
                   "adjustments": st.adjustments, "deductions": st.deductions, "net": st.net}
         digest = payslip_hash(prev, lines=lines, **values)
@@ -386,7 +390,8 @@ def close_pay_period(period: PayPeriod, user=None, early: bool = False) -> Close
     if slip_rows:
         # One bulk write (no RETURNING), then one query maps each seq to the id it was given.
         bulk_insert(Payslip.__table__, slip_rows)
-        ids = dict(db.session.execute(select(Payslip.seq, Payslip.id).where(Payslip.pay_period_id == locked.id)).all())
+        ids: dict[int, int] = {seq: pid for seq, pid in db.session.execute(
+            select(Payslip.seq, Payslip.id).where(Payslip.pay_period_id == locked.id))}
         line_rows = [{**line, "payslip_id": ids[row["seq"]]} for row, lines in zip(slip_rows, line_sets, strict=True)
                      for line in lines]
         if line_rows:
@@ -459,6 +464,7 @@ def reopen_pay_period(period: PayPeriod, reason: str, user=None) -> PayPeriodReo
     blockers = reopen_blockers(locked) if locked is not None else ["?"]
     if blockers:
         raise PeriodCannotReopen(_l("This pay period cannot be reopened: %(why)s", why=" ".join(blockers)))
+    assert locked is not None  # no period: a blocker above
     old_seq, removed_hash = chain_head()
     slips = db.session.execute(select(Payslip.id, Payslip.seq, Payslip.net, Payslip.worker_id)
                                .where(Payslip.pay_period_id == locked.id)).all()
@@ -472,7 +478,7 @@ def reopen_pay_period(period: PayPeriod, reason: str, user=None) -> PayPeriodReo
     now = utcnow().replace(microsecond=0)
     who = audit.actor_of(user)[1] or audit.actor_of(user)[0]
     total = sum((s.net for s in slips), ZERO)
-    values = {"pay_period_id": locked.id, "base_seq": base_seq, "removed_from": min((s.seq for s in slips), default=0),
+    values: dict[str, Any] = {"pay_period_id": locked.id, "base_seq": base_seq, "removed_from": min((s.seq for s in slips), default=0),
               "removed_to": max((s.seq for s in slips), default=0), "payslips": len(slips), "total": total,
               "reason": reason[:200], "reopened_by": who, "reopened_at": now}
     record = PayPeriodReopening(**values, prev_hash=prev, removed_hash=removed_hash,

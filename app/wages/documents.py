@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import selectinload
 
-from app.db_tx import writing
+from app.db_tx import rowcount, writing
 from app.extensions import db
 from app.models import PayPeriod, Payslip, Setting, Station, StoredFile, Worker, to_local
 from app.money import amount_in_words, format_money, format_rate
@@ -99,12 +99,12 @@ def payslip_pdf(slip: Payslip) -> bytes:
         return db.session.get(StoredFile, pdf_id) if pdf_id else None
 
     def render():
-        loaded = db.session.scalar(select(Payslip).where(Payslip.id == slip_id).options(selectinload(Payslip.lines)))
+        loaded = db.session.scalars(select(Payslip).where(Payslip.id == slip_id).options(selectinload(Payslip.lines))).one()
         return _statements_pdf([loaded], loaded.pay_period)
 
     def attach(file_id: int) -> bool:
-        return db.session.execute(update(Payslip).where(Payslip.id == slip_id, Payslip.pdf_id.is_(None))
-                                  .values(pdf_id=file_id).execution_options(synchronize_session=False)).rowcount == 1
+        return rowcount(db.session.execute(update(Payslip).where(Payslip.id == slip_id, Payslip.pdf_id.is_(None))
+                                           .values(pdf_id=file_id).execution_options(synchronize_session=False))) == 1
 
     return _store_once(find, render, f"payslip-{slip_id}.pdf", attach)
 
@@ -125,8 +125,8 @@ def period_pdf(period: PayPeriod, station_id: int | None = None, per_sheet: int 
                 .order_by(Payslip.station_id, Payslip.worker_name, Payslip.id))
         if station_id:
             stmt = stmt.where(Payslip.station_id == station_id)
-        slips = db.session.scalars(stmt).all()
-        return _statements_pdf(slips, db.session.get(PayPeriod, period_id), per_sheet)
+        slips = list(db.session.scalars(stmt).all())
+        return _statements_pdf(slips, db.session.get_one(PayPeriod, period_id), per_sheet)
 
     return _store_once(find, render, name)
 

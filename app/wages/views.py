@@ -385,7 +385,7 @@ def worker_scanning_her_ticket():
     to her own view of that batch instead (another's answers 404 there, as everywhere)."""
     if (request.method == "GET" and request.endpoint == "batches.record_return"
             and getattr(current_user, "is_authenticated", False) and current_user.role == "worker"):
-        return redirect(url_for("wages.me_batch", batch_id=request.view_args["batch_id"]))
+        return redirect(url_for("wages.me_batch", batch_id=(request.view_args or {})["batch_id"]))
     return None
 
 

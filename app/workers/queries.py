@@ -47,15 +47,15 @@ def worker_rows(station_id: int | None, search: str | None = None, page: int = 1
     ``recent_first`` orders by who took a batch most recently (the batch picker)."""
     today = today or local_today()
     holding = _holding_subquery(station_id, today)
-    recent = (select(Return.worker_id.label("worker_id"), func.sum(Return.accepted).label("recent"))
-              .where(Return.work_date > today - timedelta(days=FORECAST_DAYS), Return.work_date <= today)
-              .group_by(Return.worker_id))
-    last = select(Batch.worker_id.label("worker_id"), func.max(Batch.issued_at).label("last_issued")) \
+    recent_stmt = (select(Return.worker_id.label("worker_id"), func.sum(Return.accepted).label("recent"))
+                   .where(Return.work_date > today - timedelta(days=FORECAST_DAYS), Return.work_date <= today)
+                   .group_by(Return.worker_id))
+    last_stmt = select(Batch.worker_id.label("worker_id"), func.max(Batch.issued_at).label("last_issued")) \
         .group_by(Batch.worker_id)
     if station_id is not None:  # a station's own rows only: the aggregates stay small on a big database
-        recent = recent.where(Return.station_id == station_id)
-        last = last.where(Batch.station_id == station_id)
-    recent, last = recent.subquery(), last.subquery()
+        recent_stmt = recent_stmt.where(Return.station_id == station_id)
+        last_stmt = last_stmt.where(Batch.station_id == station_id)
+    recent, last = recent_stmt.subquery(), last_stmt.subquery()
     which = [visible(Worker)]  # the workers listed; the joins below only add figures to each
     if station_id is not None:
         which.append(Worker.station_id == station_id)
