@@ -9,10 +9,12 @@ from app.api.core import api_endpoint, paginate
 from app.dates import month_bounds, parse_month
 from app.extensions import db
 from app.invoices.forms import IssueInvoiceForm, PaymentForm, VoidInvoiceForm
+from app.invoices.queries import filtered_invoices
+from app.invoices.serializers import invoice_json, margin_json, statement_json
 from app.models import Client, Invoice, Order
 from app.money import api_amount
 from app.pdf import pdf_response
-from app.permissions import get_visible_or_404, is_record_id
+from app.permissions import get_visible_or_404
 from app.services import invoicing
 from app.services.errors import NotFound, ValidationError
 
@@ -24,20 +26,6 @@ def _invoice_or_404(invoice_id: int) -> Invoice:
     return invoice
 
 
-def filtered_invoices(args):
-    """Invoices filtered by ?client_id=, ?status=, ?month=YYYY-MM (shared with the list page)."""
-    stmt = select(Invoice).options(selectinload(Invoice.lines), selectinload(Invoice.client)).order_by(Invoice.id.desc())
-    if is_record_id(args.get("client_id")):
-        stmt = stmt.where(Invoice.client_id == int(args["client_id"]))
-    if args.get("status") in ("issued", "paid", "void"):
-        stmt = stmt.where(Invoice.status == args["status"])
-    month = parse_month(args.get("month"))
-    if month:
-        start, end = month
-        stmt = stmt.where(Invoice.issue_date >= start, Invoice.issue_date <= end)
-    return stmt
-
-
 @api_endpoint("/invoices", "POST", roles=("admin",), form=IssueInvoiceForm, status=201,
               summary="Invoice a client's accepted, not yet invoiced pieces")
 def api_issue_invoice(form):
@@ -47,19 +35,19 @@ def api_issue_invoice(form):
     if client is None:
         raise ValidationError(fields={"client_id": _("No such client.")})
     invoice = invoicing.issue_invoice(client, form.order_ids.data or None, language=form.language.data or "zh")
-    return invoicing.invoice_json(invoice), 201
+    return invoice_json(invoice), 201
 
 
 @api_endpoint("/invoices", "GET", roles=("admin",), summary="List invoices",
               query={"client_id": "integer", "status": "string", "month": "string"})
 def api_list_invoices():
-    return paginate(filtered_invoices(request.args), invoicing.invoice_json)
+    return paginate(filtered_invoices(request.args), invoice_json)
 
 
 @api_endpoint("/invoices/<int:invoice_id>", "GET", roles=("admin",), summary="One invoice")
 def api_get_invoice(invoice_id):
     invoice = _invoice_or_404(invoice_id)
-    return invoicing.invoice_json(invoice, invoicing.credit_notes_for([invoice.id]).get(invoice.id))
+    return invoice_json(invoice, invoicing.credit_notes_for([invoice.id]).get(invoice.id))
 
 
 @api_endpoint("/invoices/<int:invoice_id>.pdf", "GET", roles=("admin",), summary="The invoice PDF as issued")
@@ -109,7 +97,7 @@ def _statement_from_args(client_id):
 @api_endpoint("/clients/<int:client_id>/statement", "GET", roles=("admin",), query={"month": "string"},
               summary="A client's monthly statement: delivered, invoiced, paid, balance")
 def api_client_statement(client_id):
-    return invoicing.statement_json(_statement_from_args(client_id))
+    return statement_json(_statement_from_args(client_id))
 
 
 @api_endpoint("/clients/<int:client_id>/statement.pdf", "GET", roles=("admin",), query={"month": "string", "lang": "string"},
@@ -128,4 +116,4 @@ def api_order_margin(order_id):
     if not margins:
         return {"order_id": order.id, "order": order.number, "pieces": 0, "revenue": "0.00", "labour_cost": "0.00",
                 "margin": "0.00", "margin_pct": None}
-    return invoicing.margin_json(margins[0])
+    return margin_json(margins[0])

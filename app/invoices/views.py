@@ -8,11 +8,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.api.invoices import filtered_invoices
 from app.dates import month_bounds, parse_month
 from app.extensions import db
 from app.forms import form_view
 from app.invoices.forms import EnterpriseSettingsForm, IssueInvoiceForm, PaymentForm, VoidInvoiceForm
+from app.invoices.queries import filtered_invoices
 from app.main.views import HOME_PANELS
 from app.models import Client, Invoice, Payment, local_today
 from app.pdf import pdf_response

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from app.dates import month_bounds
 from app.extensions import db
+from app.invoices.serializers import statement_json
 from app.models import CreditNote, Invoice, NumberCounter, Order, StoredFile, local_today
 from app.services import invoicing, production
 from app.services.errors import ConflictError, ValidationError
@@ -143,7 +144,7 @@ def test_statement_counts_delivered_invoiced_credited_paid_and_balance(app, make
     assert st.invoiced == Decimal("100.00") and st.credited == Decimal("50.00") and st.paid == Decimal("20.00")
     assert st.pieces_invoiced == 200 and st.pieces_credited == 100
     assert st.opening_balance == Decimal("0.00") and st.closing_balance == Decimal("30.00")
-    assert invoicing.statement_json(st)["balance"] == "30.00"
+    assert statement_json(st)["balance"] == "30.00"
     last_month = today.replace(day=1) - timedelta(days=1)
     earlier = invoicing.monthly_statement(client, month_bounds(last_month))
     assert earlier.pieces_delivered == 0 and earlier.closing_balance == Decimal("0.00")
