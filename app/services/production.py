@@ -245,11 +245,11 @@ def step_of_order(order: Order, step_id: int | None) -> tuple[ProductStep, Order
     row = db.session.get(OrderStep, (order.id, step_id))
     if row is not None:
         return row.step, row
-    step = db.session.get(ProductStep, step_id)
+    asked = db.session.get(ProductStep, step_id)
     has_rows = db.session.scalar(select(OrderStep.seq).where(OrderStep.order_id == order.id).limit(1)) is not None
-    if step is None or has_rows or step.product_id != order.product_id or step.seq != 1:
+    if asked is None or has_rows or asked.product_id != order.product_id or asked.seq != 1:
         raise ValidationError(fields={"step_id": str(_l("This order has no such step."))})
-    return step, None
+    return asked, None
 
 
 def update_order(order: Order, expected_version: int | None = None, user=None, **changes) -> Order:
