@@ -12,7 +12,7 @@ class BatchForm(IdempotentForm):
     worker_id = IntegerField(_l("Worker"), validators=[InputRequired(REQUIRED)])
     quantity = IntegerField(_l("Quantity"), validators=[InputRequired(REQUIRED), NumberRange(1, 1_000_000, message=_l("Must be more than zero."))])
     due_date = DateField(_l("Due date"), validators=[Optional()])
-    issued_on = DateField(_l("Issue date"), validators=[Optional()])
+    issued_on = DateField(_l("Handed out on"), validators=[Optional()])
     step_id = IntegerField(_l("Step"), validators=[Optional()])
 
 
