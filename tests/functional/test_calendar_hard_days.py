@@ -7,7 +7,6 @@ import threading
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 from app.dates import month_bounds
@@ -18,7 +17,7 @@ from app.services import invoicing, jobs_service, production, reports
 from tests.clock import WORKSHOP_TZ
 from tests.invoices_fixtures import accepted_pieces
 
-pytestmark = pytest.mark.calendar
+# Not marked ``calendar``: each test moves the clock to the hard days it is about.
 
 
 def _at(day: date, hh: int, mm: int, ss: int = 0) -> datetime:
