@@ -78,8 +78,12 @@ def test_worker_sees_hears_and_downloads_on_a_phone(live, page_at, shot):
     assert spoken and spoken[0]["lang"] == "zh-CN"
     assert spoken[0]["text"].startswith("今天挣了") and "这个月挣了" in spoken[0]["text"]
 
+    # A past statement opens as a phone-sized page; the A4 PDF is one tap further.
+    page.locator("a.slip-row").first.click()
+    page.wait_for_url("**/me/payslips/*")
+    shot(page, "wages-worker-statement-phone")
     with page.expect_download() as download:
-        page.locator("a.slip-row").first.click()
+        page.click("a[href$='.pdf']")
     assert download.value.suggested_filename.endswith(".pdf")
 
     page.goto(f"{server.url}/me/earnings")

@@ -82,7 +82,8 @@ def test_list_pages_take_the_same_number_of_queries_for_3_and_30_rows(client, lo
     grow_worker(27)
     many = measure()
     assert many == few
-    assert max(few.values()) <= 12, few
+    # The issue page also asks for the plan's paces and who holds overdue work: 13 at most.
+    assert max(few.values()) <= 13, few
 
 
 def test_overdue_list_shows_only_open_batches_past_their_due_date(client, login_as, make, db):

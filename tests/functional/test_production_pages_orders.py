@@ -154,7 +154,10 @@ def test_issuing_a_batch_records_once_and_leads_to_its_ticket(client, login_as, 
     assert count(db, Batch) == 1
     batch = db.session.scalar(select(Batch))
     assert batch.quantity == 120 and batch.worker_id == worker.id
-    page = follow(client, first).text
+    # Issuing leads to the ticket, ready to print, which then goes on to the batch's page.
+    ticket = follow(client, first).text
+    assert batch.code in ticket and "print-ticket.js" in ticket and f'data-then="/batches/{batch.id}' in ticket
+    page = client.get(f"/batches/{batch.id}").text
     assert batch.code in page and f"/batches/{batch.id}/ticket.pdf" in page
 
 
