@@ -1,4 +1,4 @@
-"""CPU of one page render, measured in-process (issue 20): the app's own work, without HTTP,
+"""CPU of one page render, measured in-process: the app's own work, without HTTP,
 gunicorn or the load generator, so it moves less with the machine's load than latency does.
 
 Run by ``bench.pages`` as a script in the checkout under test (``PYTHONPATH`` names it), so

@@ -1,4 +1,4 @@
-"""The HTML pages as served (issue 20): the pages each role opens most, each with a signed-in
+"""The HTML pages as served: the pages each role opens most, each with a signed-in
 session, beside the bare endpoint of the same stack in the same run, on SQLite and PostgreSQL.
 
     python -m bench.pages                        # build (about 2 minutes), both databases

@@ -1,4 +1,4 @@
-"""The plan's bench (issue 18): a station of 300 workers with a year of returns, then
+"""The plan's bench: a station of 300 workers with a year of returns, then
 ``planning.suggest_plan`` for an order of 20,000 pieces (target: under 1 s), on SQLite.
 
     python -m bench.plan

@@ -358,7 +358,7 @@ def api_close_batch(form, batch_id):
     return batch_json(batch)
 
 
-# --- the plan: who gets the next batches of one step (issue 18)
+# --- the plan: who gets the next batches of one step
 
 
 def _date_arg(value, name: str):

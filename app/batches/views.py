@@ -101,7 +101,7 @@ def issue_batch(order_id: int):
 
 
 def _plan_for(order: Order, step: dict):
-    """The suggested split of what ``step`` can hand out now (issue 18), or None."""
+    """The suggested split of what ``step`` can hand out now, or None."""
     from app.services import planning
 
     if order.status != "open" or step["available"] <= 0 or order.due_date < local_today():

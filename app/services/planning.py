@@ -1,4 +1,4 @@
-"""Who gets the next batch (issue 18): each worker's pace, and a suggested split of what one
+"""Who gets the next batch: each worker's pace, and a suggested split of what one
 step of an order can hand out now, so each batch can be finished by the due date.
 
 The formula is in docs/pace.md; ``worker_paces`` is its one implementation. Reads only: the

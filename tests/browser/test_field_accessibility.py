@@ -1,4 +1,4 @@
-"""The accessibility audit (issue 19): axe-core (vendored by axe-playwright-python, for tests
+"""The accessibility audit: axe-core (vendored by axe-playwright-python, for tests
 only) on every page each role can open — the routes the access matrix says answer 200 — at
 tablet and phone size, 0 violations of WCAG 2.1 A and AA; touch targets at least 44×44 px on
 the counter and phone pages; every chart with its table; the counter's return form worked
@@ -29,7 +29,7 @@ TOUCH_PAGES = {"supervisor": ("/home", "/scan", "/batches/<batch_id>/return", "/
                "worker": ("/home", "/me/earnings", "/me/batches", "/me/payslips")}
 
 
-# The pages issue 19 changed: a screenshot of each at both sizes goes to test-output/screenshots/.
+# The pages the walkthrough changed: a screenshot of each at both sizes goes to test-output/screenshots/.
 CHANGED = {"GET /home", "GET /me/returns", "GET /me/batches/<batch_id>", "GET /me/payslips/<payslip_id>",
            "GET /me/earnings", "GET /pay-periods/<period_id>", "GET /pay-periods/<period_id>/close",
            "GET /workers/<worker_id>", "GET /workers/<worker_id>/edit", "GET /batches/<batch_id>/close",

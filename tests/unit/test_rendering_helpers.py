@@ -1,4 +1,4 @@
-"""The template helpers made cheap for the pages (issue 20) answer exactly what the slower
+"""The template helpers made cheap for the pages answer exactly what the slower
 Flask-Babel paths they replaced answered."""
 from __future__ import annotations
 
