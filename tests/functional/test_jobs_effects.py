@@ -216,8 +216,8 @@ def test_a_tick_is_claimed_once(app):
     assert first.scheduled_for == datetime(2026, 3, 1, 2, 0, 0)
 
 
-def test_running_a_claimed_tick_again_is_skipped_and_records_nothing_more(app, station_with_batches):
-    tick = datetime.now(UTC).replace(microsecond=0)
+def test_running_a_claimed_tick_again_is_skipped_and_records_nothing_more(app, station_with_batches, clock):
+    tick = clock.now.astimezone(UTC).replace(microsecond=0)
     first = jobs.run_claimed("mark_overdue", tick)
     second = jobs.run_claimed("mark_overdue", tick)
     assert first.claimed and not second.claimed
