@@ -9,14 +9,13 @@ Guarantees:
   back, and concurrent issuers queue on that row.
 - An issued invoice is never edited: its PDF is rendered once, stored with its SHA-256, and
   each invoice's hash covers its key fields, the PDF's hash and the previous invoice's hash.
-  ``verify_chain`` finds any row (or stored PDF) changed behind the app's back.
+  ``chain.verify`` finds any row (or stored PDF) changed behind the app's back.
 
 Functions flush, never commit: the view, job or command commits once.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,12 +45,11 @@ from app.models import (
     to_local,
     utc_start_of,
 )
-from app.money import amount_in_words, api_amount, api_rate, format_money, format_rate, line_amount, round_money
-from app.services import audit, numbers
+from app.money import amount_in_words, format_money, format_rate, line_amount, round_money
+from app.services import audit, chain, numbers
 from app.services.errors import ConflictError, DomainError, NotFound, ValidationError
 from app.services.production import finished_returns
 
-GENESIS_HASH = "0" * 64
 INVOICE_FIELDS = ("number", "client_id", "issue_date", "total", "status", "paid_amount", "pdf_sha256", "hash")
 LANGUAGES = ("zh", "en")
 ENTERPRISE_KEYS = ("name", "address", "phone", "tax_id", "bank_name", "bank_account", "payment_note")
@@ -243,7 +241,7 @@ def issue_invoice(client: Client, order_ids=None, user=None, language: str = "zh
         raise NothingToInvoice()
     invoice = Invoice(number=f"{year}-{seq:06d}", year=year, seq=seq, client_id=client.id, issue_date=issue_date,
                       issued_by=audit.actor_of(user)[1], status="issued", paid_amount=Decimal("0.00"),
-                      total=Decimal("0.00"), prev_hash=GENESIS_HASH, hash=GENESIS_HASH)
+                      total=Decimal("0.00"), prev_hash=chain.GENESIS, hash=chain.GENESIS)
     db.session.add(invoice)
     db.session.flush()
     for claim in claims:
@@ -259,59 +257,12 @@ def issue_invoice(client: Client, order_ids=None, user=None, language: str = "zh
     stored = store_file(f"invoice-{invoice.number}.pdf", "application/pdf", pdf)
     invoice.pdf_id = stored.id
     invoice.pdf_sha256 = stored.sha256
-    invoice.prev_hash = _last_hash(before_id=invoice.id)
-    invoice.hash = invoice_hash(invoice, invoice.lines)
+    invoice.prev_hash = chain.invoice_head(before_id=invoice.id)
+    invoice.hash = chain.invoice_hash(invoice, invoice.lines)
     db.session.flush()
     audit.record("issue", "invoice", invoice.id, after={**audit.snapshot(invoice, INVOICE_FIELDS),
                  "lines": [{"order_id": c.order_id, "quantity": c.quantity} for c in claims]}, user=user)
     return invoice
-
-
-def _last_hash(before_id: int) -> str:
-    last = db.session.scalar(select(Invoice.hash).where(Invoice.id < before_id).order_by(Invoice.id.desc()).limit(1))
-    return last or GENESIS_HASH
-
-
-def invoice_hash(invoice: Invoice, lines) -> str:
-    """SHA-256 over the previous hash and the invoice's key fields (not its status or payments,
-    which change lawfully), its lines and its PDF's hash."""
-    payload = {
-        "prev": invoice.prev_hash, "number": invoice.number, "year": invoice.year, "seq": invoice.seq,
-        "client_id": invoice.client_id, "issue_date": invoice.issue_date.isoformat(),
-        "total": api_amount(invoice.total), "pdf_sha256": invoice.pdf_sha256,
-        "lines": [[ln.order_id, ln.product_name, ln.quantity, api_rate(ln.unit_price), api_amount(ln.amount)]
-                  for ln in sorted(lines, key=lambda ln: ln.id)],
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-def _stored_pdf_hashes(file_ids: list[int], chunk: int = 100) -> dict[int, str]:
-    """SHA-256 of the stored bytes themselves (not the sha256 column, which could be edited too)."""
-    hashes = {}
-    for start in range(0, len(file_ids), chunk):
-        for file_id, data in db.session.execute(
-                select(StoredFile.id, StoredFile.data).where(StoredFile.id.in_(file_ids[start:start + chunk]))):
-            hashes[file_id] = hashlib.sha256(data).hexdigest()
-    return hashes
-
-
-def verify_chain() -> list[str]:
-    """Problems found in the invoices' hash chain and stored PDFs; empty when all is intact."""
-    problems = []
-    prev = GENESIS_HASH
-    invoices = db.session.scalars(select(Invoice).options(selectinload(Invoice.lines)).order_by(Invoice.id)).all()
-    pdf_hashes = _stored_pdf_hashes([i.pdf_id for i in invoices if i.pdf_id])
-    for inv in invoices:
-        if inv.prev_hash != prev:
-            problems.append(f"invoice {inv.number}: prev_hash does not match the previous invoice's hash")
-        if invoice_hash(inv, inv.lines) != inv.hash:
-            problems.append(f"invoice {inv.number}: hash does not match its fields")
-        if sum((ln.amount for ln in inv.lines), Decimal("0.00")) != inv.total:
-            problems.append(f"invoice {inv.number}: total is not the sum of its lines")
-        if inv.pdf_id is None or pdf_hashes.get(inv.pdf_id) != inv.pdf_sha256:
-            problems.append(f"invoice {inv.number}: stored PDF differs from the one issued")
-        prev = inv.hash
-    return problems
 
 
 def stored_pdf(invoice: Invoice) -> bytes:
@@ -650,6 +601,6 @@ def credit_notes_for(invoice_ids) -> dict[int, CreditNote]:
 
 
 __all__ = [
-    "NothingToInvoice", "issue_invoice", "void_invoice", "mark_paid", "verify_chain", "monthly_statement",
+    "NothingToInvoice", "issue_invoice", "void_invoice", "mark_paid", "monthly_statement",
     "order_margins", "enterprise_settings", "update_enterprise_settings", "stored_pdf",
 ]

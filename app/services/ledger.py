@@ -19,7 +19,7 @@ bug in a service shows up as a ``Breach`` naming the rule, the table and the row
 - ``invoice_numbers`` / ``credit_note_numbers``: per year 1, 2, … without a gap or a repeat,
   the number spelled from its year and seq, and the counter at the last one taken.
 - ``invoice_complete``: an invoice has lines and its PDF; a void one has its credit note.
-- ``payslip_chain`` / ``invoice_chain``: the hash chains (the services' own verify code).
+- ``payslip_chain`` / ``invoice_chain``: the hash chains (``chain.verify``).
 - ``closed_period``: a closed period's payslips are those its close recorded, and equal what
   its returns, adjustments and shortfalls still give (nothing changed inside it since); an
   open period has none.
@@ -223,13 +223,9 @@ def _check_series(rule: str, entity: str, model, series: str, spelling: str) -> 
 
 
 def check_chains() -> list[Breach]:
-    from app.services import invoicing, wages
+    from app.services import chain
 
-    out = [Breach("payslip_chain", "payslip", p.payslip_id,
-                  f"seq {p.seq}, worker {p.worker_id}, pay period {p.pay_period_id}: {p.reason}")
-           for p in wages.verify_chain()]
-    out += [Breach("invoice_chain", "invoice", None, str(p)) for p in invoicing.verify_chain()]
-    return out
+    return [Breach(f"{p.chain}_chain", p.entity, p.entity_id, f"{p.where}: {p.reason}") for p in chain.verify()]
 
 
 def check_periods() -> list[Breach]:

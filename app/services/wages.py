@@ -6,13 +6,11 @@
   (services.earnings), the period's adjustments and the shortfall deductions of batches
   closed inside it; writes them in bulk; chains their hashes; and marks the period closed,
   all in the caller's one transaction. Afterwards nothing dated inside it can change.
-- The chain: each payslip's hash is sha256(prev_hash + its key fields + its lines), with a
-  global, increasing ``seq``. ``verify_chain`` recomputes it and names any row changed
-  behind the app's back.
+- The chain: each payslip is chained after the last one, with a global, increasing ``seq``
+  (services.chain holds the hashes and their check).
 """
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -20,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.dates import month_bounds
@@ -41,16 +39,12 @@ from app.models import (
 )
 from app.models.guards import lock_workers_in_order
 from app.money import round_money
-from app.services import audit
+from app.services import audit, chain
 from app.services.earnings import earnings_lines, line_descriptions, step_names
 from app.services.errors import ConflictError, ValidationError
 
-GENESIS = "0" * 64
 ZERO = Decimal("0.00")
 RATE_Q = Decimal("0.0001")
-# Taken by every transaction that appends to the payslip chain (PostgreSQL); SQLite's
-# write lock already serialises writers.
-CHAIN_LOCK_KEY = 4_410_001
 
 
 class PeriodOverlap(ConflictError):
@@ -269,40 +263,6 @@ def compute_statements(period: PayPeriod, worker_ids=None, station_id: int | Non
     return [statements[k] for k in sorted(statements)]
 
 
-# --- the hash chain
-
-
-def _amount(value) -> str:
-    return f"{round_money(Decimal(value)):.2f}"
-
-
-def payslip_hash(prev_hash: str, *, seq: int, pay_period_id: int, worker_id: int, station_id: int,
-                 worker_name: str, pieces: int, gross, adjustments, deductions, net, lines) -> str:
-    """sha256 over the previous hash, the payslip's key fields and its lines, in order."""
-    parts = [prev_hash, str(seq), str(pay_period_id), str(worker_id), str(station_id), worker_name, str(pieces),
-             _amount(gross), _amount(adjustments), _amount(deductions), _amount(net)]
-    for line in lines:
-        rate = "" if line["piece_rate"] is None else f"{Decimal(line['piece_rate']).quantize(RATE_Q):.4f}"
-        parts.append("|".join((line["kind"], str(line["product_id"] or ""), line["description"], rate,
-                               "" if line["pieces"] is None else str(line["pieces"]), _amount(line["amount"]))))
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-
-
-def _lock_chain() -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-
-
-def chain_head() -> tuple[int, str]:
-    """(last seq, last hash) of the payslip chain; (0, genesis) when empty. A reopening
-    chained after the last statement is the head (see ``reopen_pay_period``)."""
-    row = db.session.execute(select(Payslip.seq, Payslip.hash).order_by(Payslip.seq.desc()).limit(1)).first()
-    seq, head = (row.seq, row.hash) if row else (0, GENESIS)
-    reopened = db.session.scalar(select(PayPeriodReopening.hash).where(PayPeriodReopening.base_seq == seq)
-                                 .order_by(PayPeriodReopening.id.desc()).limit(1))
-    return seq, reopened or head
-
-
 # --- closing
 
 
@@ -369,11 +329,11 @@ def close_pay_period(period: PayPeriod, user=None, early: bool = False) -> Close
         raise PeriodNotEnded(_l("This pay period runs until %(end)s: %(n)s days are left, today included. "
                                 "Closing it now refuses every return dated in them; confirm closing it early.",
                                 end=locked.end.isoformat(), n=left))
-    _lock_chain()
+    chain.lock_payslip_chain()
     statements = compute_statements(locked)
     # Each statement's trigger touches its worker at commit: take those rows now, in id order.
     lock_workers_in_order(db.session, [st.worker_id for st in statements])
-    seq, prev = chain_head()
+    seq, prev = chain.payslip_head()
     now = utcnow()
     slip_rows, line_sets = [], []
     for st in statements:
@@ -383,7 +343,7 @@ def close_pay_period(period: PayPeriod, user=None, early: bool = False) -> Close
         values: dict[str, Any] = {"seq": seq, "pay_period_id": locked.id, "worker_id": st.worker_id, "station_id": st.station_id,
                   "worker_name": st.worker_name, "pieces": st.pieces, "gross": st.gross,
                   "adjustments": st.adjustments, "deductions": st.deductions, "net": st.net}
-        digest = payslip_hash(prev, lines=lines, **values)
+        digest = chain.payslip_hash(prev, lines=lines, **values)
         slip_rows.append({**values, "prev_hash": prev, "hash": digest, "created_at": now})
         line_sets.append(lines)
         prev = digest
@@ -440,32 +400,25 @@ def reopen_blockers(period: PayPeriod) -> list[str]:
     return reasons
 
 
-def reopening_hash(*, prev_hash: str, removed_hash: str, pay_period_id: int, base_seq: int, removed_from: int,
-                   removed_to: int, payslips: int, total, reason: str, reopened_by: str, reopened_at) -> str:
-    parts = [prev_hash, removed_hash, str(pay_period_id), str(base_seq), str(removed_from), str(removed_to),
-             str(payslips), _amount(total), reason, reopened_by, reopened_at.replace(microsecond=0).isoformat()]
-    return hashlib.sha256("\x1f".join(["reopen", *parts]).encode()).hexdigest()
-
-
 def reopen_pay_period(period: PayPeriod, reason: str, user=None) -> PayPeriodReopening:
     """Open a closed ``period`` again (admins, after an early close by mistake).
 
     Refused (409 ``period_cannot_reopen``) for the reasons of ``reopen_blockers``; 422 without
     a reason. Its statements are removed from the end of the chain, and a reopening record is
     chained in their place: it names the hash it removed, and the next statement links to it,
-    so ``verify_chain`` still proves every row and shows where statements were withdrawn.
+    so ``chain.verify`` still proves every row and shows where statements were withdrawn.
     Audited like the close.
     """
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(fields={"reason": str(_l("Say why the period is reopened."))})
     locked = _lock_period(period.id)
-    _lock_chain()
+    chain.lock_payslip_chain()
     blockers = reopen_blockers(locked) if locked is not None else ["?"]
     if blockers:
         raise PeriodCannotReopen(_l("This pay period cannot be reopened: %(why)s", why=" ".join(blockers)))
     assert locked is not None  # no period: a blocker above
-    old_seq, removed_hash = chain_head()
+    old_seq, removed_hash = chain.payslip_head()
     slips = db.session.execute(select(Payslip.id, Payslip.seq, Payslip.net, Payslip.worker_id)
                                .where(Payslip.pay_period_id == locked.id)).all()
     lock_workers_in_order(db.session, [s.worker_id for s in slips])
@@ -474,7 +427,7 @@ def reopen_pay_period(period: PayPeriod, reason: str, user=None) -> PayPeriodReo
         db.session.execute(delete(PayslipLine).where(PayslipLine.payslip_id.in_(ids)))
         db.session.execute(delete(Payslip).where(Payslip.id.in_(ids)))
     db.session.flush()
-    base_seq, prev = chain_head()
+    base_seq, prev = chain.payslip_head()
     now = utcnow().replace(microsecond=0)
     who = audit.actor_of(user)[1] or audit.actor_of(user)[0]
     total = sum((s.net for s in slips), ZERO)
@@ -482,7 +435,7 @@ def reopen_pay_period(period: PayPeriod, reason: str, user=None) -> PayPeriodReo
               "removed_to": max((s.seq for s in slips), default=0), "payslips": len(slips), "total": total,
               "reason": reason[:200], "reopened_by": who, "reopened_at": now}
     record = PayPeriodReopening(**values, prev_hash=prev, removed_hash=removed_hash,
-                                hash=reopening_hash(prev_hash=prev, removed_hash=removed_hash, **values))
+                                hash=chain.reopening_hash(prev_hash=prev, removed_hash=removed_hash, **values))
     db.session.add(record)
     db.session.execute(update(PayPeriod).where(PayPeriod.id == locked.id).values(status="open", closed_at=None,
                                                                                  closed_by=None)
@@ -493,85 +446,6 @@ def reopen_pay_period(period: PayPeriod, reason: str, user=None) -> PayPeriodReo
                                                            "last_hash": removed_hash if old_seq else None},
                  after={"status": "open", "reason": reason, "chain_hash": record.hash}, user=user)
     return record
-
-
-# --- checking the chain
-
-
-@dataclass(frozen=True)
-class ChainProblem:
-    payslip_id: int
-    seq: int
-    worker_id: int
-    pay_period_id: int
-    reason: str
-
-
-PAYSLIP_COLUMNS = (Payslip.id, Payslip.seq, Payslip.prev_hash, Payslip.hash, Payslip.pay_period_id, Payslip.worker_id,
-                   Payslip.station_id, Payslip.worker_name, Payslip.pieces, Payslip.gross, Payslip.adjustments,
-                   Payslip.deductions, Payslip.net)
-LINE_COLUMNS = (PayslipLine.payslip_id, PayslipLine.kind, PayslipLine.product_id, PayslipLine.description,
-                PayslipLine.piece_rate, PayslipLine.pieces, PayslipLine.amount)
-
-
-def verify_chain(batch_size: int = 5000) -> list[ChainProblem]:
-    """Recompute every payslip's hash from its stored fields and lines, in seq order.
-
-    Returns one problem per row whose stored hash or link differs: a field or line changed,
-    a row removed from the middle (broken link), or seq out of order. Empty when intact.
-    """
-    problems: list[ChainProblem] = []
-    reopenings = defaultdict(list)
-    for r in db.session.scalars(select(PayPeriodReopening).order_by(PayPeriodReopening.id)):
-        reopenings[r.base_seq].append(r)
-
-    def through_reopenings(prev: str, seq: int) -> str:
-        """The chain's hash after the reopenings chained at ``seq`` (checked one by one)."""
-        for r in reopenings.get(seq, []):
-            expected = reopening_hash(prev_hash=r.prev_hash, removed_hash=r.removed_hash, pay_period_id=r.pay_period_id,
-                                      base_seq=r.base_seq, removed_from=r.removed_from, removed_to=r.removed_to,
-                                      payslips=r.payslips, total=r.total, reason=r.reason, reopened_by=r.reopened_by,
-                                      reopened_at=r.reopened_at)
-            if r.prev_hash != prev or expected != r.hash:
-                problems.append(ChainProblem(0, seq, 0, r.pay_period_id,
-                                             f"reopening {r.id} does not match the chain (changed behind the app's back)"))
-            prev = r.hash
-        return prev
-
-    prev = through_reopenings(GENESIS, 0)
-    last_seq = 0
-    after = 0
-    while True:
-        slips = db.session.execute(select(*PAYSLIP_COLUMNS).where(Payslip.seq > after).order_by(Payslip.seq)
-                                   .limit(batch_size)).all()
-        if not slips:
-            break
-        lines_by = defaultdict(list)
-        for line in db.session.execute(select(*LINE_COLUMNS).where(PayslipLine.payslip_id.in_([s.id for s in slips]))
-                                       .order_by(PayslipLine.payslip_id, PayslipLine.id)):
-            lines_by[line.payslip_id].append({"kind": line.kind, "product_id": line.product_id,
-                                              "description": line.description, "piece_rate": line.piece_rate,
-                                              "pieces": line.pieces, "amount": line.amount})
-        for slip in slips:
-            def problem(reason, slip=slip):
-                problems.append(ChainProblem(slip.id, slip.seq, slip.worker_id, slip.pay_period_id, reason))
-
-            if slip.seq <= last_seq:
-                problem("seq out of order")
-            if slip.prev_hash != prev:
-                problem("prev_hash does not match the previous payslip's hash (a row removed or changed)")
-            expected = payslip_hash(slip.prev_hash, seq=slip.seq, pay_period_id=slip.pay_period_id,
-                                    worker_id=slip.worker_id, station_id=slip.station_id,
-                                    worker_name=slip.worker_name, pieces=slip.pieces, gross=slip.gross,
-                                    adjustments=slip.adjustments, deductions=slip.deductions or ZERO,
-                                    net=slip.net, lines=lines_by.get(slip.id, []))
-            if expected != slip.hash:
-                problem("hash does not match its fields and lines (changed behind the app's back)")
-            line_sum = sum((ln["amount"] for ln in lines_by.get(slip.id, [])), ZERO)
-            if line_sum != slip.net:
-                problem("net is not the sum of its lines")
-            prev, last_seq, after = through_reopenings(slip.hash, slip.seq), slip.seq, slip.seq
-    return problems
 
 
 # --- reading

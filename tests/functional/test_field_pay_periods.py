@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from app.dates import month_bounds
 from app.extensions import db
 from app.models import AuditEvent, PayPeriod, PayPeriodReopening, Payslip, local_today
-from app.services import wages
+from app.services import chain, wages
 from tests.helpers import form_values
 from tests.wages_fixtures import issue_on, period_for, return_on
 
@@ -82,7 +82,7 @@ def test_admin_reopens_an_unprinted_period_chained_and_audited_and_can_close_it_
     db.session.expire_all()
     assert db.session.get(PayPeriod, period_id).status == "open" and _payslips() == 0
     assert db.session.scalar(select(func.count(PayPeriodReopening.id))) == 1
-    assert wages.verify_chain() == []
+    assert chain.verify_payslips() == []
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "reopen"))
     assert event.after["reason"] == "2号误结账" and event.before["payslips"] == 1
     # Work can be recorded again, and a second close chains after the reopening.
@@ -92,7 +92,7 @@ def test_admin_reopens_an_unprinted_period_chained_and_audited_and_can_close_it_
     db.session.commit()
     slip = db.session.scalar(select(Payslip))
     assert slip.prev_hash == db.session.scalar(select(PayPeriodReopening.hash)) and slip.pieces == 32
-    assert wages.verify_chain() == []
+    assert chain.verify_payslips() == []
 
 
 def test_reopen_is_refused_once_statements_are_printed_or_exported(client, login_as, make, api):
@@ -115,4 +115,4 @@ def test_verify_chain_finds_a_reopening_changed_behind_the_apps_back(make):
     wages.reopen_pay_period(db.session.get(PayPeriod, month["period"].id), "误结账")
     db.session.commit()
     db.session.execute(PayPeriodReopening.__table__.update().values(reason="别的"))
-    assert any("reopening" in p.reason for p in wages.verify_chain())
+    assert any("reopening" in p.reason for p in chain.verify_payslips())

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.db_tx import writing
 from app.extensions import db
 from app.models import Client, Invoice, InvoiceLine, Order, local_today
-from app.services import invoicing
+from app.services import chain, invoicing
 from app.services.errors import ConflictError
 from tests.invoices_fixtures import accepted_pieces
 
@@ -55,7 +55,7 @@ def test_twenty_concurrent_issuers_get_unique_gapless_numbers_and_no_piece_is_in
     for order in db.session.scalars(select(Order)):
         assert per_order[order.id] == order.accepted == order.invoiced  # every piece exactly once
     assert db.session.scalar(select(func.count(Invoice.id))) == 10
-    assert invoicing.verify_chain() == []
+    assert chain.verify_invoices() == []
 
 
 def test_concurrent_voids_of_one_invoice_issue_one_credit_note_and_free_the_pieces_once(app, make):

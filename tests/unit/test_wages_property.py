@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.dates import month_bounds
 from app.extensions import db
 from app.models import Payslip, local_today
-from app.services import catalog, wages
+from app.services import catalog, chain, wages
 from tests.wages_fixtures import close, issue_on, return_on
 
 RATES = st.integers(min_value=1, max_value=500_000).map(lambda n: Decimal(n).scaleb(-4))  # 0.0001 … 50.0000
@@ -70,4 +70,4 @@ def test_net_is_the_sum_of_lines_rounded_once_plus_adjustments(app, make, produc
     expected_net = sum((half_up(p * r) for (_pid, r), p in expected_pieces.items()), Decimal("0.00")) + sum(adjustments, Decimal("0.00"))
     assert slip.net == expected_net == sum(line.amount for line in slip.lines)
     assert slip.gross == sum(amount for _p, amount in lines.values())
-    assert wages.verify_chain() == []
+    assert chain.verify_payslips() == []

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.dates import month_bounds
 from app.models import PayPeriod, Payslip, PayslipLine, local_today
-from app.services import catalog, periods, production, wages
+from app.services import catalog, chain, periods, production, wages
 from app.services.errors import ConflictError, ValidationError
 from app.wages import documents
 from tests.wages_fixtures import close, issue_on, period_for, previous_month, return_on
@@ -134,7 +134,7 @@ def test_closed_period_statements_and_pdf_stay_byte_identical_through_later_acti
     db.session.expire_all()
     assert documents.payslip_pdf(db.session.get(Payslip, slip.id)) == pdf
     assert documents.period_pdf(db.session.get(PayPeriod, period.id)) == period_pdf
-    assert wages.verify_chain() == []
+    assert chain.verify_payslips() == []
 
 
 def test_chain_links_payslips_across_periods_with_increasing_seq(db, last_month):
@@ -146,8 +146,8 @@ def test_chain_links_payslips_across_periods_with_increasing_seq(db, last_month)
     close(period_for(last_month["start"], last_month["end"]))
     slips = db.session.scalars(select(Payslip).order_by(Payslip.seq)).all()
     assert [s.seq for s in slips] == [1, 2]
-    assert slips[0].prev_hash == wages.GENESIS and slips[1].prev_hash == slips[0].hash
-    assert wages.verify_chain() == []
+    assert slips[0].prev_hash == chain.GENESIS and slips[1].prev_hash == slips[0].hash
+    assert chain.verify_payslips() == []
 
 
 def test_verify_names_a_payslip_changed_behind_the_apps_back(db, app, last_month):
@@ -158,8 +158,8 @@ def test_verify_names_a_payslip_changed_behind_the_apps_back(db, app, last_month
     assert ok.exit_code == 0 and "chain intact" in ok.output
     db.session.execute(text("UPDATE payslips SET net = net + 10000 WHERE id = :id"), {"id": slip.id})
     db.session.commit()
-    problems = wages.verify_chain()
-    assert {p.payslip_id for p in problems} == {slip.id}
+    problems = chain.verify_payslips()
+    assert {p.entity_id for p in problems} == {slip.id}
     bad = runner.invoke(args=["verify"])
     assert bad.exit_code == 1
     assert f"payslip {slip.id}" in bad.output
@@ -169,7 +169,7 @@ def test_verify_notices_a_tampered_line(db, app, last_month):
     close(period_for(last_month["start"], last_month["end"]))
     db.session.execute(text("UPDATE payslip_lines SET pieces = 300"))
     db.session.commit()
-    assert len(wages.verify_chain()) == 1
+    assert len(chain.verify_payslips()) == 1
 
 
 def test_closing_a_month_writes_statements_in_a_fixed_number_of_queries(db, app, make, last_month, count_queries):
@@ -202,13 +202,18 @@ def test_phone_summary_agrees_with_the_earnings_service_and_rounds_per_line(db, 
     assert summary["days"][-6][1] == Decimal("0.04")
 
 
-def test_verify_also_checks_invoices_when_that_feature_provides_a_chain(app, db, monkeypatch):
-    from app.commands import verify
+def test_verify_checks_the_invoices_too(app, db, make):
+    from app.services import invoicing
+    from tests.invoices_fixtures import accepted_pieces
 
-    monkeypatch.setattr(verify, "_invoice_verifier", lambda: (lambda: ["invoice 3: hash mismatch"]))
+    client, _ = accepted_pieces(make)
+    invoice = invoicing.issue_invoice(client)
+    db.session.execute(text("UPDATE invoices SET total = 1 WHERE id = :id"), {"id": invoice.id})
+    db.session.commit()
     result = app.test_cli_runner().invoke(args=["verify"])
     assert result.exit_code == 1
-    assert "invoice 3: hash mismatch" in result.output and "payslips: chain intact" in result.output
+    assert f"invoice {invoice.id} (number {invoice.number})" in result.output
+    assert "payslips: chain intact" in result.output and "invoices: FAILED" in result.output
 
 
 def test_demo_closes_last_month_with_adjustments_and_leaves_this_month_open(db, make, last_month):
@@ -222,7 +227,7 @@ def test_demo_closes_last_month_with_adjustments_and_leaves_this_month_open(db, 
     statuses = [p.status for p in db.session.scalars(select(PayPeriod).order_by(PayPeriod.start))]
     assert statuses == ["closed", "open"]
     assert db.session.scalar(select(Payslip).where(Payslip.worker_id == last_month["worker"].id)) is not None
-    assert wages.verify_chain() == []
+    assert chain.verify_payslips() == []
 
 
 def test_two_admins_closing_the_same_period_at_once_write_one_set_of_statements(app, db, api, last_month):
@@ -251,7 +256,7 @@ def test_two_admins_closing_the_same_period_at_once_write_one_set_of_statements(
     assert sorted(statuses) == [200, 409]
     db.session.commit()
     assert db.session.scalar(select(func.count(Payslip.id))) == 1
-    assert wages.verify_chain() == []
+    assert chain.verify_payslips() == []
 
 
 def test_statement_pdf_reads_back_in_chinese_with_masked_id_and_net_in_capitals(db, make, last_month, tmp_path):
