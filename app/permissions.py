@@ -10,7 +10,8 @@ from functools import lru_cache, wraps
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import bindparam, false, select, true
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from app.extensions import db
 from app.models import (
@@ -96,10 +97,21 @@ MAX_ID = 2**31 - 1
 
 
 class RecordIdConverter(IntegerConverter):
-    """``<int:…>`` in every route: ids from 0 to MAX_ID; anything longer matches no route (404)."""
+    """``<int:…>`` in every route: ids from 0 to MAX_ID; a larger one names no record: 404.
+
+    Werkzeug's own refusal (a ValidationError) would answer 405 wherever the same path has a
+    route for another method (``GET`` and ``PATCH /products/<id>``): its matcher has already
+    seen that route's methods when the value is converted. A 404 raised here is the answer
+    whatever the method."""
 
     def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002 - werkzeug's names
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    def to_python(self, value: str):
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise NotFound() from None
 
 
 def is_record_id(value) -> bool:

@@ -30,7 +30,7 @@ from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.soak import RESULTS, Client, Stats, check, database, make_app, seed, totals
+from bench.proofs import Client, Stats, check, database, load_text, main_for_each_database, make_app, seed, totals
 
 
 class Outbox(threading.Thread):
@@ -178,7 +178,7 @@ def run(dialect: str, args) -> tuple[str, bool]:
             and not unanswered
         lines = [f"## crash {dialect}: {sum(kills.values())} SIGKILLs ({kills['one worker']} of one worker, "
                  f"{kills['whole server']} of the whole server) in {elapsed:.0f} s under {len(tablets)} tablets; "
-                 f"load average " + " → ".join(f"{a:.2f}/{b:.2f}/{c:.2f}" for a, b, c in load),
+                 f"load average " + load_text(load),
                  f"- requests answered: {sum(v for (k, s), v in answered.items() if s is not None)} "
                  f"({dict(sorted((f'{k} {s}', v) for (k, s), v in answered.items()))}); re-sent with the same key "
                  f"after a kill: {retried}; never answered: {unanswered}",
@@ -202,17 +202,7 @@ def main(argv=None) -> int:
     parser.add_argument("--gap", type=float, nargs=2, default=(0.3, 2.0), help="seconds between kills (min max)")
     parser.add_argument("--tablets", type=int, default=8)
     parser.add_argument("--seed", type=int, default=9)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("JIJIAN_INSTANCE", tempfile.mkdtemp(prefix="jijian-crash-instance-"))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    all_ok = True
-    for dialect in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
-        text, ok = run(dialect, args)
-        all_ok &= ok
-        print(text, flush=True)
-        with (RESULTS / "crash.txt").open("a", encoding="utf-8") as fh:
-            fh.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S %Z')} {' '.join(sys.argv[1:])}\n{text}\n\n")
-    return 0 if all_ok else 1
+    return main_for_each_database("crash", run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ restored into a fresh database (the restore drill).
 
     flock /tmp/jijian-bench.lock python -m bench.soak                 # both databases, 5 minutes each
     python -m bench.soak --db sqlite --seconds 900                    # one 15-minute run
+    python -m bench.soak --db postgresql --servers 2                  # two app servers, round robin
 
 Tablets (each a supervisor signed in, 2-6 s between taps): open the station's board and a
 batch page, record returns through the API with an Idempotency-Key (one in ten re-sent with
@@ -16,11 +17,16 @@ connection each), sleeping between taps: 340 mostly idle threads cost the server
 far less than a load tool's own event loop would. Reported: p50/p95/p99 per page, statuses
 per page, transport errors, "database is locked" in the server log, the checker's verdict,
 and the restore drill's counts and money. Appended to bench/results/soak.txt.
+
+With ``--servers N``, N gunicorn instances (their own ports, the same database and secret)
+serve the devices, and each device sends each request to the next server in turn (a
+round-robin balancer, the cookie shared): a session started on one server must work on the
+others (a signed-in page answering a redirect to sign-in is a finding), a same-key re-send
+usually lands on the other server, and the statuses are reported per server too.
 """
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
@@ -30,190 +36,23 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
 from contextlib import ExitStack
-from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
-PASSWORD, PIN = "correct-horse", "258036"  # a PIN the rules accept (not 123456)
-KEEPALIVE_S = 1.5  # gunicorn keeps an idle connection 2 s
-
-
-# --- the database
-
-
-def database(dialect: str, stack: ExitStack, tmp: Path, name: str = "soak") -> str:
-    if dialect == "sqlite":
-        return f"sqlite:///{tmp / (name + '.sqlite3')}"
-    from sqlalchemy import create_engine
-
-    from tests.pgserver import PostgresServer
-
-    server = getattr(database, "_pg", None)
-    if server is None:
-        server = PostgresServer()
-        database._pg = server
-        database._admin = server.start()
-        stack.callback(lambda: (server.stop(), setattr(database, "_pg", None)))
-    engine = create_engine(database._admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    engine.dispose()
-    return database._admin.replace("/postgres?", f"/{name}?")
-
-
-def make_app(url: str):
-    from app import create_app
-
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "soak", "FAST_PASSWORD_HASH": True})
-
-
-def seed(app, tablets: int, phones: int, stations: int = 4) -> dict:
-    """Stations with supervisors (one a tablet), workers, big orders, a batch out with every
-    worker, and last month closed (so every phone has a pay statement)."""
-    from app.extensions import db
-    from app.models import Station
-    from app.services import wages
-    from app.services.accounts import issue_token
-    from tests.makers import Makers
-    from tests.wages_fixtures import close, issue_on, period_for, previous_month, return_on
-
-    make = Makers()
-    with app.app_context():
-        db.create_all()
-        start, end = previous_month()
-        period = period_for(start, end)
-        world = {"stations": [], "tablets": [], "phones": []}
-        for s in range(stations):
-            station = make.station(name=f"站点{s + 1}", shortfall_policy="material_cost" if s % 2 else "none")
-            product = make.product()
-            orders = [make.order(station=station, product=product, quantity=10_000_000) for _ in range(3)]
-            info = {"id": station.id, "orders": [o.id for o in orders], "workers": [], "batches": []}
-            for w in range(phones // stations):
-                worker = make.worker(station=station, phone=f"139{s:02d}{w:06d}", pin=PIN)
-                old = issue_on(make, orders[w % 3], worker, 40, start)
-                return_on(old, start + timedelta(days=2), accepted=30, rejected=1)
-                batch = make.batch(order=orders[w % 3], worker=worker, quantity=2000)
-                info["workers"].append(worker.id)
-                info["batches"].append(batch.id)
-                world["phones"].append({"phone": worker.phone, "worker_id": worker.id})
-            world["stations"].append(info)
-        for t in range(tablets):
-            info = world["stations"][t % stations]
-            user = make.staff("supervisor", station=db.session.get(Station, info["id"]), username=f"tablet{t + 1}",
-                              password=PASSWORD)
-            token, _row = issue_token(user)
-            world["tablets"].append({"username": user.username, "token": token, "station": t % stations})
-        db.session.commit()
-        close(period)
-        wages.create_pay_period(*wages.month_bounds(end + timedelta(days=1)))
-        db.session.commit()
-        return world
-
-
-TOTALS_SQL = {
-    "returns": "SELECT count(*) FROM returns",
-    "accepted": "SELECT coalesce(sum(accepted), 0) FROM returns",
-    "batches": "SELECT count(*) FROM batches",
-    "audit_events": "SELECT count(*) FROM audit_events",
-    "idempotency_keys": "SELECT count(*) FROM idempotency_keys",
-    "payslips": "SELECT count(*) FROM payslips",
-}
-
-
-def totals(app) -> dict:
-    """Counts and money of the ledger: wages earned (pieces × rate per return, in fen),
-    frozen pay statements and shortfall deductions."""
-    from sqlalchemy import select, text
-
-    from app.extensions import db
-    from app.models import Batch, Payslip, Return
-
-    with app.app_context():
-        out = {k: int(db.session.execute(text(sql)).scalar()) for k, sql in TOTALS_SQL.items()}
-        earned = sum((Decimal(a) * r for a, r in db.session.execute(select(Return.accepted, Return.piece_rate))),
-                     Decimal("0"))
-        out["earned_yuan"] = str(earned.quantize(Decimal("0.0001")))
-        out["payslips_net_yuan"] = str(sum((n for (n,) in db.session.execute(select(Payslip.net))), Decimal("0.00")))
-        out["shortfall_yuan"] = str(sum((d or Decimal("0.00") for (d,) in db.session.execute(
-            select(Batch.shortfall_deduction))), Decimal("0.00")))
-        db.session.remove()
-        return out
-
-
-def check(app) -> list:
-    from app.extensions import db
-    from app.services.ledger import check_ledger
-
-    with app.app_context():
-        try:
-            return [str(b) for b in check_ledger()]
-        finally:
-            db.session.remove()
-
-
-# --- the clients
-
-
-class Stats:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.latency = defaultdict(list)
-        self.status = defaultdict(Counter)
-        self.transport = Counter()
-        self.replay_mismatch = []
-
-    def add(self, page: str, status, seconds: float) -> None:
-        with self.lock:
-            if isinstance(status, int):
-                self.status[page][status] += 1
-                self.latency[page].append(seconds)
-            else:
-                self.transport[page] += 1
-
-
-class Client:
-    """One device: a keep-alive connection and a cookie, as the browser keeps them."""
-
-    def __init__(self, port: int, stats: Stats):
-        self.port, self.stats = port, stats
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.cookie = ""
-        self.last_used = 0.0
-
-    def send(self, page: str, method: str, path: str, body=None, headers=None, form=False):
-        headers = dict(headers or {})
-        if self.cookie:
-            headers["Cookie"] = self.cookie
-        if body is not None and not isinstance(body, (bytes, str)):
-            if form:
-                from urllib.parse import urlencode
-
-                body = urlencode(body)
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-            else:
-                body = json.dumps(body)
-                headers["Content-Type"] = "application/json"
-        t0 = time.perf_counter()
-        if t0 - self.last_used > KEEPALIVE_S:  # the server has closed an idle connection: so would a browser
-            self.conn.close()
-        try:
-            self.conn.request(method, path, body=body, headers=headers)
-            resp = self.conn.getresponse()
-            data = resp.read()
-        except (OSError, http.client.HTTPException):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            self.stats.add(page, None, 0)
-            return None, b""
-        self.last_used = time.perf_counter()
-        self.stats.add(page, resp.status, self.last_used - t0)
-        for value in resp.headers.get_all("Set-Cookie") or []:
-            self.cookie = value.split(";", 1)[0]
-        return resp.status, data
+from bench.proofs import (
+    PASSWORD,
+    PIN,
+    Client,
+    Stats,
+    check,
+    database,
+    load_text,
+    main_for_each_database,
+    make_app,
+    percentile,
+    seed,
+    totals,
+)
 
 
 def _csrf(html: bytes) -> str:
@@ -222,9 +61,10 @@ def _csrf(html: bytes) -> str:
 
 
 class Tablet(threading.Thread):
-    def __init__(self, port, stats, info, world, stop, rng, think=(2.0, 6.0), pause=None):
+    def __init__(self, ports, stats, info, world, stop, rng, think=(2.0, 6.0), pause=None):
         super().__init__(daemon=True)
-        self.client, self.info, self.world, self.stop, self.rng = Client(port, stats), info, world, stop, rng
+        self.client = Client(ports, stats, first=rng.randrange(1 << 16))
+        self.info, self.world, self.stop, self.rng = info, world, stop, rng
         self.station = world["stations"][info["station"]]
         self.auth = {"Authorization": f"Bearer {info['token']}"}
         self.think, self.pause = think, pause
@@ -289,10 +129,10 @@ class Tablet(threading.Thread):
 
 
 class Phone(threading.Thread):
-    def __init__(self, port, stats, info, stop, rng, think=(5.0, 20.0), pause=None):
+    def __init__(self, ports, stats, info, stop, rng, think=(5.0, 20.0), pause=None):
         super().__init__(daemon=True)
-        self.client, self.info, self.stop, self.rng, self.think, self.pause = Client(port, stats), info, stop, rng, \
-            think, pause
+        self.client = Client(ports, stats, first=rng.randrange(1 << 16))
+        self.info, self.stop, self.rng, self.think, self.pause = info, stop, rng, think, pause
 
     def run(self):
         self.stop.wait(self.rng.uniform(0, self.think[1]))  # phones wake up over the first seconds
@@ -314,13 +154,6 @@ class Phone(threading.Thread):
             self.stop.wait(self.rng.uniform(*self.think))
 
 
-def percentile(values, p):
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, max(0, int(round(p / 100 * len(values) + 0.5)) - 1))]
-
-
 def table(stats: Stats) -> list[str]:
     lines = ["| page | requests | p50 ms | p95 ms | p99 ms | statuses | transport errors |", "|---|---|---|---|---|---|---|"]
     for page in sorted(set(stats.latency) | set(stats.transport)):
@@ -333,6 +166,10 @@ def table(stats: Stats) -> list[str]:
 
 # --- one run
 
+# Pages a signed-in device opens: a redirect (to sign in) means its session was not recognised.
+SIGNED_IN_PAGES = ("board", "batch page", "orders page", "home", "earnings", "pay statements", "what I hold")
+
+
 
 def run(dialect: str, args) -> tuple[str, bool]:
     from bench.servers import Server
@@ -344,15 +181,18 @@ def run(dialect: str, args) -> tuple[str, bool]:
         t0 = time.monotonic()
         world = seed(app, args.tablets, args.phones)
         seeded = time.monotonic() - t0
-        server = Server(url, "soak-" + uuid.uuid4().hex, tmp / "instance", workers=args.workers,
-                        threads=args.threads).start()
-        stack.callback(server.stop)
+        secret = "soak-" + uuid.uuid4().hex
+        servers = []
+        for _ in range(args.servers):
+            servers.append(Server(url, secret, tmp / "instance", workers=args.workers, threads=args.threads).start())
+            stack.callback(servers[-1].stop)
+        ports = [s.port for s in servers]
         stats, stop, pause = Stats(), threading.Event(), threading.Event()
         pause.set()
         rng = random.Random(args.seed)
-        devices = [Tablet(server.port, stats, t, world, stop, random.Random(rng.random()), pause=pause)
+        devices = [Tablet(ports, stats, t, world, stop, random.Random(rng.random()), pause=pause)
                    for t in world["tablets"]]
-        devices += [Phone(server.port, stats, p, stop, random.Random(rng.random()), pause=pause)
+        devices += [Phone(ports, stats, p, stop, random.Random(rng.random()), pause=pause)
                     for p in world["phones"]]
         load = [os.getloadavg()]
         started = time.monotonic()
@@ -373,18 +213,23 @@ def run(dialect: str, args) -> tuple[str, bool]:
         elapsed = time.monotonic() - started
         load.append(os.getloadavg())
         breaches = check(app)
-        log = server.log.read_text(errors="replace") if server.log.exists() else ""
-        locked = log.count("database is locked")
+        locked = sum(s.log.read_text(errors="replace").count("database is locked") for s in servers
+                     if s.log.exists())
         server_errors = sum(v for page in stats.status.values() for k, v in page.items() if k >= 500)
+        signed_out = sum(stats.status[page][302] for page in SIGNED_IN_PAGES)
         restored = restore_drill(dialect, drill, stack, tmp) if drill else None
         ok = not breaches and not server_errors and not locked and not stats.replay_mismatch and \
-            (restored is None or restored["ok"])
+            not signed_out and (restored is None or restored["ok"])
         lines = [f"## soak {dialect}: {args.tablets} tablets, {args.phones} phones, {elapsed:.0f} s "
-                 f"(seeded in {seeded:.0f} s), gunicorn {args.workers} workers x {args.threads} threads; "
-                 f"load average " + " → ".join(f"{a:.2f}/{b:.2f}/{c:.2f}" for a, b, c in load), "",
+                 f"(seeded in {seeded:.0f} s), {args.servers} gunicorn server(s) x {args.workers} workers x "
+                 f"{args.threads} threads; load average " + load_text(load), "",
                  *table(stats), "",
                  f"- 5xx: {server_errors}; 'database is locked' in the server log: {locked}; "
-                 f"re-sent same-key returns answering differently: {len(stats.replay_mismatch)}",
+                 f"re-sent same-key returns answering differently: {len(stats.replay_mismatch)}; "
+                 f"signed-in pages answering a redirect to sign-in: {signed_out}",
+                 *(["- statuses by server (round robin): " + "; ".join(
+                     f"{port}: " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.by_server[port].items(), key=str))
+                     for port in ports)] if len(ports) > 1 else []),
                  f"- ledger: {'every invariant holds' if not breaches else str(len(breaches)) + ' breach(es)'}",
                  *[f"  - {b}" for b in breaches[:20]]]
         if restored is not None:
@@ -437,19 +282,10 @@ def main(argv=None) -> int:
     parser.add_argument("--phones", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--servers", type=int, default=1, help="app servers on the one database, round robin")
     parser.add_argument("--no-backup", action="store_true", help="skip the restore drill")
     parser.add_argument("--seed", type=int, default=15)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("JIJIAN_INSTANCE", tempfile.mkdtemp(prefix="jijian-soak-instance-"))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    all_ok = True
-    for dialect in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
-        text, ok = run(dialect, args)
-        all_ok &= ok
-        print(text, flush=True)
-        with (RESULTS / "soak.txt").open("a", encoding="utf-8") as fh:
-            fh.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S %Z')} {' '.join(sys.argv[1:])}\n{text}\n\n")
-    return 0 if all_ok else 1
+    return main_for_each_database("soak", run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

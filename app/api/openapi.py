@@ -117,22 +117,27 @@ def openapi_document():
                 "400": _error("Malformed JSON"),
             })
         paths.setdefault(path, {})[spec.method.lower()] = op
-    paths["/api/v1/auth/token"] = {"post": {
-        "summary": "Exchange credentials for a bearer token", "security": [],
-        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
-            "username": {"type": "string"}, "password": {"type": "string"},
-            "phone": {"type": "string"}, "pin": {"type": "string"}}}}}},
-        "responses": {
-            "200": {"description": "token", "content": {"application/json": {"schema": {
-                "type": "object", "required": ["token", "role", "expires_at"], "properties": {
-                    "token": {"type": "string"}, "role": {"type": "string"}, "expires_at": {"type": "string"}}}}}},
-            "400": _error("Malformed JSON"), "401": _error("Bad credentials"),
-            "422": _error("Neither username nor phone"),
-            "429": _error("Throttled (per account, per client address, overall); see Retry-After")},
-    }}
-    # DELETE /api/v1/auth/token (API.md: 204, then the token answers 401) is left out of this
-    # document for now: it takes nothing a fuzzer could vary (bench/fuzz.py's negative cases
-    # cannot be made) and would end the fuzzer's own token.
+    paths["/api/v1/auth/token"] = {
+        "post": {
+            "summary": "Exchange credentials for a bearer token", "security": [],
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+                "username": {"type": "string"}, "password": {"type": "string"},
+                "phone": {"type": "string"}, "pin": {"type": "string"}}}}}},
+            "responses": {
+                "200": {"description": "token", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["token", "role", "expires_at"], "properties": {
+                        "token": {"type": "string"}, "role": {"type": "string"}, "expires_at": {"type": "string"}}}}}},
+                "400": _error("Malformed JSON"), "401": _error("Bad credentials"),
+                "422": _error("Neither username nor phone"),
+                "429": _error("Throttled (per account, per client address, overall); see Retry-After")},
+        },
+        "delete": {
+            "summary": "End the bearer token this request carries: it answers 401 from then on",
+            "description": "Roles: the token's holder, any role. Takes no body.",
+            "security": [{"bearer": []}],
+            "responses": {"204": {"description": "The token is ended"}, "401": _error("No or bad token")},
+        },
+    }
     doc = {
         "openapi": "3.0.3",
         "info": {"title": "Jijian API", "version": "1"},

@@ -15,6 +15,24 @@ def test_an_id_too_large_for_the_database_is_not_found_rather_than_a_server_erro
     assert admin.get("/batches/2147483647").status_code == 404  # the largest id is still an id
 
 
+def test_an_id_too_large_is_not_found_whatever_the_method(api):
+    # the path has a route for GET and one for PATCH: werkzeug's own refusal of the id answered 405
+    admin = api(role="admin")
+    for method in ("get", "patch"):
+        answer = getattr(admin, method)("/products/2147483648", json={"name": "x"})
+        assert answer.status_code == 404, (method, answer.status_code)
+        assert answer.get_json()["error"]["code"] == "not_found"
+    assert admin.patch("/workers/99999999999999999999", json={}).status_code == 404
+
+
+def test_the_document_describes_ending_a_token(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    ending = doc["paths"]["/api/v1/auth/token"]["delete"]
+    assert set(ending["responses"]) == {"204", "401"}
+    assert ending["responses"]["401"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert ending["security"] == [{"bearer": []}]
+
+
 def test_a_query_number_too_large_or_not_ascii_is_refused_with_its_field(api):
     admin = api(role="admin")
     for query in ("station_id=106335185430244187881296781849851984846", "station_id=%C2%B2"):
