@@ -101,13 +101,15 @@ def page_targets(db_path: Path, station_id: int, seed: int = 20) -> dict:
 
 
 def schema_fingerprint() -> str:
-    """The tables and columns the app expects: a database built for others is built again."""
+    """The tables, columns and indexes the app expects: a database built for others is built again."""
     import hashlib
 
     from app import models  # noqa: F401 - every table
     from app.extensions import db
 
-    names = sorted(f"{t.name}.{c.name}" for t in db.metadata.sorted_tables for c in t.columns)
+    names = sorted([f"{t.name}.{c.name}" for t in db.metadata.sorted_tables for c in t.columns]
+                   + [f"{t.name}:{ix.name}({','.join(c.name for c in ix.columns)})"
+                      for t in db.metadata.sorted_tables for ix in t.indexes])
     return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
 
 

@@ -156,6 +156,9 @@ class Batch(Model):
         Index("ix_batches_station_status_due", "station_id", "status", "due_date"),
         Index("ix_batches_order", "order_id", "status"),
         Index("ix_batches_issued_on", "issued_on", "station_id"),
+        # A station's batches by worker: each worker's last batch taken (the issue page's picker,
+        # most recent first) reads this index alone, and what each holds reads its open entries.
+        Index("ix_batches_station_worker", "station_id", "worker_id", "status", "issued_at"),
     )
 
     @property
