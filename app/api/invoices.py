@@ -34,7 +34,8 @@ def api_issue_invoice(form):
     client = db.session.get(Client, form.client_id.data)
     if client is None:
         raise ValidationError(fields={"client_id": _("No such client.")})
-    invoice = invoicing.issue_invoice(client, form.order_ids.data or None, language=form.language.data or "zh")
+    invoice = invoicing.issue_invoice(client, form.order_ids.data or None, language=form.language.data or "zh",
+                                      up_to=form.up_to.data)
     return invoice_json(invoice), 201
 
 

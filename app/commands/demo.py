@@ -6,6 +6,7 @@ import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
@@ -90,11 +91,17 @@ def seed_demo(rng: random.Random | None = None) -> dict:
     _seed_wages(rng, workers, today)
     from app.services import invoicing
 
-    invoicing.update_enterprise_settings(
-        name="和平街道社区就业服务有限公司", address="东城区和平街道 12 号", phone="010-6400 1234",
-        tax_id="91110101MA01ABCD2X", bank_name="农村商业银行和平支行", bank_account="1100 2233 4455 6677",
-        payment_note="请于开票后 30 日内付款。")
+    invoicing.update_enterprise_settings(**DEMO_ENTERPRISE)
     return logins
+
+
+# The demo's issuing enterprise. The payment note says only what the terms do not: the days to
+# pay come from each client (printed once on the invoice, from the client's payment terms).
+DEMO_ENTERPRISE: dict[str, Any] = {
+    "name": "和平街道社区就业服务有限公司", "address": "东城区和平街道 12 号", "phone": "010-6400 1234",
+    "tax_id": "91110101MA01ABCD2X", "bank_name": "农村商业银行和平支行", "bank_account": "1100 2233 4455 6677",
+    "payment_note": "转账时请在附言中注明结算单号。",
+}
 
 
 # Plain drawings made for the demo (app/static/img/products), one per product: the worker's

@@ -14,6 +14,8 @@ LANGUAGE_CHOICES = [("zh", _l("Chinese")), ("en", _l("English"))]
 class IssueInvoiceForm(IdempotentForm):
     client_id = IntegerField(_l("Client"), validators=[InputRequired(REQUIRED)])
     order_ids = SelectMultipleField(_l("Orders"), coerce=int, validate_choice=False, validators=[Optional()])
+    # Only pieces accepted on work dates up to this day are billed (the API: absent = everything).
+    up_to = DateField(_l("Billable pieces up to"), validators=[Optional()])
     language = SelectField(_l("Language of the invoice"), choices=LANGUAGE_CHOICES, default="zh", validators=[Optional()])
 
 
@@ -34,6 +36,6 @@ class EnterpriseSettingsForm(BaseForm):
     tax_id = StringField(_l("Tax ID"), validators=[Optional(), Length(max=30)])
     bank_name = StringField(_l("Bank"), validators=[Optional(), Length(max=60)])
     bank_account = StringField(_l("Bank account"), validators=[Optional(), Length(max=40)])
-    payment_note = TextAreaField(_l("Payment note printed on invoices"), validators=[Optional(), Length(max=300)])
+    payment_note = TextAreaField(_l("Other payment instructions printed on invoices"), validators=[Optional(), Length(max=300)])
     logo = FileField(_l("Logo (PNG or JPEG, at most 1 MB)"))
     remove_logo = BooleanField(_l("Remove the logo"))

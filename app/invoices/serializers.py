@@ -15,6 +15,10 @@ def invoice_json(invoice: Invoice, credit_note: CreditNote | None = None) -> dic
                    "unit_price": api_rate(ln.unit_price), "amount": api_amount(ln.amount)} for ln in invoice.lines],
         "total": api_amount(invoice.total), "total_in_words": amount_in_words(invoice.total),
         "paid_amount": api_amount(invoice.paid_amount), "pdf_sha256": invoice.pdf_sha256,
+        # The work billed: pieces accepted up to ``up_to``, done from period.from to period.to (null on older invoices).
+        "up_to": invoice.billed_up_to.isoformat() if invoice.billed_up_to else None,
+        "period": {"from": invoice.period_start.isoformat(), "to": invoice.period_end.isoformat()}
+        if invoice.period_start and invoice.period_end else None,
     }
     if credit_note is not None:
         data["credit_note_number"] = credit_note.number

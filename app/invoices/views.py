@@ -2,6 +2,9 @@
 monthly statements, order margins and the enterprise's details. Thin: services do the work."""
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,6 +18,7 @@ from app.invoices.forms import EnterpriseSettingsForm, IssueInvoiceForm, Payment
 from app.invoices.queries import filtered_invoices
 from app.main.views import HOME_PANELS
 from app.models import Client, Invoice, Payment, local_today
+from app.money import line_amount
 from app.pdf import pdf_response
 from app.permissions import require_roles
 from app.services import invoicing
@@ -91,6 +95,28 @@ def list_invoices():
 # --- issue
 
 
+def _chosen_up_to() -> tuple[date, str | None]:
+    """The "billable pieces up to" day of the issue page (default: the end of last month),
+    with a message when what was given is not a day or is in the future."""
+    default = invoicing.default_up_to()
+    raw = (request.values.get("up_to") or "").strip()
+    if not raw:
+        return default, None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return default, _("A date as YYYY-MM-DD.")
+    if day > local_today():
+        return default, _("The date cannot be in the future.")
+    return day, None
+
+
+def _chosen_total(pending, amounts, chosen) -> tuple[Decimal, int, int]:
+    """The running total of the chosen orders, as the invoice will have it: the sum of rounded lines."""
+    lines = [(pieces, amounts[order.id]) for order, _n, pieces in pending if order.id in chosen]
+    return sum((a for _p, a in lines), Decimal("0.00")), sum(p for p, _a in lines), len(lines)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @require_roles("admin")
 @form_view
@@ -98,8 +124,15 @@ def issue_invoice():
     form = IssueInvoiceForm()
     client_id = request.values.get("client_id", type=int)
     client = db.session.get(Client, client_id) if client_id else None
+    up_to, up_to_error = _chosen_up_to()
     status = 200
-    if request.method == "POST" and form.validate_on_submit():
+    recalc = request.method == "POST" and request.form.get("recalc")
+    if request.method == "POST" and up_to_error:
+        form.up_to.errors = [up_to_error]
+        status = 422
+    elif request.method == "POST" and recalc:
+        pass  # the running total without script: the same page again, recomputed, nothing issued
+    elif request.method == "POST" and form.validate_on_submit():
         if client is None:
             form.client_id.errors.append(_("No such client."))
             status = 422
@@ -108,7 +141,8 @@ def issue_invoice():
             status = 422
         else:
             def action():
-                invoice = invoicing.issue_invoice(client, form.order_ids.data or None, language=form.language.data or "zh")
+                invoice = invoicing.issue_invoice(client, form.order_ids.data or None, language=form.language.data or "zh",
+                                                  up_to=form.up_to.data)
                 return url_for("invoices.invoice_detail", invoice_id=invoice.id), \
                     _("Invoice %(number)s issued.", number=invoice.number)
 
@@ -118,10 +152,16 @@ def issue_invoice():
             status = form_status(form)
     elif request.method == "POST":
         status = 422
-    pending = invoicing.invoiceable_orders(client.id) if client else []
+    pending = invoicing.invoiceable_orders(client.id, up_to=up_to) if client else []
     if request.method == "GET" and pending:
         form.order_ids.data = [o.id for o, _n, _q in pending]
-    return render_template("invoices/issue.html", form=form, client=client, clients=_clients(), pending=pending), status
+    form.up_to.data = up_to
+    amounts = {order.id: line_amount(pieces, order.unit_price) for order, _n, pieces in pending}
+    return render_template("invoices/issue.html", form=form, client=client, clients=_clients(), pending=pending,
+                           amounts=amounts, up_to=up_to, today=local_today(),
+                           up_to_error=None if request.method == "POST" else up_to_error,
+                           later=invoicing.pieces_accepted_after(client.id, up_to) if client else 0,
+                           chosen_total=_chosen_total(pending, amounts, set(form.order_ids.data or []))), status
 
 
 @bp.get("/clients/<int:client_id>")

@@ -39,6 +39,11 @@ class Invoice(Model):
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The work it bills: pieces accepted up to ``billed_up_to``, done from ``period_start`` to
+    # ``period_end`` (the first and last work date of the pieces billed). None before they were kept.
+    billed_up_to: Mapped[date | None]
+    period_start: Mapped[date | None]
+    period_end: Mapped[date | None]
 
     client: Mapped[Client] = relationship()
     lines: Mapped[list[InvoiceLine]] = relationship(order_by="InvoiceLine.id")

@@ -106,7 +106,13 @@ def invoice_hash(invoice: Any, lines: Iterable[Any]) -> str:
         "lines": [[ln.order_id, ln.product_name, ln.quantity, api_rate(ln.unit_price), api_amount(ln.amount)]
                   for ln in sorted(lines, key=lambda ln: ln.id)],
     }
+    if getattr(invoice, "billed_up_to", None) is not None:  # the period it bills, kept since; older ones hash as before
+        payload["period"] = [invoice.billed_up_to.isoformat(), _day(invoice.period_start), _day(invoice.period_end)]
     return digest(json.dumps(payload, sort_keys=True, ensure_ascii=False))
+
+
+def _day(value) -> str | None:
+    return value.isoformat() if value else None
 
 
 # --- appending

@@ -36,6 +36,7 @@ from app.models import (
     Invoice,
     InvoiceLine,
     Order,
+    OrderDayTally,
     Payment,
     Product,
     Return,
@@ -50,7 +51,8 @@ from app.services import audit, chain, numbers
 from app.services.errors import ConflictError, DomainError, NotFound, ValidationError
 from app.services.production import finished_returns
 
-INVOICE_FIELDS = ("number", "client_id", "issue_date", "total", "status", "paid_amount", "pdf_sha256", "hash")
+INVOICE_FIELDS = ("number", "client_id", "issue_date", "billed_up_to", "period_start", "period_end", "total", "status",
+                  "paid_amount", "pdf_sha256", "hash")
 LANGUAGES = ("zh", "en")
 ENTERPRISE_KEYS = ("name", "address", "phone", "tax_id", "bank_name", "bank_account", "payment_note")
 LOGO_KEY = "enterprise.logo_file_id"
@@ -158,38 +160,68 @@ class _Claim:
     product_name: str
     quantity: int
     unit_price: Decimal
+    invoiced_before: int = 0
 
 
-def invoiceable_orders(client_id: int, order_ids=None):
-    """(order, product name, pieces accepted and not yet invoiced) for a client's orders."""
-    stmt = (select(Order, Product.name).join(Product, Product.id == Order.product_id)
-            .where(Order.client_id == client_id, Order.accepted > Order.invoiced).order_by(Order.id))
+def _billable_column(up_to: date | None):
+    """Per order, the finished pieces accepted on work dates up to ``up_to`` (corrections
+    included): the order's day tallies summed, never more than ``Order.accepted``; with no
+    date, ``Order.accepted`` itself."""
+    if up_to is None:
+        return Order.accepted
+    upto = (select(func.coalesce(func.sum(OrderDayTally.accepted), 0))
+            .where(OrderDayTally.order_id == Order.id, OrderDayTally.work_date <= up_to)
+            .correlate(Order).scalar_subquery())
+    return case((upto < Order.accepted, upto), else_=Order.accepted)
+
+
+def invoiceable_orders(client_id: int, order_ids=None, up_to: date | None = None):
+    """(order, product name, pieces accepted up to ``up_to`` and not yet invoiced) for a
+    client's orders; every accepted piece when ``up_to`` is None."""
+    billable = _billable_column(up_to)
+    stmt = (select(Order, Product.name, billable).join(Product, Product.id == Order.product_id)
+            .where(Order.client_id == client_id, billable > Order.invoiced).order_by(Order.id))
     if order_ids:
         stmt = stmt.where(Order.id.in_(list(order_ids)))
-    return [(order, name, order.accepted - order.invoiced) for order, name in db.session.execute(stmt).all()]
+    return [(order, name, int(upto) - order.invoiced) for order, name, upto in db.session.execute(stmt).all()]
 
 
-def _pending(client_id: int, order_ids) -> Sequence[Row]:
-    """Fresh (id, number, product, accepted, invoiced, unit_price) rows: columns, not entities,
+def pieces_accepted_after(client_id: int, up_to: date) -> int:
+    """The client's accepted pieces not invoiced that were done after ``up_to`` (left for a later invoice)."""
+    billable = _billable_column(up_to)
+    later = Order.accepted - case((billable > Order.invoiced, billable), else_=Order.invoiced)
+    return int(db.session.scalar(select(func.coalesce(func.sum(later), 0))
+                                 .where(Order.client_id == client_id, Order.accepted > Order.invoiced)) or 0)
+
+
+def default_up_to(today: date | None = None) -> date:
+    """The invoice form's "billable pieces up to": the last day of last month (the workshop's days)."""
+    today = today or local_today()
+    return today.replace(day=1) - timedelta(days=1)
+
+
+def _pending(client_id: int, order_ids, up_to: date | None = None) -> Sequence[Row]:
+    """Fresh (id, number, product, billable, invoiced, unit_price) rows: columns, not entities,
     so a stale identity map never hides what a concurrent issuer committed."""
-    stmt = (select(Order.id, Order.number, Product.name, Order.accepted, Order.invoiced, Order.unit_price)
+    billable = _billable_column(up_to)
+    stmt = (select(Order.id, Order.number, Product.name, billable, Order.invoiced, Order.unit_price)
             .join(Product, Product.id == Order.product_id)
-            .where(Order.client_id == client_id, Order.accepted > Order.invoiced).order_by(Order.id))
+            .where(Order.client_id == client_id, billable > Order.invoiced).order_by(Order.id))
     if order_ids:
         stmt = stmt.where(Order.id.in_(list(order_ids)))
     return db.session.execute(stmt).all()
 
 
-def _claim_pieces(client_id: int, order_ids) -> list[_Claim]:
-    """Advance ``Order.invoiced`` to ``accepted`` for each pending order, compare-and-set on
-    the value read, so two issuers can never both claim the same pieces."""
+def _claim_pieces(client_id: int, order_ids, up_to: date | None = None) -> list[_Claim]:
+    """Advance ``Order.invoiced`` to what is billable for each pending order, compare-and-set
+    on the value read, so two issuers can never both claim the same pieces."""
     claims: dict[int, _Claim] = {}
     for _attempt in range(_CLAIM_ATTEMPTS):
         lost = False
-        for order_id, number, product, accepted, invoiced, unit_price in _pending(client_id, order_ids):
+        for order_id, number, product, billable, invoiced, unit_price in _pending(client_id, order_ids, up_to):
             if order_id in claims:
                 continue
-            quantity = accepted - invoiced
+            quantity = int(billable) - invoiced
             moved = rowcount(db.session.execute(
                 update(Order)
                 .where(Order.id == order_id, Order.invoiced == invoiced, Order.invoiced + quantity <= Order.accepted)
@@ -197,12 +229,96 @@ def _claim_pieces(client_id: int, order_ids) -> list[_Claim]:
                 .execution_options(synchronize_session=False)
             ))
             if moved == 1:
-                claims[order_id] = _Claim(order_id, number, product, quantity, unit_price)
+                claims[order_id] = _Claim(order_id, number, product, quantity, unit_price, invoiced)
             else:
                 lost = True  # another transaction moved this order first: read it again
         if not lost:
             break
     return sorted(claims.values(), key=lambda c: c.order_id)
+
+
+def _billed_ranges(order_ids: list[int]) -> dict[int, list[list[int]]]:
+    """Which of each order's accepted pieces (0-based, counted in the order they were done) the
+    invoices still standing bill. The counter ``Order.invoiced`` only says how many; this
+    replays every invoice line (it takes the lowest pieces still free) and every credit note
+    (it frees its invoice's pieces again) in the order they happened. Answers the free ranges
+    ``[first, last + 1)`` per order."""
+    events = [(issued_at, 0, invoice_id, order_id, quantity) for issued_at, invoice_id, order_id, quantity in db.session.execute(
+        select(Invoice.issued_at, Invoice.id, InvoiceLine.order_id, InvoiceLine.quantity)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id).where(InvoiceLine.order_id.in_(order_ids)))]
+    events += [(issued_at, 1, invoice_id, None, 0) for issued_at, invoice_id in db.session.execute(
+        select(CreditNote.issued_at, CreditNote.invoice_id).join(InvoiceLine, InvoiceLine.invoice_id == CreditNote.invoice_id)
+        .where(InvoiceLine.order_id.in_(order_ids)).distinct())]
+    free: dict[int, list[list[int]]] = {oid: [[0, 2**62]] for oid in order_ids}
+    taken: dict[int, list[tuple[int, int, int]]] = {}
+    for _at, kind, invoice_id, order_id, quantity in sorted(events, key=lambda e: (e[0], e[1], e[2])):
+        if kind == 0:
+            taken.setdefault(invoice_id, []).extend(
+                (order_id, lo, hi) for lo, hi in _take_lowest(free[order_id], quantity))
+        else:
+            for order_id, lo, hi in taken.pop(invoice_id, []):
+                free[order_id] = _merged(free[order_id] + [[lo, hi]])
+    return free
+
+
+def _take_lowest(free: list[list[int]], quantity: int) -> list[tuple[int, int]]:
+    """Take the ``quantity`` lowest pieces out of the free ranges (in place); answers the ranges taken."""
+    taken = []
+    while quantity > 0 and free:
+        lo, hi = free[0]
+        n = min(quantity, hi - lo)
+        taken.append((lo, lo + n))
+        quantity -= n
+        if lo + n >= hi:
+            free.pop(0)
+        else:
+            free[0][0] = lo + n
+    return taken
+
+
+def _merged(ranges: list[list[int]]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return out
+
+
+def _work_period(claims: list[_Claim], up_to: date) -> tuple[date | None, date | None]:
+    """The first and last work date of the pieces an invoice bills (read before its own lines
+    are added). Each order's pieces are counted in the order they were done (its day tallies,
+    corrections included); the invoice takes the lowest pieces no standing invoice bills
+    (``_billed_ranges``), so the period runs from the day its first piece was done to the
+    day its last was."""
+    ids = [c.order_id for c in claims]
+    free = _billed_ranges(ids)
+    days: dict[int, list[tuple[date, int]]] = {}
+    for order_id, work_date, accepted in db.session.execute(
+            select(OrderDayTally.order_id, OrderDayTally.work_date, OrderDayTally.accepted)
+            .where(OrderDayTally.order_id.in_(ids), OrderDayTally.work_date <= up_to)
+            .order_by(OrderDayTally.order_id, OrderDayTally.work_date)):
+        days.setdefault(order_id, []).append((work_date, int(accepted or 0)))
+
+    def done_on(order_id: int, piece: int) -> date | None:  # the day the piece-th piece (0-based) was done
+        count = 0
+        for work_date, accepted in days.get(order_id, []):
+            count += accepted
+            if count > piece:
+                return work_date
+        return None
+
+    starts, ends = [], []
+    for claim in claims:
+        ranges = _take_lowest(free[claim.order_id], claim.quantity)
+        first = done_on(claim.order_id, ranges[0][0]) if ranges else None
+        last = done_on(claim.order_id, ranges[-1][1] - 1) if ranges else None
+        if first is None or last is None:  # tallies that do not add up (check-ledger names them): say nothing
+            return None, None
+        starts.append(first)
+        ends.append(last)
+    return min(starts), max(ends)
 
 
 def validate_order_choice(client: Client, order_ids) -> list[int]:
@@ -217,8 +333,10 @@ def validate_order_choice(client: Client, order_ids) -> list[int]:
 
 
 def issue_invoice(client: Client, order_ids=None, user=None, language: str = "zh",
-                  issue_date: date | None = None) -> Invoice:
-    """Invoice what ``client`` had accepted and not yet invoiced (all orders, or ``order_ids``).
+                  issue_date: date | None = None, up_to: date | None = None) -> Invoice:
+    """Invoice what ``client`` had accepted and not yet invoiced (all orders, or ``order_ids``),
+    of the work done up to ``up_to`` (default: the issue date, so everything accepted). The
+    invoice keeps that date and the period its pieces were done in (first to last work date).
 
     One line per order: the pieces × the order's unit price snapshot, half-up to the fen; the
     total is the sum of the lines. Nothing left → NothingToInvoice (409), and the caller's
@@ -229,19 +347,26 @@ def issue_invoice(client: Client, order_ids=None, user=None, language: str = "zh
         raise NotFound()
     if language not in LANGUAGES:
         raise ValidationError(fields={"language": str(_l("Chinese or English."))})
-    ids = validate_order_choice(client, order_ids)
-    if not _pending(client.id, ids):
-        raise NothingToInvoice()
     issue_date = issue_date or local_today()
+    if up_to is not None and up_to > issue_date:
+        raise ValidationError(fields={"up_to": str(_l("The date cannot be in the future."))})
+    up_to = up_to or issue_date
+    # Up to the issue date is everything accepted: the order's own counter, no tallies to sum.
+    cutoff = up_to if up_to < issue_date else None
+    ids = validate_order_choice(client, order_ids)
+    if not _pending(client.id, ids, cutoff):
+        raise NothingToInvoice()
     year = issue_date.year
     # The counter row is the queue: concurrent issuers wait here, then read fresh counts.
     seq = numbers.next_number("invoice", year)
-    claims = _claim_pieces(client.id, ids)
+    claims = _claim_pieces(client.id, ids, cutoff)
     if not claims:
         raise NothingToInvoice()
+    period_start, period_end = _work_period(claims, up_to)
     invoice = Invoice(number=f"{year}-{seq:06d}", year=year, seq=seq, client_id=client.id, issue_date=issue_date,
                       issued_by=audit.actor_of(user)[1], status="issued", paid_amount=Decimal("0.00"),
-                      total=Decimal("0.00"), prev_hash=chain.GENESIS, hash=chain.GENESIS)
+                      total=Decimal("0.00"), prev_hash=chain.GENESIS, hash=chain.GENESIS,
+                      billed_up_to=up_to, period_start=period_start, period_end=period_end)
     db.session.add(invoice)
     db.session.flush()
     for claim in claims:
@@ -263,6 +388,10 @@ def issue_invoice(client: Client, order_ids=None, user=None, language: str = "zh
     audit.record("issue", "invoice", invoice.id, after={**audit.snapshot(invoice, INVOICE_FIELDS),
                  "lines": [{"order_id": c.order_id, "quantity": c.quantity} for c in claims]}, user=user)
     return invoice
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def stored_pdf(invoice: Invoice) -> bytes:
@@ -296,6 +425,9 @@ def invoice_document(invoice: Invoice, order_numbers: dict[int, str] | None = No
         "issue_date": invoice.issue_date.isoformat(),
         "due_date": due.isoformat(),
         "terms_days": client.payment_terms_days or 0,
+        "up_to": _iso(invoice.billed_up_to) or "",
+        "period_start": _iso(invoice.period_start) or "",
+        "period_end": _iso(invoice.period_end) or "",
         "lines": [{"order": order_numbers.get(ln.order_id, str(ln.order_id)), "product": ln.product_name,
                    "quantity": f"{ln.quantity:,}", "unit_price": format_rate(ln.unit_price),
                    "amount": format_money(ln.amount)} for ln in invoice.lines],

@@ -22,8 +22,13 @@ def test_admin_issues_prints_and_voids_an_invoice_at_tablet_size(live, page_at, 
     page.click("text=开客户结算单")
     page.select_option("#pick_client", label="宁夏红枸杞礼盒有限公司")
     page.click("text=显示订单")
+    page.click("text=改为截至今天")  # the pieces were accepted today, after the default (last month's end)
     assert page.locator("input.inv-check:checked").count() == 2
-    page.click("#issue-form button[type=submit]")
+    assert page.inner_text("#inv-total") == "¥865.40"
+    page.uncheck("input.inv-check >> nth=1")
+    assert page.inner_text("#inv-total") == "¥740.40"  # the running total, in the page
+    page.check("input.inv-check >> nth=1")
+    page.click("#issue-form button.btn-primary")
     page.wait_for_url("**/invoices/*")
     assert "¥865.40" in page.inner_text(".invoice-doc")
     assert "捌佰陆拾伍元肆角整" in page.inner_text(".invoice-doc")

@@ -13,7 +13,7 @@ from tests.unit.test_invoices_pdf import _tiny_png
 
 
 def _issue_via_page(client, customer, order_ids=None):
-    page = client.get(f"/invoices/new?client_id={customer.id}")
+    page = client.get(f"/invoices/new?client_id={customer.id}&up_to={local_today()}")
     assert page.status_code == 200
     values = form_values(page.get_data(as_text=True))
     data = {**values, "client_id": customer.id, "language": "zh"}
@@ -21,23 +21,23 @@ def _issue_via_page(client, customer, order_ids=None):
         data["all_orders"] = "1"  # as the client page's "invoice all of it" button sends
     else:
         data["order_ids"] = order_ids
-    return data, client.post(f"/invoices/new?client_id={customer.id}", data=data)
+    return data, client.post(f"/invoices/new?client_id={customer.id}&up_to={local_today()}", data=data)
 
 
 def test_admin_issues_from_the_page_once_even_when_the_form_is_sent_twice(app, client, login_as, make):
     login_as("admin")
     customer, (a, b) = accepted_pieces(make, orders=((100, "0.6000", 40), (100, "1.0000", 5)))
-    page = client.get(f"/invoices/new?client_id={customer.id}").get_data(as_text=True)
+    page = client.get(f"/invoices/new?client_id={customer.id}&up_to={local_today()}").get_data(as_text=True)
     assert a.number in page and b.number in page and "¥24.00" in page
     values = form_values(page)
-    none = client.post(f"/invoices/new?client_id={customer.id}", data={**values, "client_id": customer.id, "language": "zh"})
+    none = client.post(f"/invoices/new?client_id={customer.id}&up_to={local_today()}", data={**values, "client_id": customer.id, "language": "zh"})
     assert none.status_code == 422 and "请至少选择一个订单" in none.get_data(as_text=True)
     data, resp = _issue_via_page(client, customer, [a.id])
     assert resp.status_code == 303
     invoice = db.session.scalars(select(Invoice)).one()
     assert resp.headers["Location"].endswith(f"/invoices/{invoice.id}")
     assert [ln.order_id for ln in invoice.lines] == [a.id]
-    repeat = client.post(f"/invoices/new?client_id={customer.id}", data=data)
+    repeat = client.post(f"/invoices/new?client_id={customer.id}&up_to={local_today()}", data=data)
     assert repeat.status_code in (302, 303) and repeat.headers["Location"].endswith(f"/invoices/{invoice.id}")
     assert db.session.scalar(select(func.count(Invoice.id))) == 1
     detail = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
@@ -49,9 +49,9 @@ def test_nothing_left_shows_a_plain_message_and_stores_nothing(app, client, logi
     customer, (order,) = accepted_pieces(make)
     data, resp = _issue_via_page(client, customer, [order.id])
     assert resp.status_code == 303
-    page = client.get(f"/invoices/new?client_id={customer.id}")
+    page = client.get(f"/invoices/new?client_id={customer.id}&up_to={local_today()}")
     values = form_values(page.get_data(as_text=True))
-    again = client.post(f"/invoices/new?client_id={customer.id}",
+    again = client.post(f"/invoices/new?client_id={customer.id}&up_to={local_today()}",
                         data={**values, "client_id": customer.id, "order_ids": [order.id], "language": "zh"})
     assert again.status_code == 409
     assert "没有可结算的件数" in again.get_data(as_text=True)
