@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Invoice, Order
-from app.services import invoicing
+from app.services import chain, invoicing
 from tests.helpers import form_values
 
 pytestmark = pytest.mark.calendar  # work dates relative to today, "last month"
@@ -56,7 +56,7 @@ def test_an_invoice_bills_only_work_up_to_the_chosen_day_and_states_its_period(a
     assert rest["lines"][0]["quantity"] == 7 and rest["up_to"] == clock.today.isoformat()
     assert rest["period"] == {"from": clock.days_ago(5).isoformat(), "to": clock.days_ago(5).isoformat()}
     assert db.session.get(Order, order.id).invoiced == 57
-    assert invoicing.verify_chain() == []
+    assert chain.verify_invoices() == []
 
 
 def test_the_period_follows_the_order_work_was_done_when_an_invoice_is_voided(app, make, clock):
