@@ -1,7 +1,7 @@
 """invoices: the period an invoice covers (pieces accepted up to a chosen date, first and last work date billed)
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-02 00:20:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
