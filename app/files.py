@@ -1,21 +1,49 @@
-"""Stored files: an upload checked by its bytes and kept in the database, served with its hash
-as the ETag, or inlined into a PDF as a data URI."""
+"""Stored files: kept in the database (so every app server reaches them) with their SHA-256;
+an upload checked by its bytes; a document read back by its id and hash; served with its hash
+as the ETag, or inlined into a PDF as a data URI. Storing flushes, never commits."""
 from __future__ import annotations
 
 import base64
+import hashlib
 
 from flask import Response, abort, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.utils import secure_filename
 
+from app.extensions import db
 from app.images import clean_picture
 from app.models import StoredFile
-from app.services import catalog
-from app.services.errors import ValidationError
+from app.services.errors import StoredPdfChanged, ValidationError
 
 # Magic numbers of the picture formats we accept; the browser's content type is not trusted.
 PICTURE_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 NOT_A_PICTURE = _l("A JPEG, PNG or WebP picture.")
+
+
+def digest(data: bytes) -> str:
+    """SHA-256 (hex) of a file's bytes, as ``StoredFile.sha256`` holds it."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def store_file(filename: str, content_type: str, data: bytes) -> StoredFile:
+    """Keep ``data`` (flushed: the row has its id)."""
+    row = StoredFile(filename=filename[:200], content_type=content_type, size=len(data), sha256=digest(data), data=data)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def read_checked(file_id: int | None, sha256: str | None = None) -> bytes:
+    """The bytes of stored file ``file_id`` exactly as stored: their hash must be ``sha256``
+    (the hash the document's owner kept) or, without one, the file's own. StoredPdfChanged
+    when the file is missing or its bytes differ."""
+    row = db.session.get(StoredFile, file_id) if file_id else None
+    if row is None:
+        raise StoredPdfChanged()
+    data = row.data
+    if digest(data) != (sha256 or row.sha256):
+        raise StoredPdfChanged()
+    return data
 
 
 def sniff_picture(data: bytes) -> str | None:
@@ -40,7 +68,7 @@ def store_picture(field):
     # Decoded with a pixel limit, re-encoded to a bounded size, EXIF/GPS stripped (app/images.py).
     data, content_type = clean_picture(data, field.name)
     stem = (secure_filename(storage.filename) or "picture").rsplit(".", 1)[0] or "picture"
-    return catalog.store_file(f"{stem}.{'png' if content_type == 'image/png' else 'jpg'}", content_type, data)
+    return store_file(f"{stem}.{'png' if content_type == 'image/png' else 'jpg'}", content_type, data)
 
 
 def data_uri(stored: StoredFile | None) -> str | None:

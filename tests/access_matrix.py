@@ -60,6 +60,7 @@ def build_world(make, db):
     """Two stations; A with workers A1 and A2, B with B1; each worker with an order, a batch,
     returns (one with a photo), a closed-period payslip; clients, products, invoices, periods,
     a policy, notices and spare staff accounts for the routes that name them."""
+    from app import files
     from app.models import Notice
     from app.services import catalog, insurance, invoicing, production, wages
     from tests.wages_fixtures import close, issue_on, period_for, previous_month, return_on
@@ -80,8 +81,8 @@ def build_world(make, db):
         old = issue_on(make, order, worker, 20, start)
         return_on(old, start, accepted=10)
         batch = make.batch(order=order, worker=worker, quantity=50)
-        photo = catalog.store_file(f"photo-{label}.png", "image/png", photo_png)
-        catalog.update_product(product, picture=catalog.store_file(f"pic-{label}.png", "image/png", photo_png))
+        photo = files.store_file(f"photo-{label}.png", "image/png", photo_png)
+        catalog.update_product(product, picture=files.store_file(f"pic-{label}.png", "image/png", photo_png))
         ret = production.record_return(batch=batch, accepted=5, rejected=1, photo=photo)
         db.session.commit()
         notice = Notice(station_id=station.id, kind="overdue_batch", entity="batch", entity_id=batch.id,

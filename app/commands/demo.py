@@ -12,6 +12,7 @@ import click
 from flask import Flask
 from sqlalchemy import func, select
 
+from app import files
 from app.auth.passwords import hash_secret
 from app.dates import month_bounds, previous_month
 from app.extensions import db
@@ -115,7 +116,7 @@ def _attach_pictures(products) -> None:
     for product in products:
         name = PICTURES.get(product.name)
         if name:
-            stored = catalog.store_file(name, "image/svg+xml", (folder / name).read_bytes())
+            stored = files.store_file(name, "image/svg+xml", (folder / name).read_bytes())
             product.picture_id = stored.id
     db.session.flush()
 

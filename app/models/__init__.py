@@ -14,12 +14,12 @@ from app.models.system import (
     PolicyCoverage,
     Setting,
 )
-from app.models.wages import Adjustment, PayPeriod, PayPeriodReopening, Payslip, PayslipLine
+from app.models.wages import Adjustment, PayPeriod, PayPeriodReopening, Payslip, PayslipLine, StatementsPdf
 
 __all__ = [
     "KEY_GROUPS", "Adjustment", "ApiToken", "AuditEvent", "EndedSession", "Batch", "Client", "CreditNote",
     "IdempotencyKey", "InsurancePolicy", "Invoice", "InvoiceLine", "JobRun", "LoginThrottle",
     "Notice", "NumberCounter", "Order", "OrderDayTally", "OrderStep", "PayPeriod", "PayPeriodReopening", "Payment",
     "Payslip", "PayslipLine", "PolicyCoverage", "Product", "ProductRate", "ProductStep", "ProductStepRate", "Return",
-    "Setting", "Station", "StoredFile", "User", "Worker", "local_today", "to_local", "utc_start_of", "utcnow",
+    "Setting", "StatementsPdf", "Station", "StoredFile", "User", "Worker", "local_today", "to_local", "utc_start_of", "utcnow",
 ]

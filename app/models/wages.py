@@ -108,3 +108,20 @@ class PayPeriodReopening(Model):
     removed_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class StatementsPdf(Model):
+    """A closed period's pay statements printed together (every station or one, one or two a
+    sheet), stored on its first download. Later downloads are found by this row and read by
+    its file's id and hash, so they are byte-identical or refused."""
+
+    __tablename__ = "statements_pdfs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pay_period_id: Mapped[int] = mapped_column(ForeignKey("pay_periods.id"), index=True)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    per_sheet: Mapped[int]
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("per_sheet in (1, 2)", name="per_sheet"),)

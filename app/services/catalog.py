@@ -55,16 +55,6 @@ def update_client(client: Client, expected_version: int | None = None, **changes
     return client
 
 
-def store_file(filename: str, content_type: str, data: bytes) -> StoredFile:
-    import hashlib
-
-    row = StoredFile(filename=filename[:200], content_type=content_type, size=len(data),
-                     sha256=hashlib.sha256(data).hexdigest(), data=data)
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
 def _validate_rates(values: dict) -> None:
     errors = {}
     for key in RATE_FIELDS:

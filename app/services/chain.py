@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
+from app import files
 from app.extensions import db
 from app.models import Invoice, PayPeriodReopening, Payslip, PayslipLine, StoredFile
 from app.money import api_amount, api_rate
@@ -46,11 +47,6 @@ ZERO = Decimal("0.00")
 def digest(canonical: str) -> str:
     """The one hash of the chains: SHA-256 of the canonical text's UTF-8, in hex."""
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def file_digest(data: bytes) -> str:
-    """SHA-256 (hex) of stored bytes, as ``StoredFile.sha256`` and ``Invoice.pdf_sha256`` hold it."""
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -244,5 +240,5 @@ def _stored_hashes(file_ids: Sequence[int], chunk: int = 100) -> dict[int, str]:
     for start in range(0, len(file_ids), chunk):
         for file_id, data in db.session.execute(
                 select(StoredFile.id, StoredFile.data).where(StoredFile.id.in_(file_ids[start:start + chunk]))):
-            hashes[file_id] = file_digest(data)
+            hashes[file_id] = files.digest(data)
     return hashes

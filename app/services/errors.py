@@ -56,3 +56,13 @@ class Forbidden(DomainError):
 
     def default_message(self):
         return _l("You may not do this.")
+
+
+class StoredPdfChanged(DomainError):
+    """A stored document's bytes no longer match the hash kept when it was stored."""
+
+    status = 500
+    code = "pdf_checksum_mismatch"
+
+    def default_message(self):
+        return _l("The stored PDF does not match its checksum. Tell your administrator.")

@@ -15,7 +15,6 @@ Functions flush, never commit: the view, job or command commits once.
 """
 from __future__ import annotations
 
-import hashlib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Row, case, func, select, update
 from sqlalchemy.orm import selectinload
 
+from app import files
 from app.db_tx import rowcount
 from app.extensions import db
 from app.models import (
@@ -48,7 +48,7 @@ from app.models import (
 )
 from app.money import amount_in_words, format_money, format_rate, line_amount, round_money
 from app.services import audit, chain, numbers
-from app.services.errors import ConflictError, DomainError, NotFound, ValidationError
+from app.services.errors import ConflictError, NotFound, ValidationError
 from app.services.production import finished_returns
 
 INVOICE_FIELDS = ("number", "client_id", "issue_date", "billed_up_to", "period_start", "period_end", "total", "status",
@@ -73,16 +73,6 @@ class InvoiceNotOpen(ConflictError):
 
     def default_message(self):
         return _l("This invoice is void or fully paid.")
-
-
-class StoredPdfChanged(DomainError):
-    """The stored PDF no longer matches the hash kept when it was issued."""
-
-    status = 500
-    code = "pdf_checksum_mismatch"
-
-    def default_message(self):
-        return _l("The stored PDF does not match its checksum. Tell your administrator.")
 
 
 # --- enterprise settings
@@ -121,11 +111,9 @@ def update_enterprise_settings(logo: bytes | None = None, remove_logo: bool = Fa
         if len(logo) > MAX_LOGO_BYTES:
             raise ValidationError(fields={"logo": str(_l("At most 1 MB."))})
         from app.images import LOGO_SIDE, clean_picture
-        from app.services.catalog import store_file
-
         logo, mime = clean_picture(logo, "logo", LOGO_SIDE)  # pixel limit, no EXIF, bounded size
 
-        logo_id = store_file("logo" + (".png" if mime == "image/png" else ".jpg"), mime, logo).id
+        logo_id = files.store_file("logo" + (".png" if mime == "image/png" else ".jpg"), mime, logo).id
     elif remove_logo:
         logo_id = None
     for key in ENTERPRISE_KEYS:
@@ -142,12 +130,10 @@ def logo_data_uri(logo_file_id: int | None) -> str | None:
     """The logo as a data: URI (the only kind of image the PDF fetcher lets through)."""
     if not logo_file_id:
         return None
-    import base64
-
     row = db.session.get(StoredFile, logo_file_id)
     if row is None or row.content_type not in LOGO_TYPES.values():
         return None
-    return f"data:{row.content_type};base64," + base64.b64encode(row.data).decode("ascii")
+    return files.data_uri(row)
 
 
 # --- issuing
@@ -377,9 +363,7 @@ def issue_invoice(client: Client, order_ids=None, user=None, language: str = "zh
     db.session.refresh(invoice, ["lines"])
     invoice.total = sum((line.amount for line in invoice.lines), Decimal("0.00"))
     pdf = render_invoice_pdf(invoice, language=language, order_numbers={c.order_id: c.order_number for c in claims})
-    from app.services.catalog import store_file
-
-    stored = store_file(f"invoice-{invoice.number}.pdf", "application/pdf", pdf)
+    stored = files.store_file(f"invoice-{invoice.number}.pdf", "application/pdf", pdf)
     invoice.pdf_id = stored.id
     invoice.pdf_sha256 = stored.sha256
     invoice.prev_hash = chain.invoice_head(before_id=invoice.id)
@@ -396,13 +380,7 @@ def _iso(day: date | None) -> str | None:
 
 def stored_pdf(invoice: Invoice) -> bytes:
     """The invoice's PDF exactly as issued; StoredPdfChanged if its bytes no longer match."""
-    row = db.session.get(StoredFile, invoice.pdf_id) if invoice.pdf_id else None
-    if row is None:
-        raise StoredPdfChanged()
-    data = row.data
-    if hashlib.sha256(data).hexdigest() != invoice.pdf_sha256:
-        raise StoredPdfChanged()
-    return data
+    return files.read_checked(invoice.pdf_id, invoice.pdf_sha256 or "missing")
 
 
 # --- the document
@@ -489,13 +467,11 @@ def render_credit_note_pdf(note: CreditNote, invoice: Invoice, language: str = "
 
 
 def stored_credit_note_pdf(note: CreditNote) -> bytes:
-    row = db.session.get(StoredFile, note.pdf_id) if note.pdf_id else None
-    if row is None:
+    """The credit note's PDF as stored; NotFound before it has one, StoredPdfChanged if its
+    bytes no longer match."""
+    if not note.pdf_id:
         raise NotFound()
-    data = row.data
-    if hashlib.sha256(data).hexdigest() != row.sha256:
-        raise StoredPdfChanged()
-    return data
+    return files.read_checked(note.pdf_id)
 
 
 def void_invoice(invoice: Invoice, reason: str, user=None, language: str = "zh") -> CreditNote:
@@ -529,9 +505,7 @@ def void_invoice(invoice: Invoice, reason: str, user=None, language: str = "zh")
                       amount=invoice.total, reason=reason, issued_by=audit.actor_of(user)[1])
     db.session.add(note)
     db.session.flush()
-    from app.services.catalog import store_file
-
-    note.pdf_id = store_file(f"credit-note-{note.number}.pdf", "application/pdf",
+    note.pdf_id = files.store_file(f"credit-note-{note.number}.pdf", "application/pdf",
                              render_credit_note_pdf(note, invoice, language)).id
     db.session.flush()
     audit.record("void", "invoice", invoice.id, before={"status": "issued"},

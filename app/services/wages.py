@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.dates import month_bounds
@@ -32,7 +32,7 @@ from app.models import (
     Payslip,
     PayslipLine,
     Product,
-    StoredFile,
+    StatementsPdf,
     Worker,
     local_today,
     utcnow,
@@ -384,9 +384,7 @@ def reopen_blockers(period: PayPeriod) -> list[str]:
     reasons = []
     printed = db.session.scalar(select(func.count(Payslip.id)).where(Payslip.pay_period_id == period.id,
                                                                      Payslip.pdf_id.is_not(None)))
-    bulk = db.session.scalar(select(func.count(StoredFile.id)).where(or_(
-        StoredFile.filename == f"pay-statements-{period.id}.pdf",
-        StoredFile.filename.like(f"pay-statements-{period.id}-%"))))
+    bulk = db.session.scalar(select(func.count(StatementsPdf.id)).where(StatementsPdf.pay_period_id == period.id))
     if printed or bulk:
         reasons.append(str(_l("Its pay statements have been printed or downloaded.")))
     exported = db.session.scalar(select(func.count(AuditEvent.id)).where(

@@ -1,13 +1,12 @@
 """Pay statements as PDF (结算单) and the payroll export (.xlsx, .csv).
 
-A statement PDF is rendered once, on its first download, and stored (StoredFile), so every
-later download of a closed period's statements is byte-identical. The PDF templates get a
+A statement PDF is rendered once, on its first download, and stored (app/files.py); every
+later download is found by the file's id and hash, so it is byte-identical or refused. The PDF templates get a
 plain dict of already-formatted strings; ID numbers are masked on every printout.
 """
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from collections.abc import Callable
 
@@ -15,9 +14,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import selectinload
 
-from app.db_tx import rowcount, writing
+from app import files
+from app.db_tx import writing
 from app.extensions import db
-from app.models import PayPeriod, Payslip, Setting, Station, StoredFile, Worker, to_local
+from app.models import PayPeriod, Payslip, Setting, StatementsPdf, Station, StoredFile, Worker, to_local
 from app.money import amount_in_words, format_money, format_rate
 from app.pdf import render_pdf
 from app.spreadsheet import as_text, text_row
@@ -62,9 +62,10 @@ def _statements_pdf(slips: list[Payslip], period: PayPeriod, per_sheet: int = 1)
                       period=f"{period.start:%Y-%m-%d} – {period.end:%Y-%m-%d}", per_sheet=per_sheet)
 
 
-def _store_once(find: Callable[[], StoredFile | None], render: Callable[[], bytes], filename: str,
-                attach: Callable[[int], bool] | None = None) -> bytes:
-    """The stored bytes if any; otherwise render, store (flushed) and return them.
+def _store_once(find: Callable[[], tuple[int, str] | None], render: Callable[[], bytes], filename: str,
+                attach: Callable[[int, str], object]) -> bytes:
+    """The stored bytes if any (found as a file id and hash: files.read_checked); otherwise
+    render, store (flushed), ``attach`` the new file's id and hash to its owner, and return them.
 
     Rendering happens outside any write lock; the store re-checks under the lock, so two
     first downloads at once keep one file and answer the same bytes afterwards. The caller
@@ -72,7 +73,7 @@ def _store_once(find: Callable[[], StoredFile | None], render: Callable[[], byte
     """
     found = find()
     if found is not None:
-        return found.data
+        return files.read_checked(*found)
     data = render()
     db.session.rollback()  # end the read (nothing written): the store below takes the write lock at BEGIN
     with writing():
@@ -80,13 +81,9 @@ def _store_once(find: Callable[[], StoredFile | None], render: Callable[[], byte
             db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STORE_LOCK_KEY})
         found = find()
         if found is not None:
-            return found.data
-        stored = StoredFile(filename=filename, content_type="application/pdf", size=len(data),
-                            sha256=hashlib.sha256(data).hexdigest(), data=data)
-        db.session.add(stored)
-        db.session.flush()
-        if attach is not None:
-            attach(stored.id)
+            return files.read_checked(*found)
+        stored = files.store_file(filename, "application/pdf", data)
+        attach(stored.id, stored.sha256)
     return data
 
 
@@ -95,30 +92,36 @@ def payslip_pdf(slip: Payslip) -> bytes:
     slip_id = slip.id
 
     def find():
-        pdf_id = db.session.scalar(select(Payslip.pdf_id).where(Payslip.id == slip_id))
-        return db.session.get(StoredFile, pdf_id) if pdf_id else None
+        row = db.session.execute(select(StoredFile.id, StoredFile.sha256).join(Payslip, Payslip.pdf_id == StoredFile.id)
+                                 .where(Payslip.id == slip_id)).first()
+        return tuple(row) if row else None
 
     def render():
         loaded = db.session.scalars(select(Payslip).where(Payslip.id == slip_id).options(selectinload(Payslip.lines))).one()
         return _statements_pdf([loaded], loaded.pay_period)
 
-    def attach(file_id: int) -> bool:
-        return rowcount(db.session.execute(update(Payslip).where(Payslip.id == slip_id, Payslip.pdf_id.is_(None))
-                                           .values(pdf_id=file_id).execution_options(synchronize_session=False))) == 1
+    def attach(file_id: int, sha256: str) -> None:
+        db.session.execute(update(Payslip).where(Payslip.id == slip_id, Payslip.pdf_id.is_(None))
+                           .values(pdf_id=file_id).execution_options(synchronize_session=False))
 
     return _store_once(find, render, f"payslip-{slip_id}.pdf", attach)
 
 
 def period_pdf(period: PayPeriod, station_id: int | None = None, per_sheet: int = 1) -> bytes:
     """All of a closed period's statements (of one station, or all) in one PDF for printing:
-    one an A4 sheet, or two (``per_sheet=2``, each on half a sheet: 39 workers, 20 sheets)."""
+    one an A4 sheet, or two (``per_sheet=2``, each on half a sheet: 39 workers, 20 sheets).
+    Stored on the first download (a ``StatementsPdf`` row) and read back by its id and hash."""
     per_sheet = 2 if per_sheet == 2 else 1
-    name = (f"pay-statements-{period.id}" + (f"-station-{station_id}" if station_id else "")
-            + ("-2up" if per_sheet == 2 else "") + ".pdf")
     period_id = period.id
+    name = (f"pay-statements-{period.start:%Y-%m}" + (f"-station-{station_id}" if station_id else "")
+            + ("-2up" if per_sheet == 2 else "") + ".pdf")
+    station_is = StatementsPdf.station_id == station_id if station_id else StatementsPdf.station_id.is_(None)
 
     def find():
-        return db.session.scalar(select(StoredFile).where(StoredFile.filename == name).order_by(StoredFile.id).limit(1))
+        row = db.session.execute(select(StatementsPdf.file_id, StatementsPdf.sha256).where(
+            StatementsPdf.pay_period_id == period_id, station_is, StatementsPdf.per_sheet == per_sheet)
+            .order_by(StatementsPdf.id).limit(1)).first()
+        return tuple(row) if row else None
 
     def render():
         stmt = (select(Payslip).where(Payslip.pay_period_id == period_id).options(selectinload(Payslip.lines))
@@ -128,7 +131,12 @@ def period_pdf(period: PayPeriod, station_id: int | None = None, per_sheet: int 
         slips = list(db.session.scalars(stmt).all())
         return _statements_pdf(slips, db.session.get_one(PayPeriod, period_id), per_sheet)
 
-    return _store_once(find, render, name)
+    def attach(file_id: int, sha256: str) -> None:
+        db.session.add(StatementsPdf(pay_period_id=period_id, station_id=station_id or None, per_sheet=per_sheet,
+                                     file_id=file_id, sha256=sha256))
+        db.session.flush()
+
+    return _store_once(find, render, name, attach)
 
 
 # --- payroll export

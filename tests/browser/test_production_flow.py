@@ -6,9 +6,9 @@ import re
 import subprocess
 from datetime import timedelta
 
+from app import files
 from app.extensions import db
 from app.models import Batch, Order, local_today
-from app.services import catalog
 from tests.browser.conftest import open_nav, sign_in_staff
 
 
@@ -31,7 +31,7 @@ def set_up(make):
     client = make.client(name="宁夏红枸杞礼盒有限公司")
     product = make.product(client=client, name="黑枸杞礼盒折叠", piece_rate="0.3500", unit_price="0.6000",
                            batch_size=200)
-    product.picture_id = catalog.store_file("box.png", "image/png", product_picture()).id
+    product.picture_id = files.store_file("box.png", "image/png", product_picture()).id
     db.session.commit()
     make.worker(station=station, name="王秀英", phone="13900000001")
     make.worker(station=station, name="李桂兰", phone="13900000002")

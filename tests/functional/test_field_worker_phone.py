@@ -3,9 +3,10 @@ with the statement or says why; past statements open as a phone page; her own ti
 lands on her batch; GET /api/v1/me/returns (finding 3)."""
 from sqlalchemy import select
 
+from app import files
 from app.extensions import db
 from app.models import local_today
-from app.services import catalog, production, wages
+from app.services import production, wages
 from tests.wages_fixtures import close, issue_on, period_for, previous_month, return_on
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
@@ -16,7 +17,7 @@ def _her(make):
     worker = make.worker(station=station, name="高秀英")
     order = make.order(station=station, product=make.product(name="黑枸杞礼盒折叠", piece_rate="0.3500"), quantity=1000)
     batch = production.issue_batch(order=order, worker=worker, quantity=40)
-    photo = catalog.store_file("rejects.png", "image/png", PNG)
+    photo = files.store_file("rejects.png", "image/png", PNG)
     ret = production.record_return(batch=batch, accepted=30, rejected=3, note="胶水溢出", photo=photo)
     db.session.commit()
     return worker, batch, ret

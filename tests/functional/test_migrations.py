@@ -149,3 +149,30 @@ def test_0007_gives_every_product_its_one_step_links_batches_and_returns_and_goe
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM returns WHERE step_id IS NOT NULL")).scalar() == 1
         db.engine.dispose()
+
+
+def test_0010_finds_the_statements_already_printed_under_their_old_names(app, tmp_path, database_url):
+    """Statement prints stored before 0010 (known only by their file names) get their rows: the
+    same file is answered and still blocks reopening; a file of another name gets none."""
+    from alembic.script import ScriptDirectory
+
+    before = ScriptDirectory(str(Path(MIGRATIONS))).get_revision("0010").down_revision
+    url = _empty_database_url(tmp_path, database_url)
+    migrated = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": url})
+    with migrated.app_context():
+        upgrade(directory=MIGRATIONS, revision=before)
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO stations (id, name, shortfall_policy, created_at) VALUES (3, 'S', 'none', '2026-01-01')"))
+            conn.execute(text("INSERT INTO pay_periods (id, start, \"end\", status, created_at) "
+                              "VALUES (7, '2026-01-01', '2026-01-31', 'closed', '2026-02-01')"))
+            for file_id, name in ((1, "pay-statements-7.pdf"), (2, "pay-statements-7-station-3-2up.pdf"),
+                                  (3, "invoice-2026-000001.pdf"), (4, "pay-statements-8.pdf")):
+                conn.execute(text("INSERT INTO stored_files (id, filename, content_type, size, sha256, data, created_at) "
+                                  "VALUES (:id, :name, 'application/pdf', 4, :sha, :data, '2026-02-02')"),
+                             {"id": file_id, "name": name, "sha": f"{file_id:064d}", "data": b"%PDF"})
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT pay_period_id, station_id, per_sheet, file_id, sha256 FROM statements_pdfs "
+                                     "ORDER BY file_id")).all()
+        db.engine.dispose()
+    assert [tuple(r) for r in rows] == [(7, None, 1, 1, f"{1:064d}"), (7, 3, 2, 2, f"{2:064d}")]

@@ -6,6 +6,7 @@ from datetime import timedelta
 import segno
 from sqlalchemy import func, select
 
+from app import files
 from app.models import Batch, Order, Return, local_today
 from app.services import production
 from tests.production_pages_fixtures import PNG, follow, submit
@@ -193,12 +194,11 @@ def _pdf_text(tmp_path, data, *args):
 
 
 def test_batch_ticket_pdf_is_chinese_with_an_embedded_cjk_font_and_the_code(client, login_as, make, db, tmp_path):
-    from app.services import catalog
 
     station = make.station(name="东城幸福就业车间")
     login_as("supervisor", station=station)
     product = make.product(name="黑枸杞礼盒折叠", piece_rate="0.0350")
-    product.picture_id = catalog.store_file("box.png", "image/png", PNG).id
+    product.picture_id = files.store_file("box.png", "image/png", PNG).id
     db.session.commit()
     order = make.order(station=station, product=product)
     batch = make.batch(order=order, worker=make.worker(station=station, name="王秀英"), quantity=200)

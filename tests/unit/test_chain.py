@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import text, update
 
+from app import files
 from app.extensions import db
 from app.models import Invoice, InvoiceLine, PayPeriod, PayPeriodReopening, Payslip, PayslipLine, StoredFile
 from app.services import chain, ledger
@@ -81,7 +82,7 @@ def _old_chain(make):
     db.session.add(PayPeriodReopening(id=1, prev_hash=SLIP_2, removed_hash=SLIP_3_WITHDRAWN, hash=REOPENING,
                                       **_reopening_values()))
     pdfs = [StoredFile(id=i, filename=f"invoice-2026-00000{i}.pdf", content_type="application/pdf", size=len(data),
-                       sha256=chain.file_digest(data), data=data)
+                       sha256=files.digest(data), data=data)
             for i, data in ((1, b"%PDF-1.7 golden one"), (2, b"%PDF-1.7 golden two"))]
     db.session.add_all(pdfs)
     db.session.flush()

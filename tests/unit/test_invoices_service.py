@@ -11,7 +11,7 @@ from app.extensions import db
 from app.invoices.serializers import statement_json
 from app.models import CreditNote, Invoice, NumberCounter, Order, StoredFile, local_today
 from app.services import chain, invoicing, production
-from app.services.errors import ConflictError, ValidationError
+from app.services.errors import ConflictError, StoredPdfChanged, ValidationError
 from tests.invoices_fixtures import accepted_pieces
 
 pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
@@ -126,7 +126,7 @@ def test_hash_chain_finds_a_row_or_pdf_changed_behind_the_apps_back(app, make):
     db.session.commit()
     db.session.expire_all()
     assert [(p.entity_id, p.reason) for p in chain.verify_invoices()] == [(second.id, "the stored PDF differs from the one issued")]
-    with pytest.raises(invoicing.StoredPdfChanged):
+    with pytest.raises(StoredPdfChanged):
         invoicing.stored_pdf(db.session.get(Invoice, second.id))
 
 
