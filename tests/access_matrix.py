@@ -111,7 +111,7 @@ def build_world(make, db):
         invoice = db.session.scalar(select(Invoice.id).where(Invoice.client_id == s["client"].id))
         return {"worker_id": s["worker"].id, "batch_id": s["batch"].id, "order_id": s["order"].id,
                 "return_id": s["return"].id, "client_id": s["client"].id, "product_id": s["product"].id,
-                "notice_id": s["notice"].id, "user_id": s["spare"].id, "station_id": s["station"].id,
+                "step_id": s["product"].steps[0].id, "notice_id": s["notice"].id, "user_id": s["spare"].id, "station_id": s["station"].id,
                 "payslip_id": payslip, "invoice_id": invoice or 999999, "policy_id": policy.id,
                 "period_id": pay_period.id}
 

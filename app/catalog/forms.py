@@ -1,7 +1,7 @@
 """Forms for clients and products — used by the pages and the API alike."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import HiddenField, IntegerField, SelectField, StringField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.forms import REQUIRED, BaseForm, IdempotentForm, MoneyField, non_negative
@@ -49,7 +49,37 @@ class ProductPatchForm(BaseForm):
 
 
 class StepForm(BaseForm):
-    """A step's name and rate: a new step on the product page, a change (PATCH) in the API."""
+    """A step's change (PATCH) in the API: any of its name, a new rate and the day it starts."""
 
     name = StringField(_l("Step name"), validators=[Optional(), Length(min=1, max=50)])
     piece_rate = MoneyField(_l("Piece rate (paid per accepted piece)"), places=4, validators=[Optional(), non_negative])
+    effective_on = DateField(_l("In force from"), validators=[Optional()])
+
+
+# The product page's step forms (prefixed: they sit beside the product's own form).
+
+
+class StepNewForm(IdempotentForm):
+    """A new step at the end of the product's steps, with its first dated rate."""
+
+    name = StringField(_l("Step name"), validators=[DataRequired(REQUIRED), Length(max=50)])
+    piece_rate = MoneyField(_l("Piece rate (paid per accepted piece)"), places=4,
+                            validators=[InputRequired(REQUIRED), non_negative])
+    effective_on = DateField(_l("In force from"), validators=[Optional()])
+
+
+class StepRenameForm(IdempotentForm):
+    name = StringField(_l("Step name"), validators=[DataRequired(REQUIRED), Length(max=50)])
+
+
+class StepRateForm(IdempotentForm):
+    """A new rate for a step from a day (today or later); the history keeps every earlier one."""
+
+    piece_rate = MoneyField(_l("New piece rate"), places=4, validators=[InputRequired(REQUIRED), non_negative])
+    effective_on = DateField(_l("In force from"), validators=[InputRequired(REQUIRED)])
+
+
+class StepMoveForm(IdempotentForm):
+    """One place up or down (the button pressed names the direction)."""
+
+    direction = HiddenField()

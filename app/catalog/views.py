@@ -2,23 +2,23 @@
 may see it."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.catalog.forms import ClientForm, ProductForm
-from app.catalog.queries import client_choices
+from app.catalog.forms import ClientForm, ProductForm, StepMoveForm, StepNewForm, StepRateForm, StepRenameForm
+from app.catalog.queries import client_choices, step_rates, steps_overview
 from app.extensions import db
 from app.files import file_response, store_picture
 from app.forms import form_view
-from app.models import Batch, Client, Product, StoredFile
+from app.models import Batch, Client, Product, ProductStep, StoredFile, local_today
 from app.paging import int_arg, paged
 from app.permissions import is_record_id, require_roles
 from app.services import catalog
-from app.submission import expected_version, form_status, record_once
+from app.submission import expected_version, flash_refusal, form_status, record_once
 from app.templating import NAV_EXTRA
 
 bp = Blueprint("catalog", __name__)
@@ -137,9 +137,133 @@ def product_edit(product_id: int):
         if done:
             return done
         db.session.refresh(product)
-    rates = product.rates
-    status = form_status(form)
-    return render_template("catalog/product_form.html", form=form, product=product, rates=rates), status
+    return _product_page(product, form)
+
+
+def _product_page(product: Product, form: ProductForm | None = None, step_form: StepNewForm | None = None):
+    """The product's page: its own form, its steps (with the form adding one) and its rates;
+    the status is that of the form that was sent (422/409 on a refusal)."""
+    if form is None:
+        form = ProductForm(obj=product, formdata=None)
+        form.client_id.choices = client_choices()
+        form.version.data = product.version
+    today = local_today()
+    step_form = step_form or StepNewForm(prefix="step", formdata=None)
+    if step_form.effective_on.data is None:
+        step_form.effective_on.data = today
+    status = max(form_status(form), form_status(step_form))
+    overview = steps_overview(product.id, today)
+    # One form a step: each move carries a key of its own.
+    move_forms = {row["step"].id: StepMoveForm(prefix="move", formdata=None) for row in overview["steps"]}
+    return render_template("catalog/product_form.html", form=form, product=product, rates=product.rates,
+                           overview=overview, step_form=step_form, move_forms=move_forms), status
+
+
+# --- a product's steps (admin): add, rename, give a dated rate, reorder while unused
+
+
+def _step_of(product: Product, step_id: int) -> ProductStep:
+    step = db.session.get(ProductStep, step_id)
+    if step is None or step.product_id != product.id:
+        abort(404)
+    return step
+
+
+@bp.post("/products/<int:product_id>/steps")
+@require_roles("admin")
+@form_view
+def step_new(product_id: int):
+    product = db.session.get(Product, product_id) or abort(404)
+    form = StepNewForm(prefix="step")
+    if form.validate_on_submit():
+        def action():
+            step = catalog.add_step(product, name=form.name.data, piece_rate=form.piece_rate.data,
+                                    effective_on=form.effective_on.data)
+            return url_for("catalog.product_edit", product_id=product.id), _("Step %(name)s added.", name=step.name)
+
+        done = record_once(form, action)
+        if done:
+            return done
+        db.session.refresh(product)
+    return _product_page(product, step_form=form)
+
+
+@bp.route("/products/<int:product_id>/steps/<int:step_id>", methods=["GET", "POST"])
+@require_roles("admin")
+@form_view
+def step_edit(product_id: int, step_id: int):
+    """A step's page: its name (renamed here) and its rate history (a new dated rate below)."""
+    product = db.session.get(Product, product_id) or abort(404)
+    step = _step_of(product, step_id)
+    form = StepRenameForm(prefix="rename")
+    if request.method == "GET":
+        form.name.data = step.name
+    if form.validate_on_submit():
+        def action():
+            catalog.update_step(step, name=form.name.data)
+            return url_for("catalog.product_edit", product_id=product.id), _("Step %(name)s saved.", name=step.name)
+
+        done = record_once(form, action)
+        if done:
+            return done
+    return _step_page(product, step, rename_form=form)
+
+
+@bp.post("/products/<int:product_id>/steps/<int:step_id>/rates")
+@require_roles("admin")
+@form_view
+def step_rate(product_id: int, step_id: int):
+    product = db.session.get(Product, product_id) or abort(404)
+    step = _step_of(product, step_id)
+    form = StepRateForm(prefix="rate")
+    if form.validate_on_submit():
+        def action():
+            catalog.update_step(step, piece_rate=form.piece_rate.data, effective_on=form.effective_on.data)
+            return (url_for("catalog.step_edit", product_id=product.id, step_id=step.id),
+                    _("New rate for %(name)s saved.", name=step.name))
+
+        done = record_once(form, action)
+        if done:
+            return done
+    return _step_page(product, step, rate_form=form)
+
+
+def _step_page(product: Product, step: ProductStep, rename_form: StepRenameForm | None = None,
+               rate_form: StepRateForm | None = None):
+    today = local_today()
+    if rename_form is None:
+        rename_form = StepRenameForm(prefix="rename", formdata=None)
+        rename_form.name.data = step.name
+    if rate_form is None:
+        rate_form = StepRateForm(prefix="rate", formdata=None)
+        rate_form.effective_on.data = today
+    db.session.refresh(step)
+    status = max(form_status(rename_form), form_status(rate_form))
+    return render_template("catalog/step_form.html", product=product, step=step, rename_form=rename_form,
+                           rate_form=rate_form, rate_now=catalog.rate_on(step, today),
+                           rates=step_rates(step, today)), status
+
+
+@bp.post("/products/<int:product_id>/steps/<int:step_id>/move")
+@require_roles("admin")
+def step_move(product_id: int, step_id: int):
+    """One place up or down, then back to the product's page (a refusal is flashed there)."""
+    product = db.session.get(Product, product_id) or abort(404)
+    step = _step_of(product, step_id)
+    form = StepMoveForm(prefix="move")
+    back = url_for("catalog.product_edit", product_id=product.id)
+    if form.validate_on_submit():
+        offset = {"up": -1, "down": 1}.get(form.direction.data or "", 0)
+
+        def action():
+            catalog.move_step(step, offset)
+            return back, _("Steps reordered.")
+
+        done = record_once(form, action)
+        if done:
+            return done
+    flash_refusal(form)
+    return redirect(back, 303)
 
 
 @bp.get("/products/<int:product_id>/picture")

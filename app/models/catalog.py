@@ -88,7 +88,9 @@ class ProductRate(Model):
 class ProductStep(Model):
     """One step of a product (工序): its place in the order of work, its name and its current
     piece rate. A batch is for one step and keeps the step's rate when issued (rules 2, 14).
-    Steps are appended, renamed and re-rated, never removed or reordered: batches point at them."""
+    Steps are appended (while the product has no order), renamed, given dated rates and
+    reordered (while no batch of the product has been handed out); never removed: batches
+    point at them (services/catalog.py)."""
 
     __tablename__ = "product_steps"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,7 @@
 - PostgreSQL refuses overlapping pay periods with an exclusion constraint (rule 5).
 - ``workers.activity_seq`` moves whenever something a worker's phone shows may have changed
   (a return or correction, a batch issued, returned or closed, a pay statement, a held
-  product renamed or re-pictured). The cached home page is keyed by it, so no code path can
+  product renamed or re-pictured, a step renamed). The cached home page is keyed by it, so no code path can
   forget to invalidate it. On PostgreSQL the triggers are deferred to the commit, so a
   transaction touching one worker takes that row last; the few touching many (closing a pay
   period, changing a held product) take them in id order (``lock_workers_in_order``), so none
@@ -15,7 +15,7 @@ The same statements are in the initial migration; these listeners cover ``create
 """
 from sqlalchemy import DDL, event, text
 
-from app.models.catalog import Product
+from app.models.catalog import Product, ProductStep
 from app.models.production import Batch, Return
 from app.models.system import AuditEvent
 from app.models.wages import PayPeriod, Payslip
@@ -99,6 +99,28 @@ PRODUCTS_TOUCH = ("products_touch_workers",
                   "CREATE TRIGGER products_touch_workers AFTER UPDATE ON products BEGIN "
                   f"{TOUCH} IN (SELECT worker_id FROM batches WHERE product_id = NEW.id AND status = 'open'); END")
 
+# A step's name is on the phone beside every batch and pay line of that step: renaming it
+# touches every worker who ever had a batch of it (renames are rare; the scan is one pass).
+PG_TOUCH_STEP_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION jijian_touch_step_holders() RETURNS trigger AS $$
+DECLARE
+  holder integer;
+BEGIN
+  FOR holder IN SELECT DISTINCT worker_id FROM batches WHERE step_id = NEW.id ORDER BY worker_id LOOP
+    {TOUCH} = holder;
+  END LOOP;
+  RETURN NULL;
+END
+$$ LANGUAGE plpgsql
+"""
+STEPS_TOUCH = ("product_steps_touch_workers",
+               "CREATE CONSTRAINT TRIGGER product_steps_touch_workers AFTER UPDATE OF name ON product_steps "
+               "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) "
+               "EXECUTE FUNCTION jijian_touch_step_holders()",
+               "CREATE TRIGGER product_steps_touch_workers AFTER UPDATE OF name ON product_steps "
+               "WHEN NEW.name IS NOT OLD.name BEGIN "
+               f"{TOUCH} IN (SELECT worker_id FROM batches WHERE step_id = NEW.id); END")
+
 
 def _name(table: str, event_: str) -> str:
     return f"{table}_touch_worker_{event_.split()[0].lower()}"
@@ -117,8 +139,8 @@ def touch_triggers(dialect: str) -> list[tuple[str, str, str]]:
                 "NEW.worker_id, OLD.worker_id" if event_.startswith("UPDATE") else "NEW.worker_id")
             sql = f"CREATE TRIGGER {name} AFTER {event_} ON {table} BEGIN {TOUCH} IN ({who}); END"
         out.append((table, name, sql))
-    name, pg_sql, sqlite_sql = PRODUCTS_TOUCH
-    out.append(("products", name, pg_sql if dialect == "postgresql" else sqlite_sql))
+    for table, (name, pg_sql, sqlite_sql) in (("products", PRODUCTS_TOUCH), ("product_steps", STEPS_TOUCH)):
+        out.append((table, name, pg_sql if dialect == "postgresql" else sqlite_sql))
     return out
 
 
@@ -137,9 +159,9 @@ def lock_workers_in_order(session, worker_ids) -> None:
 
 
 # With each table, so that create_all on a database that has them adds nothing twice.
-_TABLES = {model.__table__.name: model.__table__ for model in (Return, Batch, Payslip, Product)}
+_TABLES = {model.__table__.name: model.__table__ for model in (Return, Batch, Payslip, Product, ProductStep)}
 for _name_ in _TABLES:  # the functions first (CREATE OR REPLACE: once a table is harmless)
-    for _stmt in PG_TOUCH_FUNCTIONS:
+    for _stmt in [*PG_TOUCH_FUNCTIONS, PG_TOUCH_STEP_FUNCTION]:
         event.listen(_TABLES[_name_], "after_create", DDL(_stmt).execute_if(dialect="postgresql"))
 for _table, _trigger, _sql in touch_triggers("postgresql"):
     event.listen(_TABLES[_table], "after_create", DDL(_sql).execute_if(dialect="postgresql"))

@@ -1,13 +1,15 @@
 """Clients and products, with dated rate history and refusal of stale saves."""
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import Client, Product, ProductRate, ProductStep, ProductStepRate, StoredFile
+from app.models import Batch, Client, Product, ProductRate, ProductStep, ProductStepRate, StoredFile, local_today
+from app.models.base import utc_start_of, utcnow
 from app.services import audit
 from app.services.errors import ConflictError, ValidationError
 
@@ -132,12 +134,55 @@ def create_product(*, client_id: int, name: str, piece_rate: Decimal | None, uni
     return product
 
 
-def _new_step(product: Product, seq: int, name: str, rate: Decimal, actor: str | None) -> ProductStep:
+def _new_step(product: Product, seq: int, name: str, rate: Decimal, actor: str | None,
+              effective_at: datetime | None = None) -> ProductStep:
     step = ProductStep(product_id=product.id, seq=seq, name=name, piece_rate=Decimal(rate).quantize(RATE_Q))
     db.session.add(step)
     db.session.flush()
-    db.session.add(ProductStepRate(step_id=step.id, piece_rate=step.piece_rate, changed_by=actor))
+    db.session.add(ProductStepRate(step_id=step.id, piece_rate=step.piece_rate, changed_by=actor,
+                                   effective_at=effective_at or utcnow()))
     return step
+
+
+def _effective_at(effective_on: date | None, field: str = "effective_on") -> datetime:
+    """When a rate dated ``effective_on`` starts: now for today (or no date), the start of the
+    workshop's day for a later one. An earlier day is refused: the past keeps its rates (rule 2)."""
+    today = local_today()
+    if effective_on is None or effective_on == today:
+        return utcnow()
+    if effective_on < today:
+        raise ValidationError(fields={field: str(_l(
+            "A rate takes effect today or later: work already handed out keeps its rate."))})
+    return utc_start_of(effective_on)
+
+
+def rate_on(step: ProductStep, day: date) -> Decimal:
+    """The step's rate in force on the workshop's ``day``: the last one dated before that day
+    ends (of two on one day, the later entered). A day before the step's first rate takes
+    that first rate: the step had no other."""
+    rates = select(ProductStepRate.piece_rate).where(ProductStepRate.step_id == step.id)
+    found = db.session.scalar(rates.where(ProductStepRate.effective_at < utc_start_of(day + timedelta(days=1)))
+                              .order_by(ProductStepRate.effective_at.desc(), ProductStepRate.id.desc()).limit(1))
+    if found is None:
+        found = db.session.scalar(rates.order_by(ProductStepRate.effective_at, ProductStepRate.id).limit(1))
+    return Decimal(found) if found is not None else Decimal(step.piece_rate)
+
+
+def bring_rate_up_to_date(step: ProductStep, today: date) -> Decimal:
+    """The rate in force today; when a dated rate has come due since the step's current rate
+    was set, the step (and the product's rate, the sum of its steps') move to it. Conditional
+    UPDATEs: two tablets issuing at once write it once, and neither is refused."""
+    rate = rate_on(step, today)
+    if rate != Decimal(step.piece_rate):
+        conn = db.session.connection()
+        conn.execute(update(ProductStep).where(ProductStep.id == step.id, ProductStep.piece_rate != rate)
+                     .values(piece_rate=rate))
+        total = (select(func.sum(ProductStep.piece_rate)).where(ProductStep.product_id == step.product_id)
+                 .scalar_subquery())
+        conn.execute(update(Product).where(Product.id == step.product_id).values(piece_rate=total)
+                     .execution_options(synchronize_session=False))
+        db.session.expire(step, ["piece_rate"])
+    return rate
 
 
 def steps_of(product_id: int) -> list[ProductStep]:
@@ -156,36 +201,78 @@ def _sync_product_rate(product: Product, steps: list[ProductStep]) -> None:
                                    material_cost=product.material_cost, changed_by=audit.actor_of()[1]))
 
 
-def _rerate_step(step: ProductStep, rate: Decimal) -> bool:
+def _rerate_step(step: ProductStep, rate: Decimal, effective_on: date | None = None) -> bool:
+    """A new dated rate in the step's history. From today it is the step's rate at once; from a
+    later day it waits in the history (``rate_on``) and batches issued from that day take it."""
     rate = rate.quantize(RATE_Q)
-    if rate == Decimal(step.piece_rate):
+    starts = _effective_at(effective_on, "effective_on")
+    pending = effective_on is not None and effective_on > local_today()
+    if not pending and rate == Decimal(step.piece_rate) and rate == rate_on(step, local_today()):
         return False
-    step.piece_rate = rate
-    db.session.add(ProductStepRate(step_id=step.id, piece_rate=rate, changed_by=audit.actor_of()[1]))
+    db.session.add(ProductStepRate(step_id=step.id, piece_rate=rate, changed_by=audit.actor_of()[1],
+                                   effective_at=starts))
+    if not pending:
+        step.piece_rate = rate
     return True
 
 
-def add_step(product: Product, *, name: str, piece_rate: Decimal) -> ProductStep:
+def add_step(product: Product, *, name: str, piece_rate: Decimal | None, effective_on: date | None = None) -> ProductStep:
     """Append a step to a product that has no orders yet (409 ``product_has_orders``
     otherwise: its orders' pieces, pay lines and finished goods are counted by the steps it
-    was taken with; make a new product for a new way of making it)."""
+    was taken with; make a new product for a new way of making it). ``effective_on`` dates
+    its first rate (today or later)."""
     from app.models import Order
 
     ((name, rate),) = _validate_steps([{"name": name, "piece_rate": piece_rate}])
+    starts = _effective_at(effective_on)
     if db.session.scalar(select(Order.id).where(Order.product_id == product.id).limit(1)) is not None:
         raise ConflictError(_l("This product already has orders: its steps can be renamed and re-rated, not added."),
                             code="product_has_orders")
     steps = steps_of(product.id)
-    step = _new_step(product, len(steps) + 1, name, rate, audit.actor_of()[1])
+    step = _new_step(product, len(steps) + 1, name, rate, audit.actor_of()[1], effective_at=starts)
     _sync_product_rate(product, [*steps, step])
     db.session.flush()
     audit.record("create", "product_step", step.id, after=audit.snapshot(step, STEP_FIELDS))
     return step
 
 
-def update_step(step: ProductStep, *, name: str | None = None, piece_rate: Decimal | None = None) -> ProductStep:
-    """Rename or re-rate a step. A new rate is dated in the step's history and applies to the
-    step's batches issued from now on; batches already out keep theirs (rule 2)."""
+def move_step(step: ProductStep, offset: int) -> ProductStep:
+    """Move a step one place earlier (``offset`` −1) or later (+1) while no batch of the
+    product has been handed out (409 ``steps_in_use`` after: batches, returns and pay lines
+    count by the order of the steps they were made in). Orders already taken, still without
+    a batch, follow the new order."""
+    from app.models import OrderStep
+
+    if offset not in (-1, 1):
+        raise ValidationError(fields={"direction": str(_l("Move a step up or down."))})
+    if db.session.scalar(select(Batch.id).where(Batch.product_id == step.product_id).limit(1)) is not None:
+        raise ConflictError(_l("Batches of this product have been handed out: its steps keep their order. "
+                               "Make a new product for a new order of work."), code="steps_in_use")
+    steps = steps_of(step.product_id)
+    index = next(i for i, st in enumerate(steps) if st.id == step.id)
+    if not 0 <= index + offset < len(steps):
+        raise ValidationError(fields={"direction": str(_l("This step is already at that end."))})
+    other = steps[index + offset]
+    before = audit.snapshot(step, STEP_FIELDS)
+    a, b, spare = step.seq, other.seq, len(steps) + 1  # swap through a free place: seq is unique
+    last = max(st.seq for st in steps)
+    for st_id, seq in ((step.id, spare), (other.id, a), (step.id, b)):
+        db.session.execute(update(ProductStep).where(ProductStep.id == st_id).values(seq=seq)
+                           .execution_options(synchronize_session=False))
+        db.session.execute(update(OrderStep).where(OrderStep.step_id == st_id)
+                           .values(seq=seq, last=seq == last).execution_options(synchronize_session=False))
+    db.session.expire(step)
+    db.session.expire(other)
+    db.session.flush()
+    audit.record("update", "product_step", step.id, before=before, after=audit.snapshot(step, STEP_FIELDS))
+    return step
+
+
+def update_step(step: ProductStep, *, name: str | None = None, piece_rate: Decimal | None = None,
+                effective_on: date | None = None) -> ProductStep:
+    """Rename or re-rate a step. A new rate is dated in the step's history (from today, or
+    from ``effective_on``, a later day) and applies to the step's batches issued from that day
+    on; batches already out keep theirs (rule 2)."""
     before = audit.snapshot(step, STEP_FIELDS)
     if name is not None:
         name = name.strip()
@@ -196,8 +283,10 @@ def update_step(step: ProductStep, *, name: str | None = None, piece_rate: Decim
         step.name = name
     if piece_rate is not None:
         _validate_rates({"piece_rate": piece_rate})
-        if _rerate_step(step, Decimal(piece_rate)):
+        if _rerate_step(step, Decimal(piece_rate), effective_on):
             _sync_product_rate(step.product, steps_of(step.product_id))
+    elif effective_on is not None:
+        raise ValidationError(fields={"piece_rate": str(_l("Required."))})
     db.session.flush()
     audit.record("update", "product_step", step.id, before=before, after=audit.snapshot(step, STEP_FIELDS))
     return step

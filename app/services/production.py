@@ -35,7 +35,7 @@ from app.models import (
 )
 from app.models.base import local_tz
 from app.money import round_money
-from app.services import audit, numbers, periods
+from app.services import audit, catalog, numbers, periods
 from app.services.errors import ConflictError, ValidationError
 
 ORDER_FIELDS = ("number", "client_id", "product_id", "station_id", "quantity", "taken_on", "due_date", "unit_price", "status", "note")
@@ -351,7 +351,7 @@ def _new_code() -> str:
 def issue_batch(*, order: Order, worker: Worker, quantity: int, due_date: date | None = None,
                 user=None, step_id: int | None = None, issued_on: date | None = None) -> Batch:
     """Hand ``quantity`` pieces of one step of ``order`` (the first by default) to ``worker``
-    at the step's current piece rate (rules 2, 14).
+    at the step's piece rate in force today (rules 2, 14; a rate dated later waits for its day).
 
     The first step is capped by the order's unissued pieces (OverIssue, 409); a later step by
     what the previous step accepted less what this step already has out or back (OverStep,
@@ -401,9 +401,12 @@ def issue_batch(*, order: Order, worker: Worker, quantity: int, due_date: date |
                 OrderStep.order_id == order.id, OrderStep.seq == counters.seq - 1))
             raise OverStep(fields={"quantity": str(_l("At most %(n)s pieces are ready for this step.", n=previous or 0))})
     product = db.session.get_one(Product, order.product_id)
+    # The step's rate in force today, the day it is entered (a back-dated batch too, as before
+    # dated rates: a rate dated later waits for its day).
+    rate = catalog.bring_rate_up_to_date(step, today)
     for _attempt in range(5):
         batch = Batch(code=_new_code(), order_id=order.id, worker_id=worker.id, station_id=order.station_id,
-                      product_id=order.product_id, step_id=step.id, quantity=quantity, piece_rate=step.piece_rate,
+                      product_id=order.product_id, step_id=step.id, quantity=quantity, piece_rate=rate,
                       material_cost=product.material_cost, issued_on=issued_on, due_date=due_date,
                       issued_by_id=getattr(user, "id", None) if getattr(user, "kind", "") == "staff" else None)
         try:

@@ -3,6 +3,7 @@
 the very next visit; a repeat visit with nothing new costs one query."""
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -139,3 +140,31 @@ def test_a_batch_all_brought_back_is_no_longer_held(client, login_as, make):
     home, listed = _home(client), client.get("/me/batches").get_data(as_text=True)
     assert done.code not in home and done.code not in listed
     assert still.code in home and still.code in listed
+
+
+def test_a_renamed_step_shows_on_the_next_visit_for_who_holds_it_and_who_was_paid_for_it(client, login_as, make):
+    """A step's name is beside each batch and pay line of it: renaming the step moves the
+    activity_seq of every worker who had a batch of it (a trigger on product_steps), and
+    nobody else's."""
+    worker = login_as("worker")
+    owner = make.client()
+    product = catalog.create_product(client_id=owner.id, name="假发", piece_rate=None, unit_price=Decimal("60"),
+                                     steps=[{"name": "打结", "piece_rate": Decimal("38")},
+                                            {"name": "整理", "piece_rate": Decimal("6")}])
+    db.session.commit()
+    knot = product.steps[0]
+    order = make.order(station=worker.station, product=product, quantity=10)
+    held = make.batch(order=order, worker=worker, quantity=4, due_date=local_today() + timedelta(days=3))
+    make.return_(batch=held, accepted=2)
+    done_worker = make.worker(station=worker.station)
+    make.return_(batch=make.batch(order=order, worker=done_worker, quantity=2), accepted=2)  # closed, paid
+    bystander = make.worker(station=worker.station)
+    assert "假发 · 打结" in _home(client) and "假发 · 打结" in _home(client)  # the second from the cache
+    seqs = {w.id: _seq(w) for w in (worker, done_worker, bystander)}
+
+    catalog.update_step(knot, name="手工打结")
+    db.session.commit()
+    home = _home(client)
+    assert "假发 · 手工打结" in home and "假发 · 打结" not in home
+    assert _seq(worker) > seqs[worker.id] and _seq(done_worker) > seqs[done_worker.id]
+    assert _seq(bystander) == seqs[bystander.id]
