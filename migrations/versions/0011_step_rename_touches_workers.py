@@ -5,7 +5,7 @@ beside each batch and pay line of that step, so a rename must move it, as a prod
 does. The trigger is a copy of the one in app/models/guards.py (a migration keeps its own).
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-02 01:00:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
