@@ -10,7 +10,6 @@ from functools import cache, wraps
 from flask import Response, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
@@ -19,7 +18,7 @@ from app.api import bp
 from app.db_tx import begin_write_phase
 from app.errors import api_error
 from app.extensions import csrf, db
-from app.paging import MAX_PAGE
+from app.paging import api_page
 from app.services.accounts import account_for_token
 from app.services.errors import DomainError, ValidationError
 
@@ -236,30 +235,7 @@ def query_int(name: str) -> int | None:
     return int(value)
 
 
-def page_args() -> tuple[int, int]:
-    try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", 50))
-    except ValueError:
-        raise ValidationError(fields={"page": _("Must be a whole number.")}) from None
-    if page < 1 or per_page < 1:
-        raise ValidationError(fields={"page": _("Must be 1 or more.")})
-    # A page past the end is empty; past this one its offset would overflow the database's integer.
-    return min(page, MAX_PAGE), min(per_page, 200)
-
-
-def paginate(stmt, serialize) -> dict:
-    """``{"items": [...], "total": N}`` for one page of ``stmt``: two queries at most, whatever the page."""
-    page, per_page = page_args()
-    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
-    total = count_rows(stmt, page, per_page, len(rows))
-    return {"items": [serialize(r) for r in rows], "total": total, "page": page, "per_page": per_page}
-
-
-def count_rows(stmt, page: int, per_page: int, on_page: int, params: dict | None = None) -> int:
-    """All rows ``stmt`` selects (without its limit and offset): known without a query when the
-    first page is not full."""
-    if page == 1 and on_page < per_page:
-        return on_page
-    whole = stmt.limit(None).offset(None).order_by(None)
-    return db.session.scalar(select(func.count()).select_from(whole.subquery()), params or {}) or 0
+def paginate(stmt, serialize, scalars: bool = True) -> dict:
+    """``{"items": [...], "total", "page", "per_page"}`` for one page of ``stmt`` (paging.api_page)."""
+    page = api_page(stmt, scalars=scalars)
+    return {"items": [serialize(r) for r in page.items], **page.envelope()}

@@ -15,13 +15,14 @@ from flask_login import current_user
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.api.core import api_endpoint, begin_write_phase, count_rows, page_args, query_int
+from app.api.core import api_endpoint, begin_write_phase, paginate, query_int
 from app.batches.forms import BatchForm, CloseBatchForm, ReturnForm
 from app.catalog.forms import ClientForm, ProductForm, ProductPatchForm, StepForm
 from app.extensions import db
 from app.models import Batch, Client, Order, Product, ProductStep, Return, Worker, local_today
 from app.money import api_amount, api_rate, line_amount
 from app.orders.forms import OrderForm
+from app.paging import api_page
 from app.permissions import get_visible_or_404, scope_params, visible, visible_to_role
 from app.services import catalog, production
 from app.services.errors import NotFound, ValidationError
@@ -126,13 +127,6 @@ BATCH_LOADS = (joinedload(Batch.order), joinedload(Batch.worker), joinedload(Bat
 ORDER_LOADS = (joinedload(Order.client), joinedload(Order.product))
 
 
-def _page(stmt) -> tuple[list, dict]:
-    """One page of ``stmt`` and the list envelope (without items): two queries."""
-    page, per_page = page_args()
-    rows = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all())
-    return rows, {"total": count_rows(stmt, page, per_page, len(rows)), "page": page, "per_page": per_page}
-
-
 def _int_arg(name: str) -> int | None:
     return query_int(name)
 
@@ -173,8 +167,7 @@ def api_list_clients():
     stmt = select(Client).order_by(Client.name, Client.id)
     if request.args.get("q"):
         stmt = stmt.where(Client.name.like(f"%{request.args['q']}%"))
-    rows, envelope = _page(stmt)
-    return {"items": [client_json(c) for c in rows], **envelope}
+    return paginate(stmt, client_json)
 
 
 @api_endpoint("/products", "POST", roles=("admin",), form=ProductForm, status=201, summary="Create a product")
@@ -199,8 +192,7 @@ def api_list_products():
         stmt = stmt.where(Product.client_id == client_id)
     if request.args.get("q"):
         stmt = stmt.where(Product.name.like(f"%{request.args['q']}%"))
-    rows, envelope = _page(stmt.options(selectinload(Product.steps)))
-    return {"items": [product_json(p) for p in rows], **envelope}
+    return paginate(stmt.options(selectinload(Product.steps)), product_json)
 
 
 @api_endpoint("/products/<int:product_id>", "GET", roles=("admin",), summary="One product with its rate history")
@@ -271,16 +263,13 @@ def api_list_orders():
                "client_id": _int_arg("client_id")}
     given = tuple(name for name, value in filters.items() if value is not None)
     stmt = _orders_stmt(current_user.role, given)
-    page, per_page = page_args()
-    params = {**{name: filters[name] for name in given}, **scope_params(),
-              "limit": per_page, "offset": (page - 1) * per_page}
-    rows = db.session.execute(stmt, params).all()
-    envelope = {"total": count_rows(stmt, page, per_page, len(rows), params), "page": page, "per_page": per_page}
+    page = api_page(stmt, {**{name: filters[name] for name in given}, **scope_params()}, scalars=False)
+    rows = page.items
     today = local_today()
     recent = production.recent_accepted_by_order([o.id for o, _client, _product in rows], today)
     steps = production.order_steps_many([o for o, _client, _product in rows])
     return {"items": [order_json(o, recent.get(o.id, 0), today, (client, product), steps[o.id])
-                      for o, client, product in rows], **envelope}
+                      for o, client, product in rows], **page.envelope()}
 
 
 @api_endpoint("/orders/<int:order_id>", "GET", roles=STAFF, summary="One order with its progress and forecast")
@@ -317,8 +306,7 @@ def api_list_batches():
         value = _int_arg(name)
         if value is not None:
             stmt = stmt.where(column == value)
-    rows, envelope = _page(stmt)
-    return {"items": [batch_json(b, today) for b in rows], **envelope}
+    return paginate(stmt, lambda b: batch_json(b, today))
 
 
 @api_endpoint("/batches/<int:batch_id>", "GET", roles=STAFF, summary="One batch with its returns (the return page's data)")

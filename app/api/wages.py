@@ -6,13 +6,13 @@ from datetime import date
 from flask import Response, abort, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.api.core import api_endpoint, paginate
 from app.dates import month_bounds, parse_range
 from app.extensions import db
-from app.models import Adjustment, Batch, PayPeriod, Payslip, Return, Worker, local_today
+from app.models import Adjustment, Batch, PayPeriod, Payslip, Worker, local_today
 from app.money import api_amount, api_rate
 from app.pdf import pdf_response
 from app.permissions import get_visible_or_404, visible
@@ -121,13 +121,7 @@ def my_return_json(row) -> dict:
 @api_endpoint("/me/returns", "GET", roles=("worker",),
               summary="The signed-in worker's returns, newest first: accepted, rejected and why")
 def wages_my_returns():
-    from app.api.core import page_args
-
-    page, per_page = page_args()
-    rows = wages.worker_returns(current_user.id, limit=per_page, offset=(page - 1) * per_page)
-    total = len(rows) if page == 1 and len(rows) < per_page else db.session.scalar(
-        select(func.count(Return.id)).where(Return.worker_id == current_user.id))
-    return {"items": [my_return_json(r) for r in rows], "total": total, "page": page, "per_page": per_page}
+    return paginate(wages.worker_returns_query(current_user.id), my_return_json, scalars=False)
 
 
 @api_endpoint("/me/payslips", "GET", roles=("worker",), summary="The signed-in worker's pay statements")

@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
 from app import jobs
-from app.api.core import page_args
 from app.extensions import db
 from app.forms import form_view
 from app.jobs_admin.forms import AutoCloseForm, DismissForm, RunJobForm
 from app.main.views import HOME_PANELS
 from app.models import JobRun, Notice
+from app.paging import int_arg, paged
 from app.permissions import get_visible_or_404, require_roles
 from app.services import jobs_service, notices
 from app.submission import form_status, record_once
@@ -109,14 +109,11 @@ def history():
     job = request.args.get("job") or None
     if job not in jobs.JOBS:
         job = None
-    page, per_page = page_args()
-    stmt = jobs.job_runs_query(job)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    runs = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    runs = paged(jobs.job_runs_query(job), int_arg("page"), per_page=50)
     last = {name: at for name, at in db.session.execute(
         select(JobRun.job, func.max(JobRun.scheduled_for)).group_by(JobRun.job))}
     return render_template(
-        "jobs_admin/history.html", runs=runs, total=total, page=page, per_page=per_page, job=job,
+        "jobs_admin/history.html", runs=runs.items, total=runs.total, page=runs.page, per_page=runs.per_page, job=job,
         specs=jobs.JOBS, schedules=jobs.schedules(current_app), last=last,
         run_form=RunJobForm(), auto=jobs_service.auto_close_settings(),
     )

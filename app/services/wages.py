@@ -507,7 +507,7 @@ def worker_phone_summary(worker_id: int, today: date) -> dict:
 # --- what a worker sees of her own returns
 
 
-def worker_returns(worker_id: int, batch_id: int | None = None, limit: int = 50, offset: int = 0):
+def worker_returns_query(worker_id: int, batch_id: int | None = None):
     """The worker's returns, newest first: (return, product name, batch code) rows — every
     return with what was accepted and rejected, the supervisor's note (why pieces were
     rejected) and whether there is a photo. Corrections are rows of their own."""
@@ -516,10 +516,15 @@ def worker_returns(worker_id: int, batch_id: int | None = None, limit: int = 50,
     stmt = (select(Return, Product.name, Batch.code)
             .join(Product, Product.id == Return.product_id).join(Batch, Batch.id == Return.batch_id)
             .where(Return.worker_id == worker_id)
-            .order_by(Return.work_date.desc(), Return.id.desc()).limit(limit).offset(offset))
+            .order_by(Return.work_date.desc(), Return.id.desc()))
     if batch_id is not None:
         stmt = stmt.where(Return.batch_id == batch_id)
-    return db.session.execute(stmt).all()
+    return stmt
+
+
+def worker_returns(worker_id: int, batch_id: int | None = None, limit: int = 50, offset: int = 0):
+    """``limit`` rows of ``worker_returns_query`` from ``offset``."""
+    return db.session.execute(worker_returns_query(worker_id, batch_id).limit(limit).offset(offset)).all()
 
 
 def open_statement_preview(worker_id: int, today: date | None = None):
