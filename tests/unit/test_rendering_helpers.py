@@ -42,3 +42,20 @@ def test_a_document_in_another_language_inside_a_request_gets_its_own_strings(ap
             document = render_template_string("{{ _('Orders board') }}")
         again = render_template_string("{{ _('Orders board') }}")
     assert (page, document, again) == ("Orders board", "订单看板", "Orders board")
+
+
+@pytest.mark.parametrize("endpoint, key, values, ids", [
+    ("orders.order_detail", "order_id", {}, [1, 469, 2**31 - 1]),
+    ("wages.worker_detail", "worker_id", {"period": 7}, [3, 1999]),
+    ("wages.payslip_pdf", "payslip_id", {}, [12]),
+])
+def test_url_for_ids_builds_what_url_for_builds(app, endpoint, key, values, ids):
+    from flask import url_for
+
+    from app.templating import url_for_ids
+
+    with app.test_request_context("/"):
+        link = url_for_ids(endpoint, key, **values)
+        assert [link(i) for i in ids] == [url_for(endpoint, **values, **{key: i}) for i in ids]
+        assert render_template_string("{% set u = url_for_ids(e, k) %}{{ u(5) }}", e=endpoint, k=key) == \
+            url_for(endpoint, **{key: 5})
