@@ -224,7 +224,10 @@ class Return(Model):
         # Period close and reports: all workers over a date range.
         Index("ix_returns_date_worker", "work_date", "worker_id", "product_id", "step_id", "piece_rate", "accepted"),
         Index("ix_returns_order_date", "order_id", "work_date", "accepted"),
-        Index("ix_returns_station_date", "station_id", "work_date", "accepted"),
+        # A station's returns over a range of days: the pace of each of its workers on a step
+        # (the issue page's suggested split), their recent output, its pieces per day — read
+        # from the index alone.
+        Index("ix_returns_station_date", "station_id", "work_date", "worker_id", "step_id", "piece_rate", "accepted"),
     )
 
 

@@ -1,37 +1,60 @@
-"""The station's worker list (the issue page's picker, most recent first) reads a station's
-batches through ``ix_batches_station_worker``: never every batch of every station."""
+"""What the issue page asks of a station's batches and returns reads the station's own rows
+from one index each (SQLite's query plans): the worker list (the picker, most recent first)
+through ``ix_batches_station_worker``, the pace behind the suggested split through the
+covering ``ix_returns_station_date`` — never every batch or return of every station."""
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from tests.conftest import BACKEND
 
+pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's query plans")
 
-def test_the_picker_reads_the_stations_batches_by_the_station_worker_index(app, db, make):
+
+def _plans_of(app, db, user, marker: str, call) -> list[list[str]]:
+    """The query plan of each statement ``call`` runs whose SQL holds ``marker``."""
     from flask_login import login_user
 
-    from app.workers.queries import worker_rows
-
-    if BACKEND != "sqlite":
-        pytest.skip("SQLite's query plan")
-    station = make.station()
-    make.batch(order=make.order(station=station), worker=make.worker(station=station))
     statements = []
 
     def seen(_conn, _cursor, statement, parameters, _context, _many):
-        if "max(batches.issued_at)" in statement:
+        if marker in statement:
             statements.append((statement, parameters))
 
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
         with app.test_request_context("/"):
-            login_user(make.staff("supervisor", station=station))
-            assert worker_rows(station.id, per_page=12, recent_first=True).items
+            login_user(user)
+            call()
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
-    [(statement, parameters)] = statements
-    plan = [row[3] for row in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
-                                                                      tuple(parameters))]
+    assert statements, marker
+    connection = db.session.connection()
+    return [[row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, tuple(params))]
+            for sql, params in statements]
+
+
+def test_the_picker_reads_the_stations_batches_by_the_station_worker_index(app, db, make):
+    from app.workers.queries import worker_rows
+
+    station = make.station()
+    make.batch(order=make.order(station=station), worker=make.worker(station=station))
+    supervisor = make.staff("supervisor", station=station)
+    [plan] = _plans_of(app, db, supervisor, "max(batches.issued_at)",
+                       lambda: worker_rows(station.id, per_page=12, recent_first=True))
     batches = [step for step in plan if " batches " in f" {step} "]
     assert batches and all("ix_batches_station_worker" in step for step in batches), plan
     assert any("COVERING INDEX ix_batches_station_worker" in step for step in batches), plan
 
+
+def test_the_pace_reads_the_stations_returns_from_the_station_date_index_alone(app, db, make):
+    from app.models import ProductStep
+    from app.services import planning
+
+    station = make.station()
+    order = make.order(station=station)
+    make.return_(batch=make.batch(order=order, worker=make.worker(station=station)))
+    supervisor = make.staff("supervisor", station=station)
+    step_id = db.session.scalar(select(ProductStep.id).where(ProductStep.product_id == order.product_id))
+    plans = _plans_of(app, db, supervisor, "GROUP BY returns.worker_id, returns.work_date",
+                      lambda: planning.worker_paces(station.id, order.product_id, step_id))
+    assert all(any("COVERING INDEX ix_returns_station_date" in step for step in plan) for plan in plans), plans
