@@ -10,7 +10,7 @@ Building the index reads the whole returns table once (a few seconds for 1,000,0
 on PostgreSQL it blocks writes to returns meanwhile.
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-02 01:00:00
 
 """
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
