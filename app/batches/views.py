@@ -23,7 +23,7 @@ from app.money import line_amount, round_money
 from app.paging import int_arg
 from app.pdf import pdf_response, render_pdf, render_pdf_pages
 from app.permissions import STAFF, get_visible_or_404, require_roles, station_scope, visible
-from app.services import production
+from app.services import planning, production
 from app.services.errors import ValidationError
 from app.submission import form_status, record_once
 from app.templating import NAV_EXTRA
@@ -58,15 +58,10 @@ def issue_batch(order_id: int):
     if request.method == "GET":
         form.order_id.data = order.id
         form.step_id.data = step["step_id"]
-        # What this step can hand out now (a later step: what the previous one accepted), at most a usual batch.
-        form.quantity.data = max(min(order.product.batch_size, step["available"]), 1)
         # A week, or the order's due date if sooner — never a day already past (late orders).
         form.due_date.data = max(local_today(), min(order.due_date, local_today() + timedelta(days=7)))
         if request.args.get("worker_id", "").isdigit():
             form.worker_id.data = int(request.args["worker_id"])
-        # A search reloads the page: what was typed in the form comes back with it.
-        if request.args.get("quantity", "").isdigit() and int(request.args["quantity"]) > 0:
-            form.quantity.data = int(request.args["quantity"])
         if request.args.get("due_date"):
             try:
                 form.due_date.data = date.fromisoformat(request.args["due_date"])
@@ -94,22 +89,45 @@ def issue_batch(order_id: int):
         db.session.refresh(order)
     search = (request.args.get("q") or "").strip()
     pickers = worker_rows(order.station_id, search=search, page=int_arg("page"), per_page=12, recent_first=True)
-    plan, plan_form = _plan_for(order, step)
+    paces, plan, plan_form = _plan_for(order, step)
+    defaults = planning.batch_defaults(paces, plan, step["available"], form.due_date.data or local_today())
+    typed = request.args.get("quantity", "")
+    if request.method == "GET":
+        # A search reloads the page: what was typed in the form comes back with it.
+        form.quantity.data = int(typed) if typed.isdigit() and int(typed) > 0 else \
+            _default_quantity(order, step, defaults, form.worker_id.data)
     status = form_status(form)
     return render_template("batches/issue.html", order=order, form=form, pickers=pickers, search=search,
-                           today=local_today(), steps=steps, step=step, plan=plan, plan_form=plan_form), status
+                           today=local_today(), steps=steps, step=step, plan=plan, plan_form=plan_form,
+                           defaults=defaults, typed=bool(typed.isdigit())), status
+
+
+def _default_quantity(order: Order, step: dict, defaults: dict, worker_id: int | None) -> int | None:
+    """The quantity box before anyone types: for the chosen worker, what she can finish by the
+    due date at her pace within her share of the suggested split (planning.batch_defaults;
+    empty when what she holds already fills the days); with no worker chosen yet, what the
+    middle worker of the station could (the page's script switches to the worker's own as she
+    is tapped). Never more than a usual batch or what is left; with no paces, a usual batch."""
+    usual = max(min(order.product.batch_size, step["available"]), 1)
+    chosen = defaults.get(worker_id) if worker_id else None
+    if chosen is not None and chosen.quantity is not None:
+        return chosen.quantity or None
+    known = sorted(d.quantity for d in defaults.values() if d.quantity)
+    return min(usual, known[len(known) // 2]) if known else usual
 
 
 def _plan_for(order: Order, step: dict):
-    """The suggested split of what ``step`` can hand out now, or None."""
-    from app.services import planning
-
-    if order.status != "open" or step["available"] <= 0 or order.due_date < local_today():
-        return None, None
-    plan = planning.suggest_plan(order, step_id=step["step_id"])
+    """The workers' paces on ``step`` and the suggested split of what it can hand out now
+    (None when the order is past due), or nothing when there is nothing to hand out."""
+    if order.status != "open" or step["available"] <= 0:
+        return {}, None, None
+    paces = planning.worker_paces(order.station_id, order.product_id, step["step_id"])
+    if order.due_date < local_today():
+        return paces, None, None
+    plan = planning.suggest_plan(order, step_id=step["step_id"], paces=paces)
     form = PlanIssueForm(formdata=None)
     form.step_id.data, form.due_date.data = plan.step_id, plan.due_date
-    return plan, form
+    return paces, plan, form
 
 
 @bp.post("/orders/<int:order_id>/plan/issue")

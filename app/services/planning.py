@@ -133,7 +133,7 @@ class Plan:
 
 
 def suggest_plan(order: Order, step_id: int | None = None, due_date: date | None = None,
-                 today: date | None = None) -> Plan:
+                 today: date | None = None, paces: dict[int, Pace] | None = None) -> Plan:
     """A split of what ``step_id`` (default: the first step with pieces available) of ``order``
     can hand out now across the station's active workers, so each can finish by ``due_date``
     (default: the order's) at their pace. Days left count from today to the due date, both
@@ -151,10 +151,11 @@ def suggest_plan(order: Order, step_id: int | None = None, due_date: date | None
         raise ValidationError(fields={"due_date": str(_l("The due date cannot be before today."))})
     available = max(step["available"], 0)
     days_left = (due_date - today).days + 1
-    paces = worker_paces(order.station_id, order.product_id, step["step_id"], today)
+    if paces is None:  # the issue page passes the paces it already read for its defaults
+        paces = worker_paces(order.station_id, order.product_id, step["step_id"], today)
     capacity = []
     for pace in paces.values():
-        can = math.floor(pace.pace_per_day * days_left - pace.holding_load)
+        can = can_finish(pace, days_left)
         if can > 0:
             capacity.append((can, pace))
     capacity.sort(key=lambda c: (-c[0], c[1].holding, c[1].worker_id))
@@ -170,6 +171,43 @@ def suggest_plan(order: Order, step_id: int | None = None, due_date: date | None
     total_pace = sum((p.pace_per_day for p in paces.values()), Decimal("0"))
     days_late = math.ceil(left / total_pace) if left > 0 and total_pace > 0 else (0 if left == 0 else -1)
     return Plan(order.id, step["step_id"], available, due_date, items, left, days_late)
+
+
+def can_finish(pace: Pace, days_left: int) -> int:
+    """Pieces of the step a worker can still finish in ``days_left`` days at her pace, less
+    what she already holds (in this step's units); never below 0."""
+    return max(math.floor(pace.pace_per_day * days_left - pace.holding_load), 0)
+
+
+@dataclass
+class BatchDefault:
+    """The issue form's default quantity for one worker, and what it comes from."""
+    worker_id: int
+    quantity: int | None        # None: no pace on record, the form keeps its usual batch
+    pace_per_day: Decimal
+    holding_load: Decimal
+    plan_quantity: int | None   # the suggested split's line for her, when it has one
+
+
+def batch_defaults(paces: dict[int, Pace], plan: Plan | None, available: int, due_date: date,
+                   today: date | None = None) -> dict[int, BatchDefault]:
+    """What the issue form offers each worker when she is chosen, so no default hands one
+    person more than she can finish or more than her share: what she can finish by the
+    batch's due date at her pace (``can_finish``), no more than the suggested split gives her
+    when it has a line for her, and no more than is available. 0 when what she holds already
+    fills the days left; None when nobody at the station has a pace yet."""
+    today = today or local_today()
+    days_left = max((due_date - today).days + 1, 0)
+    planned = {ln.worker_id: ln.quantity for ln in plan.items} if plan else {}
+    out = {}
+    for worker_id, pace in paces.items():
+        quantity = None
+        if pace.pace_per_day > 0:
+            quantity = min(can_finish(pace, days_left), max(available, 0))
+            if worker_id in planned:
+                quantity = min(quantity, planned[worker_id])
+        out[worker_id] = BatchDefault(worker_id, quantity, pace.pace_per_day, pace.holding_load, planned.get(worker_id))
+    return out
 
 
 def issue_plan(order: Order, items: list[dict], step_id: int | None = None, due_date: date | None = None,

@@ -2,6 +2,7 @@
 worker already holds overdue work, "issue and print" opening the ticket's print dialog, and the
 ticket's return-by and signature lines (finding 5)."""
 from datetime import timedelta
+from decimal import Decimal
 
 from app.models import local_today
 from app.workers.queries import name_pinyin, pinyin_matches
@@ -61,3 +62,66 @@ def test_the_ticket_says_when_to_bring_it_back_and_has_a_signature_line(app, mak
     with app.test_request_context("/"):
         html = render_template("pdf/batch_ticket.html", t=tickets.ticket_context(batch))
     assert f"请于 {batch.due_date.isoformat()} 前交回" in html and "领料人签字" in html
+
+
+def _paced_station(make, clock, batch_size=500, quantity=5000):
+    """A station where 王快 accepted 10 pieces a day for 14 days (pace 10), 李新 has no history
+    yet (the station's median, 10), and an order with plenty left, due in 30 days."""
+    from app.services import production
+
+    station = make.station()
+    product = make.product(batch_size=batch_size)
+    fast, new = make.worker(station=station, name="王快"), make.worker(station=station, name="李新")
+    past = make.order(station=station, product=product, quantity=1000)
+    batch = make.batch(order=past, worker=fast, quantity=140, issued_on=clock.days_ago(15), due_date=clock.today)
+    for day in range(1, 15):
+        production.record_return(batch=batch, accepted=10, rejected=0, work_date=clock.days_ago(day))
+    order = make.order(station=station, product=product, quantity=quantity)
+    return station, order, fast, new
+
+
+def _quantity(page: str) -> str:
+    import re
+
+    found = re.search(r'<input[^>]*name="quantity"[^>]*>', page)
+    value = re.search(r'value="(\d*)"', found.group(0)) if found else None
+    return value.group(1) if value else ""
+
+
+def test_the_default_quantity_is_what_the_chosen_worker_can_finish_by_the_due_date(client, login_as, make, clock):
+    station, order, fast, new = _paced_station(make, clock)
+    login_as("supervisor", station=station)
+    # The form's due date is a week away: 8 days, both included, at 10 a day = 80 — not the
+    # usual 500, and never the 5,000 left.
+    page = client.get(f"/orders/{order.id}/issue?worker_id={fast.id}").text
+    assert _quantity(page) == "80"
+    assert "按王快的速度（每天 10.0 件），交货日期前能做完 80 件" in page
+    assert f'value="{fast.id}" checked' in page and 'data-pace100="1000"' in page and 'data-load100="0"' in page
+    # No worker chosen yet: the station's middle worker's figure, so a tap on anyone is sane too.
+    assert _quantity(client.get(f"/orders/{order.id}/issue").text) == "80"
+    # What she holds counts against the days: holding 75, 5 more; holding 80 or more, no default.
+    make.batch(order=order, worker=fast, quantity=75)
+    assert _quantity(client.get(f"/orders/{order.id}/issue?worker_id={fast.id}").text) == "5"
+    make.batch(order=order, worker=fast, quantity=5)
+    full = client.get(f"/orders/{order.id}/issue?worker_id={fast.id}").text
+    assert _quantity(full) == "" and "手上的活按这个速度已够做到交货日期" in full
+    # A quantity typed before a search stays what was typed.
+    assert _quantity(client.get(f"/orders/{order.id}/issue?worker_id={fast.id}&quantity=37").text) == "37"
+
+
+def test_the_default_never_exceeds_what_is_left_nor_the_workers_share_of_the_plan(app, make, clock):
+    from app.services import planning, production
+
+    station, order, fast, new = _paced_station(make, clock, quantity=100)
+    make.batch(order=order, worker=new, quantity=70)  # 30 left to hand out
+    step = production.order_steps(order)[0]
+    paces = planning.worker_paces(station.id, order.product_id, step["step_id"])
+    plan = planning.suggest_plan(order, step_id=step["step_id"], paces=paces)
+    defaults = planning.batch_defaults(paces, plan, step["available"], clock.today + timedelta(days=7))
+    assert step["available"] == 30 and defaults[fast.id].quantity == 30
+    assert sum(ln.quantity for ln in plan.items) + plan.unplaced == 30
+    # A plan line smaller than her capacity bounds her default; no pace anywhere, no figure.
+    plan.items = [planning.PlanLine(fast.id, "王快", 12, Decimal("10"), 0, clock.today)]
+    assert planning.batch_defaults(paces, plan, 30, clock.today + timedelta(days=7))[fast.id].quantity == 12
+    idle = {w: planning.Pace(w, "x", Decimal("0"), 0, 0, 0, Decimal("0")) for w in (fast.id, new.id)}
+    assert planning.batch_defaults(idle, None, 30, clock.today)[fast.id].quantity is None
