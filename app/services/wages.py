@@ -524,8 +524,16 @@ def worker_returns_query(worker_id: int, batch_id: int | None = None):
 
 
 def worker_returns(worker_id: int, batch_id: int | None = None, limit: int = 50, offset: int = 0):
-    """``limit`` rows of ``worker_returns_query`` from ``offset``."""
-    return db.session.execute(worker_returns_query(worker_id, batch_id).limit(limit).offset(offset)).all()
+    """``limit`` rows of ``worker_returns_query`` from ``offset``. The page's returns are picked
+    from the worker's index first and only they are joined to their product and batch: SQLite
+    joined every return of the worker before sorting (600 on the bench's data)."""
+    from app.models import Return
+
+    page = select(Return.id).where(Return.worker_id == worker_id)
+    if batch_id is not None:
+        page = page.where(Return.batch_id == batch_id)
+    page = page.order_by(Return.work_date.desc(), Return.id.desc()).limit(limit).offset(offset)
+    return db.session.execute(worker_returns_query(worker_id, batch_id).where(Return.id.in_(page.scalar_subquery()))).all()
 
 
 def open_statement_preview(worker_id: int, today: date | None = None):
