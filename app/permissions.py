@@ -176,3 +176,25 @@ def station_choices_for(user=None):
     """Stations the user may act for."""
     user = user if user is not None else current_user
     return db.session.scalars(select(Station).where(visible(Station, user)).order_by(Station.id)).all()
+
+
+def sees_sensitive(user=None) -> bool:
+    """Whether ``user`` may see and enter ID and bank numbers (and the groups they imply):
+    admins only (the brief). Everyone else gets them masked or not at all; pages, the API,
+    exports and the roster ask here."""
+    user = user if user is not None else current_user
+    return getattr(user, "role", None) == "admin"
+
+
+def product_picture_or_404(product_id: int, user=None) -> int:
+    """The stored file id of a product's picture, if ``user`` may see it: staff any product's;
+    a worker only of products they have had a batch of (rule 7), else 404 as if none."""
+    user = user if user is not None else current_user
+    stmt = select(Product.picture_id).where(Product.id == product_id, Product.picture_id.is_not(None))
+    if getattr(user, "role", None) not in STAFF:
+        stmt = stmt.where(select(Batch.id).where(Batch.worker_id == user.id, Batch.product_id == Product.id)
+                          .exists())
+    picture_id = db.session.scalar(stmt)
+    if picture_id is None:
+        abort(404)
+    return picture_id

@@ -14,6 +14,7 @@ from werkzeug.routing import BuildError
 from app.i18n import install_template_gettext, remember_language
 from app.models.base import local_tz, to_local
 from app.money import amount_in_words, format_money, format_rate
+from app.permissions import sees_sensitive
 
 # (endpoint, label, roles): the navigation each role sees. Features add theirs in NAV_EXTRA.
 NAV = [
@@ -139,7 +140,8 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["days_before"] = lambda day, n: day - timedelta(days=n)
     app.jinja_env.filters["local_dt"] = lambda v: to_local(v).strftime("%Y-%m-%d %H:%M") if v else ""
     app.jinja_env.filters["day"] = format_day
-    app.jinja_env.globals.update(nav_items=nav_items, lang_url=lang_url, get_locale=get_locale, url_for_ids=url_for_ids)
+    app.jinja_env.globals.update(nav_items=nav_items, lang_url=lang_url, get_locale=get_locale, url_for_ids=url_for_ids,
+                                 sees_sensitive=sees_sensitive)
     app.jinja_env.add_extension("jinja2.ext.do")
     install_template_gettext(app)
 

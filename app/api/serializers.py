@@ -1,9 +1,8 @@
 """Rows as the API's JSON objects (money as strings, dates as YYYY-MM-DD)."""
 from __future__ import annotations
 
-from flask_login import current_user
-
 from app.money import api_amount, api_rate
+from app.permissions import sees_sensitive
 
 
 def station_json(s) -> dict:
@@ -15,8 +14,8 @@ def worker_json(w, revealed: dict | None = None) -> dict:
         "id": w.id, "name": w.name, "phone": w.phone, "station_id": w.station_id,
         "birth_year": w.birth_year, "gender": w.gender, "active": w.active,
     }
-    if getattr(current_user, "role", None) == "admin":
-        # Sensitive fields are for admins only, masked unless revealed (audited: org.reveal_sensitive).
+    if sees_sensitive():
+        # Masked unless revealed (audited: org.reveal_sensitive).
         data.update(groups=w.groups, id_number=w.masked_id_number or None,
                     bank_account=w.masked_bank_account or None, bank_name=w.bank_name)
         if revealed is not None:

@@ -2,7 +2,7 @@
 recording returns by scan or code, corrections, and closing a batch."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -19,7 +19,7 @@ from app.files import file_response, store_picture
 from app.forms import form_view
 from app.main.views import HOME_PANELS
 from app.models import Batch, Order, Return, StoredFile, Worker, local_today
-from app.money import line_amount, round_money
+from app.money import line_amount
 from app.paging import int_arg
 from app.pdf import pdf_response, render_pdf, render_pdf_pages
 from app.permissions import STAFF, get_visible_or_404, require_roles, station_scope, visible
@@ -58,8 +58,7 @@ def issue_batch(order_id: int):
     if request.method == "GET":
         form.order_id.data = order.id
         form.step_id.data = step["step_id"]
-        # A week, or the order's due date if sooner — never a day already past (late orders).
-        form.due_date.data = max(local_today(), min(order.due_date, local_today() + timedelta(days=7)))
+        form.due_date.data = production.default_due_date(order)
         if request.args.get("worker_id", "").isdigit():
             form.worker_id.data = int(request.args["worker_id"])
         if request.args.get("due_date"):
@@ -346,8 +345,7 @@ def close_batch(batch_id: int):
         if done:
             return done
         db.session.refresh(batch)
-    shortfall = batch.outstanding
-    deduction = round_money(shortfall * batch.material_cost) if batch.station.shortfall_policy == "material_cost" else None
+    shortfall, deduction = production.shortfall_preview(batch)
     status = form_status(form)
     return render_template("batches/close.html", batch=batch, form=form, shortfall=shortfall,
                            deduction=deduction), status

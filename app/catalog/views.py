@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -14,9 +14,9 @@ from app.catalog.queries import client_choices, step_rates, steps_overview
 from app.extensions import db
 from app.files import file_response, store_picture
 from app.forms import form_view
-from app.models import Batch, Client, Product, ProductStep, StoredFile, local_today
+from app.models import Client, Product, ProductStep, StoredFile, local_today
 from app.paging import int_arg, paged
-from app.permissions import is_record_id, require_roles
+from app.permissions import is_record_id, product_picture_or_404, require_roles
 from app.services import catalog
 from app.submission import expected_version, flash_refusal, form_status, record_once
 from app.templating import NAV_EXTRA
@@ -270,13 +270,4 @@ def step_move(product_id: int, step_id: int):
 @login_required
 def product_picture(product_id: int):
     """A product's picture for pages (staff, and workers seeing what they make)."""
-    product = db.session.get(Product, product_id)
-    if product is None or product.picture_id is None:
-        abort(404)
-    if current_user.role == "worker":
-        # A worker sees pictures of what they make, nothing of other workers' batches (rule 7).
-        held = db.session.scalar(select(Batch.id).where(Batch.worker_id == current_user.id,
-                                                        Batch.product_id == product.id).limit(1))
-        if held is None:
-            abort(404)
-    return file_response(db.session.get(StoredFile, product.picture_id))
+    return file_response(db.session.get(StoredFile, product_picture_or_404(product_id)))

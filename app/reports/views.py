@@ -17,7 +17,7 @@ from app.forms import form_view
 from app.main.views import HOME_PANELS
 from app.models import InsurancePolicy, Station, local_today
 from app.pdf import pdf_response, render_pdf
-from app.permissions import is_record_id, require_roles, station_choices_for, station_scope
+from app.permissions import is_record_id, require_roles, sees_sensitive, station_choices_for, station_scope
 from app.redirects import safe_path
 from app.reports import exports
 from app.reports.forms import CoverForm, PolicyForm
@@ -140,11 +140,11 @@ def _roster_request():
     admins, and each full download is audited by the caller."""
     first, last = parse_month(request.args.get("month"), default=month_bounds(local_today()))
     station_id = station_scope(request.args.get("station_id"))
-    admin = current_user.role == "admin"
+    sensitive = sees_sensitive()
     full = request.args.get("full") == "1"
-    if full and not admin:
+    if full and not sensitive:
         abort(403)
-    return first, last, station_id, full, admin
+    return first, last, station_id, full, sensitive
 
 
 def _roster_title(first, station_id) -> tuple[str, str]:

@@ -199,21 +199,18 @@ def close_previous_pay_period(today: date | None = None, force: bool = False) ->
         return summary(waiting_until_day=settings.day)
     start, end = previous_month(today)
     period = db.session.scalar(select(PayPeriod).where(PayPeriod.start == start, PayPeriod.end == end))
-    if period is None:
-        overlapping = db.session.scalar(
-            select(PayPeriod).where(PayPeriod.start <= end, PayPeriod.end >= start).limit(1))
-        if overlapping is not None:
-            # Someone set up periods that are not calendar months: leave them to the admin.
-            return summary(period=f"{start.isoformat()}..{end.isoformat()}",
-                           skipped=f"overlaps_{overlapping.start.isoformat()}..{overlapping.end.isoformat()}")
-        period = PayPeriod(start=start, end=end, status="open")
-        db.session.add(period)
-        db.session.flush()
-        audit.record("create", "pay_period", period.id, after={"start": start, "end": end, "status": "open"})
-    if period.status == "closed":
-        return summary(period=f"{start.isoformat()}..{end.isoformat()}", already_closed=1)
     from app.services import wages  # wages imports production services; keep the job module light
 
+    if period is None:
+        try:
+            period = wages.create_pay_period(start, end)
+        except wages.PeriodOverlap:
+            # Someone set up periods that are not calendar months: leave them to the admin.
+            other = wages.overlapping_period(start, end)
+            where = f"{other.start.isoformat()}..{other.end.isoformat()}" if other else "another_period"
+            return summary(period=f"{start.isoformat()}..{end.isoformat()}", skipped=f"overlaps_{where}")
+    if period.status == "closed":
+        return summary(period=f"{start.isoformat()}..{end.isoformat()}", already_closed=1)
     outcome = wages.close_pay_period(period)
     return summary(period=f"{start.isoformat()}..{end.isoformat()}", closed=1, payslips=outcome.payslips)
 

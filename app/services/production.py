@@ -44,6 +44,7 @@ BATCH_FIELDS = ("code", "order_id", "worker_id", "step_id", "quantity", "piece_r
 RETURN_FIELDS = ("batch_id", "accepted", "rejected", "unused", "work_date", "recorded_at", "corrects_id", "reason", "note")
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read aloud and type
 FORECAST_DAYS = 14
+BATCH_WEEK = 7  # days a batch is out unless its order is due sooner
 
 
 class OverIssue(ConflictError):
@@ -348,6 +349,13 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
 
 
+def default_due_date(order: Order, issued_on: date | None = None) -> date:
+    """A batch's due date when none is given: a week after it is handed out, or the order's
+    due date if that is sooner, and never before the day it is handed out (a late order)."""
+    issued_on = issued_on or local_today()
+    return max(issued_on, min(order.due_date, issued_on + timedelta(days=BATCH_WEEK)))
+
+
 def issue_batch(*, order: Order, worker: Worker, quantity: int, due_date: date | None = None,
                 user=None, step_id: int | None = None, issued_on: date | None = None) -> Batch:
     """Hand ``quantity`` pieces of one step of ``order`` (the first by default) to ``worker``
@@ -367,7 +375,7 @@ def issue_batch(*, order: Order, worker: Worker, quantity: int, due_date: date |
         errors["worker_id"] = str(_l("This worker belongs to another station."))
     today = local_today()
     issued_on = issued_on or today
-    due_date = due_date or max(issued_on, min(order.due_date, issued_on + timedelta(days=7)))
+    due_date = due_date or default_due_date(order, issued_on)
     errors.update(check_issue_dates(order, issued_on, due_date, today))
     if errors:
         raise ValidationError(fields=errors)
@@ -631,13 +639,20 @@ def record_correction(*, original: Return, accepted: int = 0, rejected: int = 0,
     return row
 
 
+def shortfall_preview(batch: Batch) -> tuple[int, Decimal | None]:
+    """What closing ``batch`` now records: its shortfall (the pieces still out) and the
+    deduction its station's policy makes for them at the batch's material cost, half-up to
+    the fen (None: the policy charges nothing). The close page shows it before the close."""
+    shortfall = batch.outstanding
+    if batch.station.shortfall_policy != "material_cost":
+        return shortfall, None
+    return shortfall, round_money(Decimal(shortfall) * batch.material_cost)
+
+
 def _settle_shortfall(batch: Batch) -> None:
-    batch.shortfall = batch.outstanding
+    batch.shortfall, deduction = shortfall_preview(batch)
     batch.shortfall_policy = batch.station.shortfall_policy
-    if batch.shortfall_policy == "material_cost" and batch.shortfall > 0:
-        batch.shortfall_deduction = round_money(Decimal(batch.shortfall) * batch.material_cost)
-    else:
-        batch.shortfall_deduction = Decimal("0.00")
+    batch.shortfall_deduction = deduction or Decimal("0.00")
 
 
 def close_batch(*, batch: Batch, reason: str | None = None, user=None) -> Batch:

@@ -20,7 +20,15 @@ from app.main.views import HOME_PAGE_KEYS, HOME_PANELS
 from app.models import Adjustment, Batch, PayPeriod, Payslip, Worker, local_today
 from app.money import format_money
 from app.pdf import pdf_response
-from app.permissions import get_visible_or_404, require_roles, scope_params, station_scope, visible, visible_to_role
+from app.permissions import (
+    get_visible_or_404,
+    require_roles,
+    scope_params,
+    sees_sensitive,
+    station_scope,
+    visible,
+    visible_to_role,
+)
 from app.services import audit, wages
 from app.services.earnings import worker_earnings
 from app.services.errors import ValidationError
@@ -213,7 +221,7 @@ def period_export(period_id, fmt):
     period = db.session.get(PayPeriod, period_id) or abort(404)
     if period.status != "closed" or fmt not in ("xlsx", "csv"):
         abort(404)
-    include_bank = current_user.role == "admin"
+    include_bank = sees_sensitive()
     station_id = station_scope()
     if fmt == "xlsx":
         data, mimetype = documents.payroll_xlsx(period, include_bank, station_id), documents.XLSX_TYPE

@@ -5,14 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.forms import BaseForm, form_view
 from app.models import Worker, local_today
 from app.paging import int_arg
-from app.permissions import STAFF, get_visible_or_404, require_roles, station_choices_for, station_scope
+from app.permissions import STAFF, get_visible_or_404, require_roles, sees_sensitive, station_choices_for, station_scope
 from app.services import accounts, org
 from app.services.errors import ValidationError
 from app.submission import form_status, record_once
@@ -55,7 +54,7 @@ def worker_new():
         def action():
             if form.station_id.data not in {s.id for s in stations}:
                 raise ValidationError(fields={"station_id": _("No such station.")})
-            admin = current_user.role == "admin"
+            admin = sees_sensitive()
             worker = org.register_worker(
                 name=form.name.data, phone=form.phone.data.strip(), station_id=form.station_id.data, pin=form.pin.data,
                 birth_year=form.birth_year.data, gender=form.gender.data or None, groups=form.groups.data or (),
@@ -90,7 +89,7 @@ def worker_edit(worker_id: int):
     """Correct a worker's details (supervisors: their station's; the ID and bank details:
     admins). The birth year and gender must agree with the ID number."""
     worker = get_visible_or_404(Worker, worker_id)
-    admin = current_user.role == "admin"
+    admin = sees_sensitive()
     form = WorkerEditForm(obj=worker if request.method == "GET" else None)
     if request.method == "GET":
         form.gender.data = worker.gender or ""

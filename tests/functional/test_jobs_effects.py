@@ -189,6 +189,24 @@ def test_auto_close_creates_and_closes_last_months_period_once_through_the_wages
     assert db.session.scalar(select(func.count()).select_from(Payslip)) == 1
 
 
+def test_auto_close_leaves_a_period_that_is_not_a_calendar_month_to_the_admin(app, make):
+    """The job creates last month's period through wages.create_pay_period: an admin's period
+    overlapping it is refused there, and the job says so and changes nothing."""
+    from app.services import wages
+
+    _last_month_work(make)
+    _switch_on(day=1)
+    start, end = previous_month(local_today())
+    own = wages.create_pay_period(start + timedelta(days=3), end + timedelta(days=3))
+    db.session.commit()
+    outcome = jobs_service.close_previous_pay_period()
+    assert outcome.endswith(f"skipped=overlaps_{own.start.isoformat()}..{own.end.isoformat()}")
+    db.session.rollback()
+    assert db.session.scalars(select(PayPeriod)).all() == [own] and own.status == "open"
+    created = db.session.scalars(select(AuditEvent).where(AuditEvent.entity == "pay_period")).all()
+    assert [e.action for e in created] == ["create"]
+
+
 def test_auto_close_waits_for_its_day_of_the_month(app, make):
     _last_month_work(make)
     _switch_on(day=20)
