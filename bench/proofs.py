@@ -143,6 +143,8 @@ class Stats:
     def __init__(self):
         self.lock = threading.Lock()
         self.latency = defaultdict(list)
+        self.when = defaultdict(list)  # seconds from ``started`` to each answer, beside ``latency``
+        self.started = time.perf_counter()
         self.status = defaultdict(Counter)
         self.by_server = defaultdict(Counter)  # port → statuses
         self.transport = Counter()
@@ -153,6 +155,7 @@ class Stats:
             if isinstance(status, int):
                 self.status[page][status] += 1
                 self.latency[page].append(seconds)
+                self.when[page].append(time.perf_counter() - self.started)
                 self.by_server[server][status] += 1
             else:
                 self.transport[page] += 1
