@@ -7,7 +7,9 @@ real gunicorn on SQLite or PostgreSQL.
 For every operation of /api/v1/openapi.json (but ``DELETE /auth/token``, which would end the
 fuzzer's own token: NOT_FUZZED) and every token (admin, supervisor, worker),
 schemathesis generates requests — valid ones and, as often, ones that break the schema
-(wrong types, missing fields, huge and odd strings, bad path ids) — and each answer must:
+(wrong types, missing fields, huge and odd strings, bad path ids; half of the path ids and
+body id fields replaced by seeded records' ids, so a write gets past the 404 to the rules) —
+and each answer must:
 
 - not be a 5xx;
 - carry a status code the document lists for that operation, and a body matching the
@@ -40,6 +42,12 @@ RESULTS = ROOT / "bench" / "results" / "fuzz.txt"
 # Tables that record a refusal on purpose: a failed sign-in counts against the account (rule
 # 15) and an idempotency key keeps its first answer, refusals included (rule 8).
 RECORDS_REFUSALS = {"login_throttles", "idempotency_keys"}
+# Ids the fuzzer gives, as often as not, in place of the ones it generates (which name no
+# record, so a write would stop at 404): a path parameter or body field → the table it names.
+KNOWN_IDS = {"invoice_id": "invoices", "period_id": "pay_periods", "pay_period_id": "pay_periods",
+             "order_id": "orders", "worker_id": "workers", "batch_id": "batches", "client_id": "clients",
+             "product_id": "products", "step_id": "product_steps", "payslip_id": "payslips",
+             "station_id": "stations", "corrects": "returns"}
 # Operations of the document not fuzzed: ending the token would end the fuzzer's own (every
 # later request as that role would answer 401). Proved by tests/functional/test_security_accounts.py.
 NOT_FUZZED = {"DELETE /api/v1/auth/token"}
@@ -80,6 +88,8 @@ def seed(app) -> dict:
     """Two stations with orders, batches, returns, a closed period, an invoice; three tokens."""
     from datetime import timedelta
 
+    from sqlalchemy import text
+
     from app.extensions import db
     from app.models import Worker
     from app.services import invoicing, wages
@@ -115,9 +125,11 @@ def seed(app) -> dict:
                     "worker": db.session.get(Worker, ids["worker"][0])}
         tokens = {role: issue_token(account)[0] for role, account in accounts.items()}
         db.session.commit()
+        known = {name: [i for (i,) in db.session.execute(text(f"SELECT id FROM {table} ORDER BY id"))]
+                 for name, table in KNOWN_IDS.items()}
         logins = {"admin": accounts["admin"].username, "supervisor": accounts["supervisor"].username,
                   "worker": accounts["worker"].phone}
-        return {"tokens": tokens, "ids": dict(ids), "logins": logins}
+        return {"tokens": tokens, "ids": dict(ids), "logins": logins, "known": known}
 
 
 def row_counts(engine) -> dict:
@@ -152,6 +164,7 @@ def fuzz_api(base: str, world: dict, engine, cases: int, findings: Findings, see
                   if f"{op.method.upper()} {op.path}" not in NOT_FUZZED]
     roles = list(world["tokens"])
     per_run = max(1, cases // (len(operations) * len(roles) * 2))
+    rng = random.Random(seed_)
     session = requests.Session()
     for op in operations:
         label = f"{op.method.upper()} {op.path}"
@@ -160,7 +173,7 @@ def fuzz_api(base: str, world: dict, engine, cases: int, findings: Findings, see
             headers = {"Authorization": f"Bearer {world['tokens'][role]}"}
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 run = _case_runner(op.as_strategy(generation_mode=mode), per_run, seed_, base, session, headers,
-                                   f"{label} as {role}", engine, checks, findings)
+                                   f"{label} as {role}", engine, checks, findings, world.get("known"), rng)
                 try:
                     run()
                 except hypothesis.errors.Unsatisfiable:  # nothing in the schema to break this way
@@ -172,7 +185,20 @@ def _one_line(exc) -> str:
     return text[:240]
 
 
-def _case_runner(strategy, examples, seed_, base, session, headers, who, engine, checks, findings):
+def use_known_ids(case, known: dict, rng: random.Random) -> None:
+    """As often as not, a path id or a body's id field names a seeded record (of any station,
+    so another's record is tried too): the request then reaches the rules behind the 404."""
+    for name in list(case.path_parameters or {}):
+        if known.get(name) and rng.random() < 0.5:
+            case.path_parameters[name] = rng.choice(known[name])
+    if isinstance(case.body, dict):
+        for name, value in list(case.body.items()):
+            if known.get(name) and isinstance(value, int) and not isinstance(value, bool) and rng.random() < 0.5:
+                case.body[name] = rng.choice(known[name])
+
+
+def _case_runner(strategy, examples, seed_, base, session, headers, who, engine, checks, findings, known=None,
+                 rng=None):
     import hypothesis
     from hypothesis import HealthCheck, Phase, given, settings
     from schemathesis.core.failures import FailureGroup
@@ -184,6 +210,8 @@ def _case_runner(strategy, examples, seed_, base, session, headers, who, engine,
     def run(case):
         if case.headers and "Idempotency-Key" in case.headers:
             case.headers["Idempotency-Key"] = f"fuzz-{uuid.uuid4().hex}"
+        if known:
+            use_known_ids(case, known, rng)
         before = row_counts(engine) if case.method.upper() != "GET" else None
         try:
             response = case.call(base_url=base, session=session, headers=headers, timeout=60)
