@@ -1,6 +1,6 @@
 """Registering a worker: the same form serves the page and the API."""
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from app.forms import IdempotentForm
@@ -42,9 +42,11 @@ class WorkerEditForm(IdempotentForm):
     birth_year = WorkerForm.birth_year
     gender = WorkerForm.gender
     groups = WorkerForm.groups
+    # Never filled in on the page (masked there like everywhere): empty keeps the stored number.
     id_number = WorkerForm.id_number
     bank_account = WorkerForm.bank_account
     bank_name = WorkerForm.bank_name
+    clear_numbers = BooleanField(_l("Remove the ID and bank numbers"))
 
 
 class PinResetForm(IdempotentForm):

@@ -94,15 +94,19 @@ def worker_edit(worker_id: int):
     if request.method == "GET":
         form.gender.data = worker.gender or ""
         form.groups.data = worker.groups
+        form.id_number.data = form.bank_account.data = None  # masked: typed in only to change them
     if form.validate_on_submit():
         def action():
-            id_number = (form.id_number.data or None) if admin else worker.id_number
+            cleared = admin and form.clear_numbers.data
+            kept_id = None if cleared else worker.id_number
+            id_number = (form.id_number.data or kept_id) if admin else worker.id_number
             birth_year, gender = org.facts_from_id_number(id_number, form.birth_year.data, form.gender.data or None)
             accounts.update_worker(worker, {"name": form.name.data, "phone": form.phone.data.strip(),
                                             "birth_year": birth_year, "gender": gender,
                                             "groups": list(form.groups.data or [])})
             if admin:
-                org.update_worker_sensitive(worker, form.id_number.data or None, form.bank_account.data or None,
+                org.update_worker_sensitive(worker, id_number,
+                                            form.bank_account.data or (None if cleared else worker.bank_account),
                                             form.bank_name.data or None)
             return url_for("workers.worker_detail", worker_id=worker.id), _("%(name)s saved.", name=worker.name)
 

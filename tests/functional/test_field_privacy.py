@@ -50,3 +50,20 @@ def test_api_masks_by_default_and_reveals_for_an_admin_audited(api, make):
     sup = api(role="supervisor", station=worker.station)
     body = sup.get(f"/workers/{worker.id}?reveal=1").json
     assert "id_number" not in body and _reveals() == 1
+
+
+def test_the_edit_form_never_shows_the_numbers_and_empty_keeps_them(client, login_as, make):
+    worker = make.worker(id_number=ID, bank_account=BANK, bank_name="农商行", name="马秀兰")
+    login_as("admin")
+    page = client.get(f"/workers/{worker.id}/edit").text
+    assert ID not in page and BANK not in page and "1101**********002X" in page and "6222********2233" in page
+    values = form_values(page)
+    values.update(name="马秀兰", phone=worker.phone)
+    assert client.post(f"/workers/{worker.id}/edit", data=values).status_code == 303
+    db.session.refresh(worker)
+    assert (worker.id_number, worker.bank_account, worker.birth_year) == (ID, BANK, 1980)
+    values = form_values(client.get(f"/workers/{worker.id}/edit").text)
+    values.update(name="马秀兰", phone=worker.phone, clear_numbers="y")
+    assert client.post(f"/workers/{worker.id}/edit", data=values).status_code == 303
+    db.session.refresh(worker)
+    assert (worker.id_number, worker.bank_account) == (None, None)
