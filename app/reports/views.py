@@ -68,9 +68,16 @@ def range_shortcuts(today: date) -> list[dict]:
     ]
 
 
+def default_range(today: date) -> tuple[date, date]:
+    """The range the report opens on: the suggested shortcut's (last month before the 10th,
+    this month from then on), so it never opens on a month a few days old."""
+    suggested = next(r for r in range_shortcuts(today) if r["suggested"])
+    return suggested["from"], suggested["to"]
+
+
 def _range_and_station():
     try:
-        start, end = parse_range(request.args.get("from"), request.args.get("to"), default=month_bounds(local_today()))
+        start, end = parse_range(request.args.get("from"), request.args.get("to"), default=default_range(local_today()))
     except ValidationError as exc:
         return None, None, None, exc.fields
     return start, end, station_scope(request.args.get("station_id")), {}

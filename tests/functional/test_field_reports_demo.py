@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.dates import month_bounds, previous_month
 from app.extensions import db
 from app.models import Product, StoredFile, Worker, local_today
-from app.reports.views import range_shortcuts
+from app.reports.views import default_range, range_shortcuts
 from app.services.reports import employment_report
 
 
@@ -20,6 +20,10 @@ def test_shortcuts_cover_last_month_this_quarter_and_year_and_suggest_last_month
         late = {r["label"]: r for r in range_shortcuts(date(2024, 11, 29))}
         assert late["本月"]["suggested"] and (late["本季度"]["from"], late["本季度"]["to"]) == (date(2024, 10, 1), date(2024, 12, 31))
         assert (late["今年"]["to"], late["去年"]["from"]) == (date(2024, 12, 31), date(2023, 1, 1))
+    # The report opens on the suggested range: never on a month a few days old.
+    assert default_range(date(2026, 1, 2)) == (date(2025, 12, 1), date(2025, 12, 31))
+    assert default_range(date(2026, 3, 9)) == (date(2026, 2, 1), date(2026, 2, 28))
+    assert default_range(date(2024, 11, 29)) == (date(2024, 11, 1), date(2024, 11, 30))
 
 
 def test_report_page_has_the_shortcuts_and_explains_active_above_registered(client, login_as, make):
@@ -27,7 +31,8 @@ def test_report_page_has_the_shortcuts_and_explains_active_above_registered(clie
     worker = make.worker(station=station, birth_year=local_today().year - 70)  # past working age
     make.return_(batch=make.batch(order=make.order(station=station), worker=worker, quantity=20), accepted=3)
     login_as("admin")
-    html = client.get("/reports/employment").text
+    start, end = month_bounds(local_today())
+    html = client.get(f"/reports/employment?from={start}&to={end}").text
     assert 'class="range-shortcuts' in html and "上个月" in html and "本季度" in html
     note = html[html.index('id="active-above-registered"'):]
     assert "1 人不在劳动年龄内" in note.split("</p>")[0]

@@ -172,7 +172,8 @@ def test_admin_registers_a_policy_and_covers_the_uninsured_in_one_step(client, l
     assert db.session.scalar(select(func.count(InsurancePolicy.id))) == 1
     assert policy.premium_per_person_month == Decimal("6.50")
 
-    report = client.get(f"/reports/employment?station_id={station.id}").get_data(as_text=True)
+    first, last = today.replace(day=1), (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    report = client.get(f"/reports/employment?station_id={station.id}&from={first}&to={last}").get_data(as_text=True)
     assert workers[0].name in report and workers[2].name not in report
     cover = form_values(re.search(r'<form method="post" action="/reports/insurance/cover".*?</form>', report, re.S).group(0))
     resp = client.post("/reports/insurance/cover", data={**cover, "policy_id": policy.id})
