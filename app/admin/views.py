@@ -29,8 +29,7 @@ def stations():
             station = org.create_station(form.name.data, form.address.data, form.shortfall_policy.data)
             return url_for("admin.stations"), _("Station %(name)s created.", name=station.name)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     rows = db.session.scalars(select(Station).order_by(Station.id)).all()
     return render_template("admin/stations.html", form=form, stations=rows), form_status(form)
@@ -48,8 +47,7 @@ def staff():
                                          form.station_id.data or None, form.display_name.data or None)
             return url_for("admin.staff"), _("Account %(name)s created.", name=user.username)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     users = db.session.scalars(select(User).options(db.joinedload(User.station)).order_by(User.role, User.username)).all()
     return render_template("admin/staff.html", form=form, users=users, toggle=ToggleForm()), form_status(form)

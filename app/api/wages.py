@@ -14,7 +14,6 @@ from app.dates import month_bounds, parse_range
 from app.extensions import db
 from app.models import Adjustment, Batch, PayPeriod, Payslip, Worker, local_today
 from app.money import api_amount, api_rate
-from app.pdf import pdf_response
 from app.permissions import get_visible_or_404, visible
 from app.services import wages
 from app.services.earnings import worker_earnings
@@ -192,11 +191,9 @@ def wages_period_payslips(period_id):
 
 @api_endpoint("/payslips/<int:payslip_id>.pdf", "GET", roles=("admin", "worker"), summary="A pay statement as PDF")
 def wages_payslip_pdf(payslip_id):
-    slip = get_visible_or_404(Payslip, payslip_id)
-    name = f"payslip-{slip.id}.pdf"
-    data = documents.payslip_pdf(slip)
+    response = documents.payslip_download(get_visible_or_404(Payslip, payslip_id))
     db.session.commit()  # a first download stored the file it answers
-    return pdf_response(data, name)
+    return response
 
 
 @api_endpoint("/pay-periods/<int:period_id>/export.xlsx", "GET", roles=("admin",), summary="Payroll export (.xlsx)")

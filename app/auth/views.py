@@ -44,52 +44,40 @@ def _throttled_page(exc: LoginThrottled):
     return response
 
 
-@bp.route("/login", methods=["GET", "POST"])
-@form_view
-def login():
-    read_first()  # the password is verified before anything is written (no write lock held)
+def _sign_in_page(form, who: str, secret: str, authenticate, template: str):
+    """A sign-in page: the account ``authenticate`` answers for the form's ``who`` and
+    ``secret`` fields starts a session; a wrong secret is counted (committed) and marked on
+    its field (401); a throttled account or address gets the throttle page (429)."""
+    read_first()  # the secret is verified before anything is written (no write lock held)
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
-    form = StaffLoginForm()
     status = 200
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate_staff(form.username.data, form.password.data, request.remote_addr)
+            account = authenticate(form[who].data, form[secret].data, request.remote_addr)
         except BadCredentials as exc:
             db.session.commit()
-            form.password.errors.append(str(exc.message))
+            form[secret].errors.append(str(exc.message))
             status = 401
         except LoginThrottled as exc:
             return _throttled_page(exc)
         else:
             db.session.commit()
-            _start_session(user)
+            _start_session(account)
             return redirect(_safe_next(url_for("main.home")))
-    return render_template("auth/login.html", form=form), status
+    return render_template(template, form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@form_view
+def login():
+    return _sign_in_page(StaffLoginForm(), "username", "password", accounts.authenticate_staff, "auth/login.html")
 
 
 @bp.route("/w/login", methods=["GET", "POST"])
 @form_view
 def worker_login():
-    read_first()
-    if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
-    form = WorkerLoginForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            worker = accounts.authenticate_worker(form.phone.data, form.pin.data, request.remote_addr)
-        except BadCredentials as exc:
-            db.session.commit()
-            form.pin.errors.append(str(exc.message))
-            status = 401
-        except LoginThrottled as exc:
-            return _throttled_page(exc)
-        else:
-            db.session.commit()
-            _start_session(worker)
-            return redirect(_safe_next(url_for("main.home")))
-    return render_template("auth/worker_login.html", form=form), status
+    return _sign_in_page(WorkerLoginForm(), "phone", "pin", accounts.authenticate_worker, "auth/worker_login.html")
 
 
 @bp.post("/logout")

@@ -82,8 +82,7 @@ def issue_batch(order_id: int):
             return location, \
                 _("Batch %(code)s handed to %(name)s.", code=batch.code, name=worker.name)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
         db.session.refresh(order)
     search = (request.args.get("q") or "").strip()
@@ -152,8 +151,7 @@ def issue_plan(order_id: int):
             return url_for("batches.plan_tickets", order_id=order.id, ids=",".join(str(b.id) for b in batches)), \
                 _("%(n)s batches handed out.", n=len(batches))
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     from app.submission import flash_refusal
 
@@ -270,8 +268,7 @@ def record_return(batch_id: int):
                                            note=form.note.data, user=current_user, photo=photo)
             return url_for("batches.return_receipt", return_id=row.id), _("Return recorded.")
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
         db.session.refresh(batch)
     status = form_status(form)
@@ -314,8 +311,7 @@ def correct_return(batch_id: int):
                                          unused=form.unused.data, reason=form.reason.data, user=current_user)
             return url_for("batches.batch_detail", batch_id=batch.id), _("Correction recorded.")
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     status = form_status(form)
     return render_template("batches/correct.html", batch=batch, original=original, form=form), status
@@ -341,8 +337,7 @@ def close_batch(batch_id: int):
             return url_for("batches.batch_detail", batch_id=batch.id), \
                 _("Batch %(code)s closed. Shortfall: %(n)s.", code=closed.code, n=closed.shortfall)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
         db.session.refresh(batch)
     shortfall, deduction = production.shortfall_preview(batch)

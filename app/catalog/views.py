@@ -43,33 +43,30 @@ def clients():
 @require_roles("admin")
 @form_view
 def client_new():
-    form = ClientForm()
-    if form.validate_on_submit():
-        def action():
-            client = catalog.create_client(**_client_fields(form))
-            return url_for("catalog.clients"), _("Client %(name)s saved.", name=client.name)
-
-        done = record_once(form, action)
-        if done:
-            return done
-    return render_template("catalog/client_form.html", form=form, client=None), form_status(form)
+    return _client_form(None)
 
 
 @bp.route("/clients/<int:client_id>/edit", methods=["GET", "POST"])
 @require_roles("admin")
 @form_view
 def client_edit(client_id: int):
-    client = db.session.get(Client, client_id) or abort(404)
+    return _client_form(db.session.get(Client, client_id) or abort(404))
+
+
+def _client_form(client: Client | None):
+    """A new client's form, or an existing one's (its version guards against a later save)."""
     form = ClientForm(obj=client)
-    if request.method == "GET":
+    if request.method == "GET" and client is not None:
         form.version.data = client.version
     if form.validate_on_submit():
         def action():
-            catalog.update_client(client, expected_version=expected_version(form), **_client_fields(form))
-            return url_for("catalog.clients"), _("Client %(name)s saved.", name=client.name)
+            if client is None:
+                saved = catalog.create_client(**_client_fields(form))
+            else:
+                saved = catalog.update_client(client, expected_version=expected_version(form), **_client_fields(form))
+            return url_for("catalog.clients"), _("Client %(name)s saved.", name=saved.name)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     return render_template("catalog/client_form.html", form=form, client=client), form_status(form)
 
@@ -111,8 +108,7 @@ def product_new():
             product = catalog.create_product(picture=picture, **_product_fields(form))
             return url_for("catalog.product_edit", product_id=product.id), _("Product %(name)s saved.", name=product.name)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     return render_template("catalog/product_form.html", form=form, product=None, rates=[]), form_status(form)
 
@@ -133,8 +129,7 @@ def product_edit(product_id: int):
                                    **_product_fields(form))
             return url_for("catalog.product_edit", product_id=product.id), _("Product %(name)s saved.", name=product.name)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
         db.session.refresh(product)
     return _product_page(product, form)
@@ -181,11 +176,23 @@ def step_new(product_id: int):
                                     effective_on=form.effective_on.data)
             return url_for("catalog.product_edit", product_id=product.id), _("Step %(name)s added.", name=step.name)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
         db.session.refresh(product)
     return _product_page(product, step_form=form)
+
+
+def _step_form(product_id: int, step_id: int, form, slot: str, act, prefill=None):
+    """A form of a step's page: ``act(product, step)`` records it once and answers (url,
+    message); otherwise the page again, with the form (``slot``) and its status."""
+    product = db.session.get(Product, product_id) or abort(404)
+    step = _step_of(product, step_id)
+    if request.method == "GET" and prefill is not None:
+        prefill(step)
+    if form.validate_on_submit():
+        if done := record_once(form, lambda: act(product, step)):
+            return done
+    return _step_page(product, step, **{slot: form})
 
 
 @bp.route("/products/<int:product_id>/steps/<int:step_id>", methods=["GET", "POST"])
@@ -193,39 +200,28 @@ def step_new(product_id: int):
 @form_view
 def step_edit(product_id: int, step_id: int):
     """A step's page: its name (renamed here) and its rate history (a new dated rate below)."""
-    product = db.session.get(Product, product_id) or abort(404)
-    step = _step_of(product, step_id)
     form = StepRenameForm(prefix="rename")
-    if request.method == "GET":
-        form.name.data = step.name
-    if form.validate_on_submit():
-        def action():
-            catalog.update_step(step, name=form.name.data)
-            return url_for("catalog.product_edit", product_id=product.id), _("Step %(name)s saved.", name=step.name)
 
-        done = record_once(form, action)
-        if done:
-            return done
-    return _step_page(product, step, rename_form=form)
+    def act(product, step):
+        catalog.update_step(step, name=form.name.data)
+        return url_for("catalog.product_edit", product_id=product.id), _("Step %(name)s saved.", name=step.name)
+
+    return _step_form(product_id, step_id, form, "rename_form", act,
+                      prefill=lambda step: setattr(form.name, "data", step.name))
 
 
 @bp.post("/products/<int:product_id>/steps/<int:step_id>/rates")
 @require_roles("admin")
 @form_view
 def step_rate(product_id: int, step_id: int):
-    product = db.session.get(Product, product_id) or abort(404)
-    step = _step_of(product, step_id)
     form = StepRateForm(prefix="rate")
-    if form.validate_on_submit():
-        def action():
-            catalog.update_step(step, piece_rate=form.piece_rate.data, effective_on=form.effective_on.data)
-            return (url_for("catalog.step_edit", product_id=product.id, step_id=step.id),
-                    _("New rate for %(name)s saved.", name=step.name))
 
-        done = record_once(form, action)
-        if done:
-            return done
-    return _step_page(product, step, rate_form=form)
+    def act(product, step):
+        catalog.update_step(step, piece_rate=form.piece_rate.data, effective_on=form.effective_on.data)
+        return (url_for("catalog.step_edit", product_id=product.id, step_id=step.id),
+                _("New rate for %(name)s saved.", name=step.name))
+
+    return _step_form(product_id, step_id, form, "rate_form", act)
 
 
 def _step_page(product: Product, step: ProductStep, rename_form: StepRenameForm | None = None,
@@ -259,8 +255,7 @@ def step_move(product_id: int, step_id: int):
             catalog.move_step(step, offset)
             return back, _("Steps reordered.")
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     flash_refusal(form)
     return redirect(back, 303)

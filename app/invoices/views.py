@@ -146,8 +146,7 @@ def issue_invoice():
                 return url_for("invoices.invoice_detail", invoice_id=invoice.id), \
                     _("Invoice %(number)s issued.", number=invoice.number)
 
-            done = record_once(form, action)
-            if done:
+            if done := record_once(form, action):
                 return done
             status = form_status(form)
     elif request.method == "POST":
@@ -220,41 +219,42 @@ def credit_note_pdf(invoice_id):
     return pdf_response(invoicing.stored_credit_note_pdf(note), f"credit-note-{note.number}.pdf")
 
 
+def _detail_form(invoice_id: int, form, slot: str, act):
+    """A form posted from the invoice's page: ``act(invoice)`` records it once and answers
+    (url, message); a refusal shows the page again with the form (``slot``) and its status."""
+    invoice = _invoice_or_404(invoice_id)
+    if not form.validate_on_submit():
+        return _render_detail(invoice, **{slot: form}, status=422)
+    if done := record_once(form, lambda: act(invoice)):
+        return done
+    return _render_detail(_invoice_or_404(invoice_id), **{slot: form}, status=form_status(form))
+
+
 @bp.post("/<int:invoice_id>/void")
 @require_roles("admin")
 @form_view
 def void_invoice(invoice_id):
-    invoice = _invoice_or_404(invoice_id)
     form = VoidInvoiceForm()
-    if not form.validate_on_submit():
-        return _render_detail(invoice, void_form=form, status=422)
-    def action():
+
+    def act(invoice):
         note = invoicing.void_invoice(invoice, form.reason.data, language=_page_language())
         return url_for("invoices.invoice_detail", invoice_id=invoice.id), \
             _("Invoice %(number)s is void; credit note %(note)s issued.", number=invoice.number, note=note.number)
 
-    done = record_once(form, action)
-    if done:
-        return done
-    return _render_detail(_invoice_or_404(invoice_id), void_form=form, status=form_status(form))
+    return _detail_form(invoice_id, form, "void_form", act)
 
 
 @bp.post("/<int:invoice_id>/payments")
 @require_roles("admin")
 @form_view
 def record_payment(invoice_id):
-    invoice = _invoice_or_404(invoice_id)
     form = PaymentForm()
-    if not form.validate_on_submit():
-        return _render_detail(invoice, pay_form=form, status=422)
-    def action():
+
+    def act(invoice):
         invoicing.mark_paid(invoice, form.paid_on.data, form.amount.data)
         return url_for("invoices.invoice_detail", invoice_id=invoice.id), _("Payment recorded.")
 
-    done = record_once(form, action)
-    if done:
-        return done
-    return _render_detail(_invoice_or_404(invoice_id), pay_form=form, status=form_status(form))
+    return _detail_form(invoice_id, form, "pay_form", act)
 
 
 # --- statements and margins
@@ -324,8 +324,7 @@ def enterprise_settings():
                     **{k: form._fields[k].data for k in invoicing.ENTERPRISE_KEYS})
                 return url_for("invoices.enterprise_settings"), _("Enterprise details saved. New invoices will show them.")
 
-            done = record_once(form, action)
-            if done:
+            if done := record_once(form, action):
                 return done
             status = form_status(form)
         else:

@@ -153,8 +153,7 @@ def auto_close():
             jobs_service.save_auto_close(form.enabled.data, form.day.data, user=current_user)
             return url_for(".auto_close"), _("Saved.")
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     return render_template("jobs_admin/auto_close.html", form=form, settings=settings), form_status(form)
 

@@ -22,12 +22,19 @@ class NumberCounter(Model):
     last: Mapped[int] = mapped_column(default=0)
 
 
-class Invoice(Model):
+class NumberedDocument:
+    """A document of a gapless per-year number series (services.numbers): ``number`` is
+    spelled from ``year`` and ``seq``, and (year, seq) is unique in its table."""
+
+    # First in the table, as the migrations made them (a mixin's columns would come last).
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-4)
+    number: Mapped[str] = mapped_column(String(20), unique=True, sort_order=-3)
+    year: Mapped[int] = mapped_column(sort_order=-2)
+    seq: Mapped[int] = mapped_column(sort_order=-1)
+
+
+class Invoice(NumberedDocument, Model):
     __tablename__ = "invoices"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(20), unique=True)
-    year: Mapped[int]
-    seq: Mapped[int]
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     issue_date: Mapped[date]
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -67,14 +74,10 @@ class InvoiceLine(Model):
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_pos"),)
 
 
-class CreditNote(Model):
+class CreditNote(NumberedDocument, Model):
     """Voids one invoice, in its own number series; frees the invoice's pieces."""
 
     __tablename__ = "credit_notes"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(20), unique=True)
-    year: Mapped[int]
-    seq: Mapped[int]
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), unique=True)
     amount: Mapped[Decimal] = mapped_column(Money())
     reason: Mapped[str] = mapped_column(String(200))

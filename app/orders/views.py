@@ -78,8 +78,7 @@ def order_new():
                                             taken_on=form.taken_on.data)
             return url_for("orders.order_detail", order_id=order.id), _("Order %(number)s taken.", number=order.number)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     product_clients = {p.id: p.client_id for p in products}
     return render_template("orders/order_form.html", form=form, product_clients=product_clients, today=local_today()), \
@@ -110,8 +109,7 @@ def order_edit(order_id: int):
                                     quantity=form.quantity.data, due_date=form.due_date.data, note=form.note.data)
             return url_for("orders.order_detail", order_id=order.id), _("Order %(number)s saved.", number=order.number)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
         order = get_visible_or_404(Order, order_id, options=(joinedload(Order.product),))
     status = form_status(form)

@@ -110,26 +110,29 @@ def _download_name(stem: str, start, end, ext: str) -> str:
     return f"{stem}-{start.isoformat()}-{end.isoformat()}.{ext}"
 
 
-@bp.get("/employment.xlsx")
-@require_roles("admin", "supervisor")
-def employment_xlsx():
+def _employment_download(fmt: str) -> Response:
+    """The employment report of the asked range and station as a spreadsheet (xlsx or csv)."""
     start, end, station_id, errors = _range_and_station()
     if errors:
         raise ValidationError(fields=errors)
     report = employment_report(start, end, station_id=station_id)
-    return _attachment(exports.report_xlsx(report, definitions()), exports.XLSX_TYPE,
-                       _download_name("employment", start, end, "xlsx"))
+    if fmt == "xlsx":
+        data, mimetype = exports.report_xlsx(report, definitions()), exports.XLSX_TYPE
+    else:
+        data, mimetype = exports.report_csv(report), "text/csv; charset=utf-8"
+    return _attachment(data, mimetype, _download_name("employment", start, end, fmt))
+
+
+@bp.get("/employment.xlsx")
+@require_roles("admin", "supervisor")
+def employment_xlsx():
+    return _employment_download("xlsx")
 
 
 @bp.get("/employment.csv")
 @require_roles("admin", "supervisor")
 def employment_csv():
-    start, end, station_id, errors = _range_and_station()
-    if errors:
-        raise ValidationError(fields=errors)
-    report = employment_report(start, end, station_id=station_id)
-    return _attachment(exports.report_csv(report), "text/csv; charset=utf-8",
-                       _download_name("employment", start, end, "csv"))
+    return _employment_download("csv")
 
 
 def _attachment(data: bytes, mimetype: str, filename: str) -> Response:
@@ -143,15 +146,25 @@ def _attachment(data: bytes, mimetype: str, filename: str) -> Response:
 
 
 def _roster_request():
-    """(first, last, station_id, full, show_groups) for the roster; a full version only for
-    admins, and each full download is audited by the caller."""
+    """(first, last, station_id, full, show_groups, rows, title, where) for the roster; a full
+    version only for those who see sensitive fields, each full download audited by
+    ``_roster_name``."""
     first, last = parse_month(request.args.get("month"), default=month_bounds(local_today()))
     station_id = station_scope(request.args.get("station_id"))
     sensitive = sees_sensitive()
     full = request.args.get("full") == "1"
     if full and not sensitive:
         abort(403)
-    return first, last, station_id, full, sensitive
+    rows = monthly_roster(first, last, station_id=station_id)
+    title, where = _roster_title(first, station_id)
+    return first, last, station_id, full, sensitive, rows, title, where
+
+
+def _roster_name(first, station_id, full: bool, rows, fmt: str) -> str:
+    """The download's file name; a full (unmasked) roster leaving the app is audited first."""
+    if full:
+        _audit_full(first, station_id, fmt, len(rows))
+    return f"roster-{first.strftime('%Y-%m')}{'-full' if full else ''}.{fmt}"
 
 
 def _roster_title(first, station_id) -> tuple[str, str]:
@@ -173,9 +186,7 @@ def _audit_full(first, station_id, fmt: str, count: int) -> None:
 @bp.get("/roster")
 @require_roles("admin", "supervisor")
 def roster():
-    first, last, station_id, _full, show_groups = _roster_request()
-    rows = monthly_roster(first, last, station_id=station_id)
-    title, where = _roster_title(first, station_id)
+    first, _last, station_id, _full, show_groups, rows, title, where = _roster_request()
     return render_template("reports/roster.html", rows=rows, first=first, title=title, where=where,
                            station_id=station_id, stations=station_choices_for(), show_groups=show_groups,
                            group_labels=exports.GROUP_LABELS, gender_labels=exports.GENDER_LABELS)
@@ -184,23 +195,16 @@ def roster():
 @bp.get("/roster.xlsx")
 @require_roles("admin", "supervisor")
 def roster_xlsx():
-    first, last, station_id, full, show_groups = _roster_request()
-    rows = monthly_roster(first, last, station_id=station_id)
-    title, where = _roster_title(first, station_id)
+    first, _last, station_id, full, show_groups, rows, title, where = _roster_request()
     data = exports.roster_xlsx(title, where, rows, full, show_groups,
                                footer=[_("Prepared by:"), _("Checked by:"), _("Stamp of the operating unit:")])
-    if full:
-        _audit_full(first, station_id, "xlsx", len(rows))
-    suffix = "-full" if full else ""
-    return _attachment(data, exports.XLSX_TYPE, f"roster-{first.strftime('%Y-%m')}{suffix}.xlsx")
+    return _attachment(data, exports.XLSX_TYPE, _roster_name(first, station_id, full, rows, "xlsx"))
 
 
 @bp.get("/roster.pdf")
 @require_roles("admin", "supervisor")
 def roster_pdf():
-    first, last, station_id, full, show_groups = _roster_request()
-    rows = monthly_roster(first, last, station_id=station_id)
-    title, where = _roster_title(first, station_id)
+    first, _last, station_id, full, show_groups, rows, title, where = _roster_request()
     columns = exports.roster_columns(show_groups)
     body = [[str(v) for v in exports.roster_row_values(i, r, full, show_groups)[:-1]] + [f"{r.earnings:,.2f}"]
             for i, r in enumerate(rows, start=1)]
@@ -208,10 +212,7 @@ def roster_pdf():
                       total_days=sum(r.days for r in rows), total_pieces=sum(r.pieces for r in rows),
                       total_earnings=f"{sum(r.earnings for r in rows):,.2f}", lead_cols=len(columns) - 3,
                       full=full)
-    if full:
-        _audit_full(first, station_id, "pdf", len(rows))
-    suffix = "-full" if full else ""
-    return pdf_response(data, f"roster-{first.strftime('%Y-%m')}{suffix}.pdf")
+    return pdf_response(data, _roster_name(first, station_id, full, rows, "pdf"))
 
 
 # --- the insurance register (admins)
@@ -230,8 +231,7 @@ def insurance_register():
             return url_for("reports.policy", policy_id=policy.id), \
                 _("Policy %(number)s registered.", number=policy.policy_number)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     return render_template("reports/insurance.html", form=form, policies=insurance.policies_with_counts()), \
         form_status(form)
@@ -263,8 +263,7 @@ def cover_uninsured():
         added = insurance.cover_uninsured(form.policy_id.data, first, last, station_id=station_id)
         return back, _("%(n)s workers added to the policy.", n=added)
 
-    done = record_once(form, action)
-    if done:
+    if done := record_once(form, action):
         return done
     flash_refusal(form)
     return redirect(back)

@@ -188,14 +188,19 @@ def create_staff(username: str, password: str, role: str, station_id: int | None
     return user
 
 
-def set_staff_active(user: User, active: bool) -> None:
-    """Disable or re-enable a staff account; disabling ends its sessions and tokens."""
-    before = {"active": user.active}
-    user.active = active
+def _set_active(account: User | Worker, entity: str, active: bool) -> None:
+    """Disable or re-enable an account (audited); disabling ends its sessions and tokens at once."""
+    before = {"active": account.active}
+    account.active = active
     db.session.flush()
     if not active:
-        end_sessions(user)
-    audit.record("update", "user", user.id, before=before, after={"active": active})
+        end_sessions(account)
+    audit.record("update", entity, account.id, before=before, after={"active": active})
+
+
+def set_staff_active(user: User, active: bool) -> None:
+    """Disable or re-enable a staff account; disabling ends its sessions and tokens."""
+    _set_active(user, "user", active)
 
 
 def set_staff_password(user: User, password: str) -> None:
@@ -210,12 +215,7 @@ def set_staff_password(user: User, password: str) -> None:
 
 def set_worker_active(worker: Worker, active: bool) -> None:
     """Disable or re-enable a worker; disabling ends their sessions and tokens at once."""
-    before = {"active": worker.active}
-    worker.active = active
-    db.session.flush()
-    if not active:
-        end_sessions(worker)
-    audit.record("update", "worker", worker.id, before=before, after={"active": active})
+    _set_active(worker, "worker", active)
 
 
 def disable_worker(worker: Worker) -> None:

@@ -84,23 +84,25 @@ def _return_sums(key):
             .group_by(key).subquery())
 
 
+def _breaches(rule: str, entity: str, describe, stmt) -> list[Breach]:
+    """One breach of ``rule`` for each row ``stmt`` finds (its first column the row's id)."""
+    return [Breach(rule, entity, r[0], describe(r)) for r in _rows(stmt)]
+
+
 def check_batches() -> list[Breach]:
     out = []
     sums = _return_sums(Return.batch_id)
     acc, rej, unu = (func.coalesce(sums.c[n], 0) for n in ("accepted", "rejected", "unused"))
-    rows = _rows(select(Batch.id, Batch.code, Batch.accepted, Batch.rejected, Batch.unused, acc, rej, unu)
-                 .outerjoin(sums, sums.c.k == Batch.id)
-                 .where((Batch.accepted != acc) | (Batch.rejected != rej) | (Batch.unused != unu))
-                 .order_by(Batch.id))
-    for r in rows:
-        out.append(Breach("batch_counters", "batch", r.id,
-                          f"{r.code}: counters accepted/rejected/unused {r[2]}/{r[3]}/{r[4]}, "
-                          f"its returns sum to {r[5]}/{r[6]}/{r[7]}"))
-    for r in _rows(select(Batch.id, Batch.code, Batch.quantity, Batch.accepted, Batch.rejected, Batch.unused)
-                   .where((Batch.accepted + Batch.rejected + Batch.unused > Batch.quantity) | (Batch.accepted < 0)
-                          | (Batch.rejected < 0) | (Batch.unused < 0)).order_by(Batch.id)):
-        out.append(Breach("over_return", "batch", r.id,
-                          f"{r.code}: {r.accepted}+{r.rejected}+{r.unused} back of {r.quantity} issued"))
+    out += _breaches("batch_counters", "batch", lambda r: (
+        f"{r.code}: counters accepted/rejected/unused {r[2]}/{r[3]}/{r[4]}, its returns sum to {r[5]}/{r[6]}/{r[7]}"),
+        select(Batch.id, Batch.code, Batch.accepted, Batch.rejected, Batch.unused, acc, rej, unu)
+        .outerjoin(sums, sums.c.k == Batch.id)
+        .where((Batch.accepted != acc) | (Batch.rejected != rej) | (Batch.unused != unu)).order_by(Batch.id))
+    out += _breaches("over_return", "batch", lambda r: (
+        f"{r.code}: {r.accepted}+{r.rejected}+{r.unused} back of {r.quantity} issued"),
+        select(Batch.id, Batch.code, Batch.quantity, Batch.accepted, Batch.rejected, Batch.unused)
+        .where((Batch.accepted + Batch.rejected + Batch.unused > Batch.quantity) | (Batch.accepted < 0)
+               | (Batch.rejected < 0) | (Batch.unused < 0)).order_by(Batch.id))
     for r in _rows(select(Batch.id, Batch.code, Batch.quantity, Batch.accepted, Batch.rejected, Batch.unused,
                           Batch.shortfall, Batch.shortfall_policy, Batch.shortfall_deduction, Batch.material_cost)
                    .where(Batch.status == "closed").order_by(Batch.id)):
@@ -131,18 +133,16 @@ def check_orders() -> list[Breach]:
               .group_by(Batch.order_id).subquery())
     acc, rej, unu = (func.coalesce(sums.c[n], 0) for n in ("accepted", "rejected", "unused"))
     committed = func.coalesce(issued.c.quantity, 0) - unu
-    rows = _rows(select(Order.id, Order.number, Order.accepted, Order.rejected, Order.committed,
-                        acc.label("r_acc"), rej.label("r_rej"), committed.label("r_com"))
-                 .outerjoin(sums, sums.c.k == Order.id).outerjoin(issued, issued.c.k == Order.id)
-                 .where((Order.accepted != acc) | (Order.rejected != rej) | (Order.committed != committed))
-                 .order_by(Order.id))
-    for r in rows:
-        out.append(Breach("order_counters", "order", r.id,
-                          f"{r.number}: accepted/rejected/committed {r.accepted}/{r.rejected}/{r.committed}, "
-                          f"its returns and batches give {r.r_acc}/{r.r_rej}/{r.r_com}"))
-    for r in _rows(select(Order.id, Order.number, Order.committed, Order.quantity)
-                   .where((Order.committed > Order.quantity) | (Order.committed < 0)).order_by(Order.id)):
-        out.append(Breach("over_issue", "order", r.id, f"{r.number}: {r.committed} committed of {r.quantity} ordered"))
+    out += _breaches("order_counters", "order", lambda r: (
+        f"{r.number}: accepted/rejected/committed {r.accepted}/{r.rejected}/{r.committed}, "
+        f"its returns and batches give {r.r_acc}/{r.r_rej}/{r.r_com}"),
+        select(Order.id, Order.number, Order.accepted, Order.rejected, Order.committed,
+               acc.label("r_acc"), rej.label("r_rej"), committed.label("r_com"))
+        .outerjoin(sums, sums.c.k == Order.id).outerjoin(issued, issued.c.k == Order.id)
+        .where((Order.accepted != acc) | (Order.rejected != rej) | (Order.committed != committed)).order_by(Order.id))
+    out += _breaches("over_issue", "order", lambda r: f"{r.number}: {r.committed} committed of {r.quantity} ordered",
+                     select(Order.id, Order.number, Order.committed, Order.quantity)
+                     .where((Order.committed > Order.quantity) | (Order.committed < 0)).order_by(Order.id))
     return out
 
 

@@ -19,7 +19,7 @@ from app.db_tx import writing
 from app.extensions import db
 from app.models import PayPeriod, Payslip, Setting, StatementsPdf, Station, StoredFile, Worker, to_local
 from app.money import amount_in_words, format_money, format_rate
-from app.pdf import render_pdf
+from app.pdf import pdf_response, render_pdf
 from app.spreadsheet import as_text, text_row
 
 STORE_LOCK_KEY = 4_410_002
@@ -105,6 +105,12 @@ def payslip_pdf(slip: Payslip) -> bytes:
                            .values(pdf_id=file_id).execution_options(synchronize_session=False))
 
     return _store_once(find, render, f"payslip-{slip_id}.pdf", attach)
+
+
+def payslip_download(slip: Payslip):
+    """A statement's PDF as a download, for the page and the API alike. A first download
+    stores the file it answers, so the caller commits."""
+    return pdf_response(payslip_pdf(slip), f"payslip-{slip.pay_period.start:%Y-%m}-{slip.id}.pdf")
 
 
 def period_pdf(period: PayPeriod, station_id: int | None = None, per_sheet: int = 1) -> bytes:

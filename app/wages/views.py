@@ -91,8 +91,7 @@ def create_period():
             return url_for("wages.period", period_id=period.id), \
                 _("Pay period %(start)s – %(end)s opened.", start=period.start, end=period.end)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     rows = db.session.scalars(select(PayPeriod).order_by(PayPeriod.start.desc())).all()
     return render_template("wages/periods.html", periods=rows, totals={}, form=form), form_status(form)
@@ -147,8 +146,7 @@ def add_adjustment(period_id):
                                  user=current_user)
             return url_for("wages.period", period_id=period.id), _("Adjustment recorded for %(name)s.", name=worker.name)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     rows = wages.period_totals(period)
     return render_template("wages/period.html", period=period, rows=rows, total=wages.sum_rows(rows),
@@ -174,8 +172,7 @@ def close_period(period_id):
                 _("Pay period closed: %(n)s statements, net total %(total)s.", n=result.payslips,
                   total=format_money(result.total))
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     rows = wages.period_totals(period)
     return no_store(render_template("wages/close.html", period=period, form=form, total=wages.sum_rows(rows),
@@ -194,8 +191,7 @@ def reopen_period(period_id):
             wages.reopen_pay_period(period, form.reason.data, user=current_user)
             return back, _("Pay period reopened: its statements were withdrawn and returns dated in it can be recorded again.")  # noqa: E501
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
         flash_refusal(form)
         return redirect(back, 303)
@@ -264,11 +260,9 @@ def worker_detail(worker_id):
 @bp.get("/payslips/<int:payslip_id>.pdf")
 @require_roles("admin", "supervisor", "worker")
 def payslip_pdf(payslip_id):
-    slip = get_visible_or_404(Payslip, payslip_id)
-    name = f"payslip-{slip.pay_period.start:%Y-%m}-{slip.id}.pdf"
-    data = documents.payslip_pdf(slip)
+    response = documents.payslip_download(get_visible_or_404(Payslip, payslip_id))
     db.session.commit()  # a first download stored the file it answers
-    return pdf_response(data, name)
+    return response
 
 
 # --- the worker's phone

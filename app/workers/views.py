@@ -63,8 +63,7 @@ def worker_new():
                 bank_name=(form.bank_name.data or None) if admin else None)
             return url_for("workers.worker_detail", worker_id=worker.id), _("%(name)s registered.", name=worker.name)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     status = form_status(form)
     return render_template("workers/worker_form.html", form=form), status
@@ -110,8 +109,7 @@ def worker_edit(worker_id: int):
                                             form.bank_name.data or None)
             return url_for("workers.worker_detail", worker_id=worker.id), _("%(name)s saved.", name=worker.name)
 
-        done = record_once(form, action)
-        if done:
+        if done := record_once(form, action):
             return done
     return render_template("workers/worker_edit.html", form=form, worker=worker), form_status(form)
 

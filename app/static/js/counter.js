@@ -98,23 +98,30 @@
     function waitForAnswer(outbox, entry) {
       outbox.on("sent", function (sent, answer) {
         if (sent.key !== entry.key) return;
-        var state = receipt.querySelector(".local-receipt-state");
-        state.textContent = outbox.t("sent");
-        state.setAttribute("data-state", "sent");
-        state.className = "tag tag-ok local-receipt-state";
+        markReceipt(receipt, "sent", outbox.t("sent"));
         // Online, as before: the server's own receipt, printable.
         if (answer && answer.receipt_url && receipt.getAttribute("data-key") === entry.key) {
           window.location.assign(answer.receipt_url);
         }
       });
-      outbox.on("attention", function (refused, data) {
-        if (refused.key !== entry.key) return;
-        var state = receipt.querySelector(".local-receipt-state");
-        state.textContent = (data && data.error && data.error.message) || outbox.t("attention", { n: 1 });
-        state.setAttribute("data-state", "attention");
-        state.className = "tag tag-bad local-receipt-state";
-      });
+      markOnAttention(outbox, receipt, entry);
     }
+  }
+
+  // The local receipt's tag: "sent" (green) or "attention" (red), in words.
+  function markReceipt(receipt, state, text) {
+    var tag = receipt.querySelector(".local-receipt-state");
+    tag.textContent = text;
+    tag.setAttribute("data-state", state);
+    tag.className = "tag " + (state === "sent" ? "tag-ok" : "tag-bad") + " local-receipt-state";
+  }
+
+  // When the server refuses this record, its receipt says why (it waits on the tablet).
+  function markOnAttention(outbox, receipt, entry) {
+    outbox.on("attention", function (refused, data) {
+      if (refused.key !== entry.key) return;
+      markReceipt(receipt, "attention", (data && data.error && data.error.message) || outbox.t("attention", { n: 1 }));
+    });
   }
 
   // The server's page showed what was out when it was drawn; the tablet may hold more.
@@ -215,13 +222,7 @@
         outbox.on("sent", function (sent) {
           if (sent.key === entry.key) window.location.assign(form.getAttribute("data-done-url"));
         });
-        outbox.on("attention", function (refused, data) {
-          if (refused.key !== entry.key) return;
-          var state = receipt.querySelector(".local-receipt-state");
-          state.textContent = (data && data.error && data.error.message) || outbox.t("attention", { n: 1 });
-          state.setAttribute("data-state", "attention");
-          state.className = "tag tag-bad local-receipt-state";
-        });
+        markOnAttention(outbox, receipt, entry);
       }, function (problem) {
         showErrors(form, problem.fields || { accepted: String(problem) });
       });
@@ -253,27 +254,32 @@
       if (c.others) status.textContent += " " + outbox.t("other_user", { n: c.others });
     }
 
-    function line(e) {
+    function para(className, text) {
       var p = document.createElement("p");
-      p.className = "outbox-line";
-      p.textContent = outbox.t("batch") + " " + e.batch_code + " · " + e.worker + " · " + e.product + " · " +
-        outbox.t("accepted") + " " + e.accepted + " · " + outbox.t("rejected") + " " + e.rejected + " · " +
-        outbox.t("unused") + " " + e.unused + " · " + outbox.t("work_date") + " " + e.work_date + " · " +
-        outbox.t("tapped_at", { t: outbox.shortTime(e.recorded_at) });
+      p.className = className;
+      p.textContent = text;
       return p;
     }
 
-    function pendingRow(e) {
+    function line(e) {
+      return para("outbox-line", outbox.t("batch") + " " + e.batch_code + " · " + e.worker + " · " + e.product + " · " +
+        outbox.t("accepted") + " " + e.accepted + " · " + outbox.t("rejected") + " " + e.rejected + " · " +
+        outbox.t("unused") + " " + e.unused + " · " + outbox.t("work_date") + " " + e.work_date + " · " +
+        outbox.t("tapped_at", { t: outbox.shortTime(e.recorded_at) }));
+    }
+
+    // One record of the outbox: its line, in a box marked with its state (pending, attention).
+    function entry(e, state) {
       var div = document.createElement("div");
-      div.className = "outbox-entry outbox-entry-pending";
+      div.className = "outbox-entry outbox-entry-" + state;
       div.setAttribute("data-key", e.key);
       div.appendChild(line(e));
-      if (e.attempts) {
-        var retry = document.createElement("p");
-        retry.className = "muted";
-        retry.textContent = outbox.t("retry", { n: e.attempts });
-        div.appendChild(retry);
-      }
+      return div;
+    }
+
+    function pendingRow(e) {
+      var div = entry(e, "pending");
+      if (e.attempts) div.appendChild(para("muted", outbox.t("retry", { n: e.attempts })));
       return div;
     }
 
@@ -295,14 +301,8 @@
     }
 
     function attentionCard(e) {
-      var div = document.createElement("div");
-      div.className = "outbox-entry outbox-entry-attention";
-      div.setAttribute("data-key", e.key);
-      div.appendChild(line(e));
-      var said = document.createElement("p");
-      said.className = "error outbox-message";
-      said.textContent = outbox.t("server_said") + " " + e.message;
-      div.appendChild(said);
+      var div = entry(e, "attention");
+      div.appendChild(para("error outbox-message", outbox.t("server_said") + " " + e.message));
       var edit = document.createElement("form");
       edit.className = "outbox-edit";
       edit.appendChild(numberInput("accepted", e.accepted));
