@@ -37,6 +37,10 @@ CHANGED = {"GET /home", "GET /me/returns", "GET /me/batches/<batch_id>", "GET /m
            "GET /help"}
 
 
+# Pages whose content appears only for a record named in the query: audited with it.
+AUDIT_QUERIES = {"GET /invoices/new": "client_id={client_id}", "GET /orders/<order_id>/issue": "worker_id={worker_id}"}
+
+
 def pages_for(app, role: str, ids: dict) -> list[tuple[str, str]]:
     """(route key, URL) of every HTML page ``role`` opens with a 200, its own records filled in."""
     out = []
@@ -47,8 +51,9 @@ def pages_for(app, role: str, ids: dict) -> list[tuple[str, str]]:
         if answer != "200":
             continue
         url = url_for_rule(rule, ids)
-        if key in QUERIES:
-            url += "?" + QUERIES[key].format(**ids)
+        query = QUERIES.get(key) or AUDIT_QUERIES.get(key)
+        if query:
+            url += "?" + query.format(**ids)
         out.append((key, url))
     return out
 
