@@ -185,6 +185,7 @@ def can_finish(pace: Pace, days_left: int) -> int:
 class BatchDefault:
     """The issue form's default quantity for one worker, and what it comes from."""
     worker_id: int
+    name: str
     quantity: int | None        # None: no pace on record, the form keeps its usual batch
     pace_per_day: Decimal
     holding_load: Decimal
@@ -208,7 +209,7 @@ def batch_defaults(paces: dict[int, Pace], plan: Plan | None, available: int, du
             quantity = min(can_finish(pace, days_left), max(available, 0))
             if worker_id in planned:
                 quantity = min(quantity, planned[worker_id])
-        out[worker_id] = BatchDefault(worker_id, quantity, pace.pace_per_day, pace.holding_load, planned.get(worker_id))
+        out[worker_id] = BatchDefault(worker_id, pace.name, quantity, pace.pace_per_day, pace.holding_load, planned.get(worker_id))
     return out
 
 
