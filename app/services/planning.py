@@ -17,13 +17,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, case, func, select, type_coerce
 
 from app.extensions import db
-from app.models import Batch, Order, ProductStep, Return, Worker, local_today
+from app.models import Batch, Order, ProductStep, Return, Worker, local_today, utc_start_of
 from app.services import production
 from app.services.errors import ValidationError
 
-WINDOW_DAYS = 14        # working days of history a pace is taken over
-LOOKBACK_DAYS = 90      # calendar days searched for those working days
+WINDOW_DAYS = 28        # calendar days of history a pace is taken over
+LOOKBACK_DAYS = 90      # calendar days before the window searched for a worker's first batch
 PRIOR_DAYS = 3          # weight of the station's median, in days of history
+# A plan counts on this share of each worker's pace: the cushion for the days off and slow
+# weeks nobody can see coming (chosen by the backtest, bench/README.md "The plan's backtest").
+PLAN_SHARE = Decimal("0.70")
 RATE_SCALE = 10_000     # Rate columns hold 1/10,000 yuan
 
 
@@ -43,63 +46,69 @@ def _rate_units(value) -> int:
     return int(value or 0)
 
 
-def worker_paces(station_id: int, product_id: int, step_id: int, today: date | None = None) -> dict[int, Pace]:
+def worker_paces(station_id: int, product_id: int, step_id: int, today: date | None = None,
+                 holding: dict[int, tuple[int, int]] | None = None,
+                 registered_by: date | None = None) -> dict[int, Pace]:
     """Each active worker of the station's pace on one product and step (docs/pace.md).
 
-    raw = the worker's accepted pieces of this step over their last 14 working days on it,
-    per such day; with none, their earnings a working day over their last 14 working days on
-    anything, divided by this step's rate. The pace pulls raw toward the station's median
-    (of workers with own history, else of everyone's) by PRIOR_DAYS days of weight:
-    pace = (n·raw + k·median) / (n + k). Three queries, whatever the number of workers.
+    raw = what the worker brought back accepted over the last WINDOW_DAYS calendar days (or
+    since their first batch, if later), valued at each batch's rate and divided by this
+    step's rate, per calendar day — days off, and days between two visits, included: that is
+    what a due date in calendar days needs. The pace pulls raw toward the station's median
+    (of workers with history on this step, else of everyone's) by PRIOR_DAYS days of weight:
+    pace = (n·raw + k·median) / (n + k), n the days of history (half of them when none of it
+    is on this step). Four queries, whatever the number of workers.
+
+    ``holding`` (worker → pieces out, Σ pieces × stored rate) and ``registered_by`` (only
+    workers registered by then) replay a past day (``services/backtest``); by default what is
+    out now, of every active worker.
     """
     today = today or local_today()
     step = db.session.get(ProductStep, step_id)
     rate = Decimal(step.piece_rate) if step is not None else Decimal("0")
-    since = today - timedelta(days=LOOKBACK_DAYS)
+    window_start = today - timedelta(days=WINDOW_DAYS - 1)
     own = case((Return.step_id == step_id, Return.accepted), else_=0)
-    # A row a worker and day, newest first (some 25,000 for a station of 500): read as plain
-    # rows, without the day itself, they cost a third of what ORM rows with a parsed date did.
-    rows = db.session.connection().execute(
+    rows = db.session.connection().execute(  # plain rows: a row a worker
         select(Return.worker_id, func.sum(own), func.sum(Return.accepted * _RATE_COLUMN))
-        .where(Return.station_id == station_id, Return.work_date > since, Return.work_date <= today)
-        .group_by(Return.worker_id, Return.work_date)
-        .order_by(Return.worker_id, Return.work_date.desc())).all()
-    own_days: dict[int, list[int]] = {}
-    any_days: dict[int, list[int]] = {}
-    for worker_id, own_pieces, value in rows:
-        own_pieces, value = int(own_pieces or 0), _rate_units(value)
-        if own_pieces > 0 and len(own_days.setdefault(worker_id, [])) < WINDOW_DAYS:
-            own_days[worker_id].append(own_pieces)
-        if value > 0 and len(any_days.setdefault(worker_id, [])) < WINDOW_DAYS:
-            any_days[worker_id].append(value)
-    outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
-    holding = {wid: (int(n or 0), _rate_units(v)) for wid, n, v in db.session.execute(
-        select(Batch.worker_id, func.sum(outstanding), func.sum(outstanding * _BATCH_RATE_COLUMN))
-        .where(Batch.station_id == station_id, Batch.status == "open", outstanding > 0)
+        .where(Return.station_id == station_id, Return.work_date >= window_start, Return.work_date <= today)
+        .group_by(Return.worker_id)).all()
+    history = {worker_id: (int(own_pieces or 0), _rate_units(value)) for worker_id, own_pieces, value in rows}
+    # When each worker's history begins: their first batch in the window, or the window's start.
+    first: dict[int, date] = {wid: day for wid, day in db.session.execute(
+        select(Batch.worker_id, func.min(Batch.issued_on))
+        .where(Batch.station_id == station_id, Batch.issued_on >= window_start - timedelta(days=LOOKBACK_DAYS),
+               Batch.issued_on <= today)
         .group_by(Batch.worker_id))}
-    workers = db.session.execute(select(Worker.id, Worker.name).where(
-        Worker.station_id == station_id, Worker.active.is_(True)).order_by(Worker.id)).all()
+    if holding is None:
+        outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
+        holding = {wid: (int(n or 0), _rate_units(v)) for wid, n, v in db.session.execute(
+            select(Batch.worker_id, func.sum(outstanding), func.sum(outstanding * _BATCH_RATE_COLUMN))
+            .where(Batch.station_id == station_id, Batch.status == "open", outstanding > 0)
+            .group_by(Batch.worker_id))}
+    who = select(Worker.id, Worker.name).where(Worker.station_id == station_id, Worker.active.is_(True))
+    if registered_by is not None:
+        who = who.where(Worker.registered_on < utc_start_of(registered_by + timedelta(days=1)))
+    workers = db.session.execute(who.order_by(Worker.id)).all()
 
-    raw: dict[int, tuple[Decimal, int]] = {}
+    raw: dict[int, tuple[Decimal, int, bool]] = {}
     for worker_id, _name in workers:
-        mine = own_days.get(worker_id) or []
-        if mine:
-            raw[worker_id] = (Decimal(sum(mine)) / len(mine), len(mine))
-        elif any_days.get(worker_id) and rate > 0:
-            days = any_days[worker_id]
-            raw[worker_id] = (Decimal(sum(days)) / len(days) / RATE_SCALE / rate, 0)
-    with_own = [r for r, n in raw.values() if n > 0]
-    pool = with_own or [r for r, _n in raw.values()]
+        began = first.get(worker_id)
+        if began is None or rate <= 0:
+            continue
+        span = (today - max(began, window_start)).days + 1
+        own_pieces, worth = history.get(worker_id, (0, 0))
+        raw[worker_id] = (Decimal(worth) / RATE_SCALE / rate / span, span, own_pieces > 0)
+    with_own = [r for r, _n, mine in raw.values() if mine]
+    pool = with_own or [r for r, _n, _mine in raw.values()]
     prior = Decimal(median(pool)) if pool else Decimal("0")
     out = {}
     for worker_id, name in workers:
-        value, n = raw.get(worker_id, (prior, 0))
-        n_days = len(any_days.get(worker_id) or [])
-        weight = n if n else min(n_days, WINDOW_DAYS) // 2  # history on other work counts half
+        value, span, mine = raw.get(worker_id, (prior, 0, False))
+        weight = span if mine else span // 2  # history on other work only counts half
         pace = (weight * value + PRIOR_DAYS * prior) / (weight + PRIOR_DAYS)
         pieces, load = holding.get(worker_id, (0, 0))
         load_pieces = Decimal(load) / RATE_SCALE / rate if rate > 0 else Decimal(pieces)
-        out[worker_id] = Pace(worker_id, name, pace.quantize(Decimal("0.01")), n, n_days, pieces,
+        out[worker_id] = Pace(worker_id, name, pace.quantize(Decimal("0.01")), span if mine else 0, span, pieces,
                               load_pieces.quantize(Decimal("0.01")))
     return out
 
@@ -139,7 +148,7 @@ def suggest_plan(order: Order, step_id: int | None = None, due_date: date | None
     """A split of what ``step_id`` (default: the first step with pieces available) of ``order``
     can hand out now across the station's active workers, so each can finish by ``due_date``
     (default: the order's) at their pace. Days left count from today to the due date, both
-    included. A worker gets at most floor(pace × days left − what they hold), in this step's
+    included. A worker gets at most floor(pace × PLAN_SHARE × days left − what they hold), in this step's
     units; the largest capacities first (fewer, larger batches, to those who hold little).
     What no one can take is ``unplaced``; ``days_late`` is how many more days the whole
     station would need for it at its total pace. Σ quantity + unplaced = available."""
@@ -152,9 +161,17 @@ def suggest_plan(order: Order, step_id: int | None = None, due_date: date | None
     if due_date < today:
         raise ValidationError(fields={"due_date": str(_l("The due date cannot be before today."))})
     available = max(step["available"], 0)
-    days_left = (due_date - today).days + 1
     if paces is None:  # the issue page passes the paces it already read for its defaults
         paces = worker_paces(order.station_id, order.product_id, step["step_id"], today)
+    items, left, days_late = split(paces, available, due_date, today)
+    return Plan(order.id, step["step_id"], available, due_date, items, left, days_late)
+
+
+def split(paces: dict[int, Pace], available: int, due_date: date, today: date) -> tuple[list[PlanLine], int, int]:
+    """The split itself (docs/pace.md): ``available`` pieces over the workers of ``paces`` by
+    capacity — PLAN_SHARE of what their pace makes by the due date, less what they hold —
+    largest first. Returns (lines, unplaced, days late at the station's counted-on pace)."""
+    days_left = (due_date - today).days + 1
     capacity = []
     for pace in paces.values():
         can = can_finish(pace, days_left)
@@ -170,15 +187,16 @@ def suggest_plan(order: Order, step_id: int | None = None, due_date: date | None
         items.append(PlanLine(pace.worker_id, pace.name, quantity, pace.pace_per_day, pace.holding,
                               today + timedelta(days=max(days, 1) - 1)))
         left -= quantity
-    total_pace = sum((p.pace_per_day for p in paces.values()), Decimal("0"))
+    total_pace = sum((p.pace_per_day * PLAN_SHARE for p in paces.values()), Decimal("0"))
     days_late = math.ceil(left / total_pace) if left > 0 and total_pace > 0 else (0 if left == 0 else -1)
-    return Plan(order.id, step["step_id"], available, due_date, items, left, days_late)
+    return items, left, days_late
 
 
 def can_finish(pace: Pace, days_left: int) -> int:
-    """Pieces of the step a worker can still finish in ``days_left`` days at her pace, less
-    what she already holds (in this step's units); never below 0."""
-    return max(math.floor(pace.pace_per_day * days_left - pace.holding_load), 0)
+    """Pieces of the step a worker can still finish in ``days_left`` days at the share of her
+    pace a plan counts on (PLAN_SHARE), less what she already holds (in this step's units);
+    never below 0."""
+    return max(math.floor(pace.pace_per_day * PLAN_SHARE * days_left - pace.holding_load), 0)
 
 
 @dataclass
