@@ -97,7 +97,8 @@ def issue_batch(order_id: int):
     status = form_status(form)
     return render_template("batches/issue.html", order=order, form=form, pickers=pickers, search=search,
                            today=local_today(), steps=steps, step=step, plan=plan, plan_form=plan_form,
-                           defaults=defaults, typed=bool(typed.isdigit())), status
+                           defaults=defaults, typed=bool(typed.isdigit()),
+                           plan_share100=int(planning.PLAN_SHARE * 100)), status
 
 
 def _default_quantity(order: Order, step: dict, defaults: dict, worker_id: int | None) -> int | None:

@@ -16,20 +16,20 @@ def test_the_quantity_follows_the_worker_tapped_and_the_due_date(live, page_at, 
     page = page_at("phone")
     sign_in_staff(page, server.url, "zhan", "correct-horse")
     page.goto(f"{server.url}/orders/{order.id}/issue")
-    assert page.input_value(QTY) == "80"  # the station's middle worker, 8 days at 10
+    assert page.input_value(QTY) == "56"  # the station's middle worker, 8 days at 70 % of 10
     make.batch(order=order, worker=fast, quantity=50)  # she now holds 50: a reload shows it
     page.reload()
     page.click("label.worker-pick:has-text('王快')")
-    assert page.input_value(QTY) == "30"
-    assert "交货日期前能做完 30 件" in page.inner_text("#quantity-why")
+    assert page.input_value(QTY) == "6"
+    assert "交货日期前能做完 6 件" in page.inner_text("#quantity-why")
     page.fill(DUE, (clock.today + timedelta(days=2)).isoformat())
     page.dispatch_event(DUE, "change")
-    assert page.input_value(QTY) == ""  # 3 days at 10 is less than the 50 she holds
+    assert page.input_value(QTY) == ""  # 3 days at 70 % of 10 is less than the 50 she holds
     assert "已够做到交货日期" in page.inner_text("#quantity-why")
     page.fill(DUE, (clock.today + timedelta(days=7)).isoformat())
     page.dispatch_event(DUE, "change")
     page.click("label.worker-pick:has-text('李新')")
-    assert page.input_value(QTY) == "80"
+    assert page.input_value(QTY) == "56"
     shot(page, "field-issue-quantity-phone")
     page.fill(QTY, "33")
     page.click("label.worker-pick:has-text('王快')")

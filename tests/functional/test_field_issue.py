@@ -65,16 +65,17 @@ def test_the_ticket_says_when_to_bring_it_back_and_has_a_signature_line(app, mak
 
 
 def _paced_station(make, clock, batch_size=500, quantity=5000):
-    """A station where 王快 accepted 10 pieces a day for 14 days (pace 10), 李新 has no history
-    yet (the station's median, 10), and an order with plenty left, due in 30 days."""
+    """A station where 王快 accepted 10 pieces a day for the 14 days since her batch (pace 10
+    a calendar day), 李新 has no history yet (the station's median, 10), and an order with
+    plenty left, due in 30 days."""
     from app.services import production
 
     station = make.station()
     product = make.product(batch_size=batch_size)
     fast, new = make.worker(station=station, name="王快"), make.worker(station=station, name="李新")
     past = make.order(station=station, product=product, quantity=1000)
-    batch = make.batch(order=past, worker=fast, quantity=140, issued_on=clock.days_ago(15), due_date=clock.today)
-    for day in range(1, 15):
+    batch = make.batch(order=past, worker=fast, quantity=140, issued_on=clock.days_ago(13), due_date=clock.today)
+    for day in range(0, 14):
         production.record_return(batch=batch, accepted=10, rejected=0, work_date=clock.days_ago(day))
     order = make.order(station=station, product=product, quantity=quantity)
     return station, order, fast, new
@@ -91,18 +92,19 @@ def _quantity(page: str) -> str:
 def test_the_default_quantity_is_what_the_chosen_worker_can_finish_by_the_due_date(client, login_as, make, clock):
     station, order, fast, new = _paced_station(make, clock)
     login_as("supervisor", station=station)
-    # The form's due date is a week away: 8 days, both included, at 10 a day = 80 — not the
-    # usual 500, and never the 5,000 left.
+    # The form's due date is a week away: 8 days, both included, at the 70 % of 10 a day a plan
+    # counts on = 56 — not the usual 500, and never the 5,000 left.
     page = client.get(f"/orders/{order.id}/issue?worker_id={fast.id}").text
-    assert _quantity(page) == "80"
-    assert "按王快的速度（每天 10.0 件），交货日期前能做完 80 件" in page
+    assert _quantity(page) == "56"
+    assert "按王快的速度（每天 10.0 件），交货日期前能做完 56 件" in page
     assert f'value="{fast.id}" checked' in page and 'data-pace100="1000"' in page and 'data-load100="0"' in page
+    assert 'data-share100="70"' in page  # the page's script counts on the same share
     # No worker chosen yet: the station's middle worker's figure, so a tap on anyone is sane too.
-    assert _quantity(client.get(f"/orders/{order.id}/issue").text) == "80"
-    # What she holds counts against the days: holding 75, 5 more; holding 80 or more, no default.
-    make.batch(order=order, worker=fast, quantity=75)
-    assert _quantity(client.get(f"/orders/{order.id}/issue?worker_id={fast.id}").text) == "5"
-    make.batch(order=order, worker=fast, quantity=5)
+    assert _quantity(client.get(f"/orders/{order.id}/issue").text) == "56"
+    # What she holds counts against the days: holding 50, 6 more; holding 56 or more, no default.
+    make.batch(order=order, worker=fast, quantity=50)
+    assert _quantity(client.get(f"/orders/{order.id}/issue?worker_id={fast.id}").text) == "6"
+    make.batch(order=order, worker=fast, quantity=6)
     full = client.get(f"/orders/{order.id}/issue?worker_id={fast.id}").text
     assert _quantity(full) == "" and "手上的活按这个速度已够做到交货日期" in full
     # A quantity typed before a search stays what was typed.

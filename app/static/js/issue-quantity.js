@@ -1,5 +1,5 @@
 /* The issue form's quantity follows the worker tapped: what she can finish by the due date at
-   her pace, less what she holds, within her share of the suggested split and what is left
+   the share of her pace a plan counts on (data-share100), less what she holds, within her share of the suggested split and what is left
    (app/services/planning.py batch_defaults, the same sums in whole hundredths). A quantity typed
    by hand is never overwritten. Without script the server's default stands (the chosen
    worker's when the page was opened for her, else the station's middle worker's). */
@@ -32,7 +32,8 @@
     if (byHand || !radio || !radio.hasAttribute("data-pace100")) return;
     var pace = parseInt(radio.getAttribute("data-pace100"), 10);
     var load = parseInt(radio.getAttribute("data-load100"), 10);
-    var n = Math.max(Math.floor((pace * daysLeft() - load) / 100), 0);
+    var share = parseInt(box.getAttribute("data-share100"), 10);  // the share of a pace a plan counts on
+    var n = Math.max(Math.floor((pace * share * daysLeft() - load * 100) / 10000), 0);
     n = Math.min(n, Math.max(available, 0));
     if (radio.hasAttribute("data-plan")) n = Math.min(n, parseInt(radio.getAttribute("data-plan"), 10));
     var name = radio.closest("label").querySelector(".pick-name").textContent;
