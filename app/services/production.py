@@ -181,9 +181,7 @@ def order_steps_many(orders, several_only: bool = False) -> dict[int, list[dict]
     orders = list(orders)
     if not orders:
         return {}
-    rows = db.session.execute(
-        select(OrderStep, ProductStep.name, ProductStep.piece_rate).join(ProductStep, ProductStep.id == OrderStep.step_id)
-        .where(OrderStep.order_id.in_([o.id for o in orders])).order_by(OrderStep.order_id, OrderStep.seq)).all()
+    rows = db.session.execute(_ORDER_STEPS, {"order_ids": [o.id for o in orders]}).all()
     by_order: dict[int, list] = {}
     for row, name, rate in rows:
         by_order.setdefault(row.order_id, []).append((row, name, rate))
@@ -213,6 +211,13 @@ def order_steps_many(orders, several_only: bool = False) -> dict[int, list[dict]
             before = row
         out[order.id] = steps
     return out
+
+
+# Every board and issue page asks it: built once (building it cost about as much as running it).
+_ORDER_STEPS = (
+    select(OrderStep, ProductStep.name, ProductStep.piece_rate).join(ProductStep, ProductStep.id == OrderStep.step_id)
+    .where(OrderStep.order_id.in_(bindparam("order_ids", expanding=True))).order_by(OrderStep.order_id, OrderStep.seq)
+)
 
 
 def finished_returns():
