@@ -415,3 +415,28 @@ def test_issue_page_shows_the_split_and_one_tap_issues_it_and_prints_one_pdf(cli
     path.write_bytes(pdf.data)
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"Pages:\s+(\d+)", info).group(1) == str(len(made)), info
+
+
+def test_a_shortfall_is_deducted_per_step_and_the_line_names_the_step(app, make):
+    """Lost materials of a knotting batch: one deduction line naming 假发 · 打结 at the
+    product's material cost; the trimming batch closed in full adds none."""
+    from app.dates import month_bounds
+    from app.services import wages
+
+    product = _wig(make)
+    knot, trim = _steps(product)
+    station = make.station(shortfall_policy="material_cost")
+    order = make.order(station=station, product=product, quantity=10)
+    worker = make.worker(station=station)
+    b1 = make.batch(order=order, worker=worker, quantity=6)
+    make.return_(batch=b1, accepted=4)
+    production.close_batch(batch=b1, reason="丢了两顶")  # 2 lost
+    b2 = make.batch(order=order, worker=worker, quantity=4, step_id=trim.id)
+    make.return_(batch=b2, accepted=4)
+    db.session.commit()
+    period = wages.create_pay_period(*month_bounds(local_today()))
+    db.session.commit()
+    (statement,) = wages.compute_statements(period, worker_ids=[worker.id])
+    lost = [ln for ln in statement.lines if ln.kind == "shortfall"]
+    assert [(ln.description, ln.amount, ln.pieces) for ln in lost] == [
+        (f"材料短缺：发料单 {b1.code}，假发 · 打结", Decimal("-4.00"), 2)]  # 2 × the material cost 2.00
