@@ -1,11 +1,16 @@
 """Issuing a batch: pinyin search, the typed quantity kept across a search, a warning when the
 worker already holds overdue work, "issue and print" opening the ticket's print dialog, and the
-ticket's return-by and signature lines (finding 5)."""
+ticket's return-by and signature lines; the default quantity from the chosen worker's pace
+to the due date (finding 5)."""
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from app.models import local_today
 from app.workers.queries import name_pinyin, pinyin_matches
+
+pytestmark = pytest.mark.calendar  # paces over the last 14 days, due dates a week from today
 
 
 def test_pinyin_and_initials_find_a_worker(app, make):
