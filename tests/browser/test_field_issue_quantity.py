@@ -1,5 +1,6 @@
 """The issue form's quantity follows the worker tapped (her pace to the due date), follows the
-due date, and never overwrites a quantity typed by hand — in real Chromium at phone size."""
+due date, and never overwrites a quantity typed by hand — in real Chromium at phone size, where
+every item of the navigation is in sight."""
 from datetime import timedelta
 
 from tests.browser.conftest import sign_in_staff
@@ -16,6 +17,9 @@ def test_the_quantity_follows_the_worker_tapped_and_the_due_date(live, page_at, 
     page = page_at("phone")
     sign_in_staff(page, server.url, "zhan", "correct-horse")
     page.goto(f"{server.url}/orders/{order.id}/issue")
+    # Every item of the navigation is in sight on the phone (it wraps; no sideways strip hides any).
+    edges = page.evaluate("[...document.querySelectorAll('nav.mainnav a')].map(a => a.getBoundingClientRect().right)")
+    assert len(edges) >= 5 and max(edges) <= 390
     assert page.input_value(QTY) == "56"  # the station's middle worker, 8 days at 70 % of 10
     make.batch(order=order, worker=fast, quantity=50)  # she now holds 50: a reload shows it
     page.reload()
