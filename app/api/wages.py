@@ -196,24 +196,21 @@ def wages_payslip_pdf(payslip_id):
     return response
 
 
-@api_endpoint("/pay-periods/<int:period_id>/export.xlsx", "GET", roles=("admin",), summary="Payroll export (.xlsx)")
+@api_endpoint("/pay-periods/<int:period_id>/export.xlsx", "GET", roles=("admin",),
+              summary="Payroll export (.xlsx) of a closed period; audited (the period can no longer be reopened)")
 def wages_export_xlsx(period_id):
-    period = db.session.get(PayPeriod, period_id) or abort(404)
-    return export_response(documents.payroll_xlsx(period, include_bank=True), documents.XLSX_TYPE,
-                           f"payroll-{period.start:%Y-%m}.xlsx")
+    return _export(period_id, "xlsx")
 
 
-@api_endpoint("/pay-periods/<int:period_id>/export.csv", "GET", roles=("admin",), summary="Payroll export (.csv)")
+@api_endpoint("/pay-periods/<int:period_id>/export.csv", "GET", roles=("admin",),
+              summary="Payroll export (.csv) of a closed period; audited (the period can no longer be reopened)")
 def wages_export_csv(period_id):
-    period = db.session.get(PayPeriod, period_id) or abort(404)
-    return export_response(documents.payroll_csv(period, include_bank=True), "text/csv; charset=utf-8",
-                           f"payroll-{period.start:%Y-%m}.csv")
+    return _export(period_id, "csv")
 
 
-def export_response(data: bytes, mimetype: str, filename: str) -> Response:
-    resp = Response(data, mimetype=mimetype)
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+def _export(period_id: int, fmt: str):
+    response = documents.payroll_export(db.session.get(PayPeriod, period_id), fmt, user=current_user)
+    db.session.commit()
+    return response
 
 

@@ -10,6 +10,7 @@ import csv
 import io
 from collections.abc import Callable
 
+from flask import Response
 from flask_babel import gettext as _
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import selectinload
@@ -20,6 +21,9 @@ from app.extensions import db
 from app.models import PayPeriod, Payslip, Setting, StatementsPdf, Station, StoredFile, Worker, to_local
 from app.money import amount_in_words, format_money, format_rate
 from app.pdf import pdf_response, render_pdf
+from app.permissions import sees_sensitive
+from app.services import audit
+from app.services.errors import NotFound
 from app.spreadsheet import as_text, text_row
 
 STORE_LOCK_KEY = 4_410_002
@@ -146,6 +150,29 @@ def period_pdf(period: PayPeriod, station_id: int | None = None, per_sheet: int 
 
 
 # --- payroll export
+
+
+EXPORT_TYPES = {"xlsx": XLSX_TYPE, "csv": "text/csv; charset=utf-8"}
+
+
+def payroll_export(period: PayPeriod | None, fmt: str, station_id: int | None = None, user=None) -> Response:
+    """A closed period's payroll (of one station, or all) as a download, for the page and the
+    API alike: the bank columns only for those who see sensitive fields (permissions);
+    NotFound for an open period or another format. The export is audited, so the period can
+    no longer be reopened (it may have gone to the bank); the caller commits."""
+    if period is None or period.status != "closed" or fmt not in EXPORT_TYPES:
+        raise NotFound()
+    period_id, month = period.id, f"{period.start:%Y-%m}"
+    include_bank = sees_sensitive(user)
+    build = payroll_xlsx if fmt == "xlsx" else payroll_csv
+    data = build(period, include_bank, station_id)
+    db.session.rollback()  # end the read (nothing written): the audit row takes SQLite's write lock at BEGIN
+    with writing():
+        audit.record("export", "pay_period", period_id, after={"format": fmt, "station_id": station_id}, user=user)
+    resp = Response(data, mimetype=EXPORT_TYPES[fmt])
+    resp.headers["Content-Disposition"] = f'attachment; filename="payroll-{month}.{fmt}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def payroll_rows(period: PayPeriod, include_bank: bool, station_id: int | None = None) -> tuple[list[str], list[list]]:

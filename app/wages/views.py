@@ -14,7 +14,6 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.dates import month_bounds
-from app.db_tx import writing
 from app.extensions import db
 from app.main.views import HOME_PAGE_KEYS, HOME_PANELS
 from app.models import Adjustment, Batch, PayPeriod, Payslip, Worker, local_today
@@ -24,12 +23,11 @@ from app.permissions import (
     get_visible_or_404,
     require_roles,
     scope_params,
-    sees_sensitive,
     station_scope,
     visible,
     visible_to_role,
 )
-from app.services import audit, wages
+from app.services import wages
 from app.services.earnings import worker_earnings
 from app.services.errors import ValidationError
 from app.services.periods import period_covering
@@ -214,24 +212,9 @@ def period_pdf(period_id):
 @bp.get("/pay-periods/<int:period_id>/export.<fmt>")
 @require_roles(*STAFF)
 def period_export(period_id, fmt):
-    period = db.session.get(PayPeriod, period_id) or abort(404)
-    if period.status != "closed" or fmt not in ("xlsx", "csv"):
-        abort(404)
-    include_bank = sees_sensitive()
-    station_id = station_scope()
-    if fmt == "xlsx":
-        data, mimetype = documents.payroll_xlsx(period, include_bank, station_id), documents.XLSX_TYPE
-    else:
-        data, mimetype = documents.payroll_csv(period, include_bank, station_id), "text/csv; charset=utf-8"
-    # An exported payroll may have gone to the bank: the period can no longer be reopened.
-    db.session.rollback()  # end the read (nothing written): the audit row takes SQLite's write lock at BEGIN
-    with writing():
-        audit.record("export", "pay_period", period.id, after={"format": fmt, "station_id": station_id},
-                     user=current_user)
+    response = documents.payroll_export(db.session.get(PayPeriod, period_id), fmt, station_scope(), user=current_user)
     db.session.commit()
-    resp = Response(data, mimetype=mimetype)
-    resp.headers["Content-Disposition"] = f'attachment; filename="payroll-{period.start:%Y-%m}.{fmt}"'
-    return no_store(resp)
+    return no_store(response)
 
 
 @bp.get("/wages/workers/<int:worker_id>")

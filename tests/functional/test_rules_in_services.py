@@ -13,7 +13,7 @@ from app import files
 from app.extensions import db
 from app.models import Batch, local_today
 from app.permissions import sees_sensitive
-from app.services import catalog, production
+from app.services import catalog, production, wages
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 
@@ -79,3 +79,26 @@ def test_a_worker_sees_the_picture_of_what_they_make_and_nothing_else(client, lo
     assert client.get(f"/products/{other.id}/picture").status_code == 404
     login_as("supervisor", station=station)
     assert client.get(f"/products/{other.id}/picture").status_code == 200
+
+
+@pytest.mark.calendar
+def test_the_api_and_the_page_export_a_payroll_alike_and_either_blocks_reopening(client, login_as, api, make):
+    from tests.wages_fixtures import close, issue_on, period_for, previous_month, return_on
+
+    start, end = previous_month()
+    station = make.station()
+    order = make.order(station=station)
+    return_on(issue_on(make, order, make.worker(station=station), 20, start), start, accepted=10)
+    open_period = period_for(local_today().replace(day=1), local_today().replace(day=1))
+    period = period_for(start, end)
+    close(period)
+    admin = api(make.staff("admin"))
+    login_as("admin")
+    assert admin.get(f"/pay-periods/{open_period.id}/export.csv").status_code == 404
+    assert client.get(f"/pay-periods/{open_period.id}/export.csv").status_code == 404
+    assert wages.reopen_blockers(period) == []
+    answer = admin.get(f"/pay-periods/{period.id}/export.csv")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Disposition"] == f'attachment; filename="payroll-{start:%Y-%m}.csv"'
+    assert client.get(f"/pay-periods/{period.id}/export.csv").data == answer.data
+    assert len(wages.reopen_blockers(period)) == 1  # exported (nothing printed)
