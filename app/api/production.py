@@ -225,7 +225,7 @@ def api_update_step(form, product_id, step_id):
     if "name" in changes and not (changes["name"] or "").strip():
         raise ValidationError(fields={"name": _("Required.")})
     catalog.update_step(step, name=changes.get("name"), piece_rate=changes.get("piece_rate"),
-                        effective_on=changes.get("effective_on"))
+                        effective_on=changes.get("effective_on"), expected_version=form.version.data)
     db.session.refresh(step, ["rates"])
     return step_json(step, with_rates=True)
 

@@ -54,6 +54,7 @@ class StepForm(BaseForm):
     name = StringField(_l("Step name"), validators=[Optional(), Length(min=1, max=50)])
     piece_rate = MoneyField(_l("Piece rate (paid per accepted piece)"), places=4, validators=[Optional(), non_negative])
     effective_on = DateField(_l("In force from"), validators=[Optional()])
+    version = IntegerField(_l("Version"), validators=[Optional()])  # the product's, as for its PATCH
 
 
 # The product page's step forms (prefixed: they sit beside the product's own form).
@@ -70,6 +71,7 @@ class StepNewForm(IdempotentForm):
 
 class StepRenameForm(IdempotentForm):
     name = StringField(_l("Step name"), validators=[DataRequired(REQUIRED), Length(max=50)])
+    version = HiddenField()  # the product's, as the page showed it (rule 9)
 
 
 class StepRateForm(IdempotentForm):
@@ -77,6 +79,7 @@ class StepRateForm(IdempotentForm):
 
     piece_rate = MoneyField(_l("New piece rate"), places=4, validators=[InputRequired(REQUIRED), non_negative])
     effective_on = DateField(_l("In force from"), validators=[InputRequired(REQUIRED)])
+    version = HiddenField()
 
 
 class StepMoveForm(IdempotentForm):

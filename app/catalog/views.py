@@ -187,8 +187,10 @@ def _step_form(product_id: int, step_id: int, form, slot: str, act, prefill=None
     message); otherwise the page again, with the form (``slot``) and its status."""
     product = db.session.get(Product, product_id) or abort(404)
     step = _step_of(product, step_id)
-    if request.method == "GET" and prefill is not None:
-        prefill(step)
+    if request.method == "GET":
+        form.version.data = product.version  # the product's as the page shows it (rule 9)
+        if prefill is not None:
+            prefill(step)
     if form.validate_on_submit():
         if done := record_once(form, lambda: act(product, step)):
             return done
@@ -203,7 +205,7 @@ def step_edit(product_id: int, step_id: int):
     form = StepRenameForm(prefix="rename")
 
     def act(product, step):
-        catalog.update_step(step, name=form.name.data)
+        catalog.update_step(step, name=form.name.data, expected_version=expected_version(form))
         return url_for("catalog.product_edit", product_id=product.id), _("Step %(name)s saved.", name=step.name)
 
     return _step_form(product_id, step_id, form, "rename_form", act,
@@ -217,7 +219,8 @@ def step_rate(product_id: int, step_id: int):
     form = StepRateForm(prefix="rate")
 
     def act(product, step):
-        catalog.update_step(step, piece_rate=form.piece_rate.data, effective_on=form.effective_on.data)
+        catalog.update_step(step, piece_rate=form.piece_rate.data, effective_on=form.effective_on.data,
+                            expected_version=expected_version(form))
         return (url_for("catalog.step_edit", product_id=product.id, step_id=step.id),
                 _("New rate for %(name)s saved.", name=step.name))
 
@@ -227,12 +230,15 @@ def step_rate(product_id: int, step_id: int):
 def _step_page(product: Product, step: ProductStep, rename_form: StepRenameForm | None = None,
                rate_form: StepRateForm | None = None):
     today = local_today()
+    db.session.refresh(product)
     if rename_form is None:
         rename_form = StepRenameForm(prefix="rename", formdata=None)
         rename_form.name.data = step.name
+        rename_form.version.data = product.version
     if rate_form is None:
         rate_form = StepRateForm(prefix="rate", formdata=None)
         rate_form.effective_on.data = today
+        rate_form.version.data = product.version
     db.session.refresh(step)
     status = max(form_status(rename_form), form_status(rate_form))
     return render_template("catalog/step_form.html", product=product, step=step, rename_form=rename_form,

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import flag_modified
 
 from app.extensions import db
 from app.models import Batch, Client, Product, ProductRate, ProductStep, ProductStepRate, StoredFile, local_today
@@ -269,10 +270,14 @@ def move_step(step: ProductStep, offset: int) -> ProductStep:
 
 
 def update_step(step: ProductStep, *, name: str | None = None, piece_rate: Decimal | None = None,
-                effective_on: date | None = None) -> ProductStep:
+                effective_on: date | None = None, expected_version: int | None = None) -> ProductStep:
     """Rename or re-rate a step. A new rate is dated in the step's history (from today, or
     from ``effective_on``, a later day) and applies to the step's batches issued from that day
-    on; batches already out keep theirs (rule 2)."""
+    on; batches already out keep theirs (rule 2). A step is part of its product: a change is
+    refused when the product was saved since ``expected_version`` (StaleEdit), and moves the
+    product's version, so a page still showing the step before it is refused in turn."""
+    product = step.product
+    _check_version(product, expected_version)
     before = audit.snapshot(step, STEP_FIELDS)
     if name is not None:
         name = name.strip()
@@ -288,7 +293,11 @@ def update_step(step: ProductStep, *, name: str | None = None, piece_rate: Decim
     elif effective_on is not None:
         raise ValidationError(fields={"piece_rate": str(_l("Required."))})
     db.session.flush()
-    audit.record("update", "product_step", step.id, before=before, after=audit.snapshot(step, STEP_FIELDS))
+    after = audit.snapshot(step, STEP_FIELDS)
+    if after != before or piece_rate is not None:
+        flag_modified(product, "name")  # the UPDATE moves products.version (the mapper's version column)
+        db.session.flush()
+    audit.record("update", "product_step", step.id, before=before, after=after)
     return step
 
 

@@ -171,3 +171,21 @@ def test_the_api_gives_a_step_a_dated_rate_with_the_pages_answers(api, make, clo
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert body["piece_rate"] == "0.3500" and [r["piece_rate"] for r in body["rates"]] == ["0.4000", "0.3500"]
+
+
+def test_a_step_changed_by_someone_else_meanwhile_is_refused_with_a_plain_message(client, login_as, make):
+    """Two admins on the same step's page: the later save is refused, nothing overwritten (rule 9)."""
+    login_as("admin")
+    product = make.product(name="礼盒", piece_rate="0.3500")
+    step = product.steps[0]
+    url = f"/products/{product.id}/steps/{step.id}"
+    page = client.get(url).text
+    hidden = {k: v for k, v in form_values(page).items() if k.startswith("rename-")}
+    catalog.update_step(step, name="折盒")  # the other admin, meanwhile
+    db.session.commit()
+    resp = client.post(url, data={**hidden, "rename-name": "叠盒"})
+    assert resp.status_code == 409 and "其他人刚刚保存了这条记录" in resp.text
+    assert _steps(product)[0][1] == "折盒"
+    # Reloaded, the page carries the new version and the rename goes through.
+    resp, _ = _post(client, url, url, "rename", {"name": "叠盒"})
+    assert resp.status_code == 303 and _steps(product)[0][1] == "叠盒"
