@@ -35,8 +35,8 @@ class Pace:
     worker_id: int
     name: str
     pace_per_day: Decimal      # pieces of this step a working day, after pulling toward the median
-    own_days: int              # working days of history on this product and step
-    days: int                  # working days of history on anything
+    own_days: int              # calendar days of history when some of it is on this product and step, else 0
+    days: int                  # calendar days of history (at most WINDOW_DAYS)
     holding: int               # pieces the worker holds now (all batches, open and not back)
     holding_load: Decimal      # those pieces in this step's units (by rate)
 
