@@ -87,7 +87,7 @@ def issue_batch(order_id: int):
         db.session.refresh(order)
     search = (request.args.get("q") or "").strip()
     pickers = worker_rows(order.station_id, search=search, page=int_arg("page"), per_page=12, recent_first=True)
-    paces, plan, plan_form = _plan_for(order, step)
+    paces, plan, plan_form = _plan_for(order, step, steps)
     defaults = planning.batch_defaults(paces, plan, step["available"], form.due_date.data or local_today())
     typed = request.args.get("quantity", "")
     if request.method == "GET":
@@ -115,7 +115,7 @@ def _default_quantity(order: Order, step: dict, defaults: dict, worker_id: int |
     return min(usual, known[len(known) // 2]) if known else usual
 
 
-def _plan_for(order: Order, step: dict):
+def _plan_for(order: Order, step: dict, steps: list[dict]):
     """The workers' paces on ``step`` and the suggested split of what it can hand out now
     (None when the order is past due), or nothing when there is nothing to hand out."""
     if order.status != "open" or step["available"] <= 0:
@@ -123,7 +123,7 @@ def _plan_for(order: Order, step: dict):
     paces = planning.worker_paces(order.station_id, order.product_id, step["step_id"])
     if order.due_date < local_today():
         return paces, None, None
-    plan = planning.suggest_plan(order, step_id=step["step_id"], paces=paces)
+    plan = planning.suggest_plan(order, step_id=step["step_id"], paces=paces, steps=steps)
     form = PlanIssueForm(formdata=None)
     form.step_id.data, form.due_date.data = plan.step_id, plan.due_date
     return paces, plan, form

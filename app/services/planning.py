@@ -144,7 +144,8 @@ class Plan:
 
 
 def suggest_plan(order: Order, step_id: int | None = None, due_date: date | None = None,
-                 today: date | None = None, paces: dict[int, Pace] | None = None) -> Plan:
+                 today: date | None = None, paces: dict[int, Pace] | None = None,
+                 steps: list[dict] | None = None) -> Plan:
     """A split of what ``step_id`` (default: the first step with pieces available) of ``order``
     can hand out now across the station's active workers, so each can finish by ``due_date``
     (default: the order's) at their pace. Days left count from today to the due date, both
@@ -153,7 +154,8 @@ def suggest_plan(order: Order, step_id: int | None = None, due_date: date | None
     What no one can take is ``unplaced``; ``days_late`` is how many more days the whole
     station would need for it at its total pace. Σ quantity + unplaced = available."""
     today = today or local_today()
-    steps = production.order_steps(order)
+    if steps is None:  # the issue page passes the order's steps it already read
+        steps = production.order_steps(order)
     step = production.default_step(steps, step_id)
     if step_id is not None and step["step_id"] != step_id:
         raise ValidationError(fields={"step_id": str(_l("This order has no such step."))})
