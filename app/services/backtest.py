@@ -10,7 +10,9 @@ planned line is then held against what that worker really did from that day on:
   from the issue day to the due date (both counted; all their work, in this step's pieces by
   rate). MAPE is the mean of |forecast − real| / real over the lines whose worker made
   anything in that time; lines whose worker made nothing are counted apart (``idle``).
-- **on time**: the line's pieces, after what the worker already held, come back (accepted
+- **on time**: the line's pieces, after what the worker already held that competes with
+  them (``planning.competing_load100``: due by the line's due date in full, due later for
+  the share of its days by then), come back (accepted
   or rejected, by rate) on the worker's real returns from the issue day on; the line is on
   time when that day is on or before the due date.
 
@@ -143,24 +145,26 @@ def _before(stream, day: date) -> tuple[int, int]:
     return (backs[i - 1], accs[i - 1]) if i else (0, 0)
 
 
-def _holding_on(station_id: int, day: date) -> dict[int, tuple[int, int]]:
-    """What each worker held on the morning of ``day``: batches handed out before it and not
-    closed before it, less what came back before it (pieces, and pieces × stored rate)."""
+def _holding_on(station_id: int, day: date) -> dict[int, list[tuple[date, int, int]]]:
+    """What each worker held on the morning of ``day``, by due date: batches handed out before
+    it and not closed before it, less what came back before it ([(due date, pieces, pieces ×
+    stored rate)], as ``planning.worker_paces`` takes it)."""
     out_before = (Batch.issued_on < day) & ((Batch.closed_on.is_(None)) | (Batch.closed_on >= day))
     issued = db.session.execute(
-        select(Batch.worker_id, func.sum(Batch.quantity), func.sum(Batch.quantity * _BATCH_RATE))
-        .where(Batch.station_id == station_id, out_before).group_by(Batch.worker_id)).all()
-    came = {wid: (int(n or 0), int(v or 0)) for wid, n, v in db.session.execute(
-        select(Return.worker_id, func.sum(Return.accepted + Return.rejected + Return.unused),
+        select(Batch.worker_id, Batch.due_date, func.sum(Batch.quantity), func.sum(Batch.quantity * _BATCH_RATE))
+        .where(Batch.station_id == station_id, out_before).group_by(Batch.worker_id, Batch.due_date)).all()
+    came = {(wid, due): (int(n or 0), int(v or 0)) for wid, due, n, v in db.session.execute(
+        select(Return.worker_id, Batch.due_date, func.sum(Return.accepted + Return.rejected + Return.unused),
                func.sum((Return.accepted + Return.rejected + Return.unused) * _RETURN_RATE))
         .join(Batch, Batch.id == Return.batch_id)
-        .where(Batch.station_id == station_id, out_before, Return.work_date < day).group_by(Return.worker_id))}
-    holding = {}
-    for wid, n, v in issued:
-        back_n, back_v = came.get(wid, (0, 0))
+        .where(Batch.station_id == station_id, out_before, Return.work_date < day)
+        .group_by(Return.worker_id, Batch.due_date))}
+    holding: dict[int, list[tuple[date, int, int]]] = {}
+    for wid, due, n, v in issued:
+        back_n, back_v = came.get((wid, due), (0, 0))
         pieces, value = int(n or 0) - back_n, int(v or 0) - back_v
         if pieces > 0:
-            holding[wid] = (pieces, max(value, 0))
+            holding.setdefault(wid, []).append((due, pieces, max(value, 0)))
     return holding
 
 
@@ -187,7 +191,7 @@ def backtest(station_id: int, product_id: int | None = None, step_id: int | None
     streams = _streams(station_id)
     rates = {sid: int(Decimal(r) * planning.RATE_SCALE) for sid, r in db.session.execute(
         select(ProductStep.id, ProductStep.piece_rate))}
-    holdings: dict[date, dict[int, tuple[int, int]]] = {}
+    holdings: dict[date, dict[int, list[tuple[date, int, int]]]] = {}
     for product, step, day, quantity, due in db.session.execute(days).all():
         if due > last or not rates.get(step):
             continue
@@ -207,7 +211,9 @@ def backtest(station_id: int, product_id: int | None = None, step_id: int | None
             back0, acc0 = _before(stream, day)
             back_end, acc_end = _before(stream, due + timedelta(days=1))
             real = Decimal(acc_end - acc0) / rate / span
-            need = back0 + paces[item.worker_id].holding_load * rate + item.quantity * rate
+            # What she holds that competes with the line (planning.competing_load100) comes first.
+            held = Decimal(planning.competing_load100(paces[item.worker_id], due, day)) / 100
+            need = back0 + held * rate + item.quantity * rate
             i = bisect.bisect_left(stream[1], need)
             back_on = stream[0][i] if i < len(stream[0]) else None
             if back_on is not None and back_on < day:

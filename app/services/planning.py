@@ -39,6 +39,10 @@ class Pace:
     days: int                  # calendar days of history (at most WINDOW_DAYS)
     holding: int               # pieces the worker holds now (all batches, open and not back)
     holding_load: Decimal      # those pieces in this step's units (by rate)
+    # What she holds by due date: (due date, load in hundredths of this step's pieces), earliest
+    # first; Σ load = holding_load × 100. How much of it competes with a new batch depends on
+    # that batch's due date (``competing_load100``).
+    held: tuple[tuple[date, int], ...] = ()
 
 
 def _rate_units(value) -> int:
@@ -47,7 +51,7 @@ def _rate_units(value) -> int:
 
 
 def worker_paces(station_id: int, product_id: int, step_id: int, today: date | None = None,
-                 holding: dict[int, tuple[int, int]] | None = None,
+                 holding: dict[int, list[tuple[date, int, int]]] | None = None,
                  registered_by: date | None = None) -> dict[int, Pace]:
     """Each active worker of the station's pace on one product and step (docs/pace.md).
 
@@ -59,7 +63,8 @@ def worker_paces(station_id: int, product_id: int, step_id: int, today: date | N
     pace = (n·raw + k·median) / (n + k), n the days of history (half of them when none of it
     is on this step). Four queries, whatever the number of workers.
 
-    ``holding`` (worker → pieces out, Σ pieces × stored rate) and ``registered_by`` (only
+    ``holding`` (worker → [(due date, pieces out, Σ pieces × stored rate)], a row a due date)
+    and ``registered_by`` (only
     workers registered by then) replay a past day (``services/backtest``); by default what is
     out now, of every active worker.
     """
@@ -81,10 +86,12 @@ def worker_paces(station_id: int, product_id: int, step_id: int, today: date | N
         .group_by(Batch.worker_id))}
     if holding is None:
         outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
-        holding = {wid: (int(n or 0), _rate_units(v)) for wid, n, v in db.session.execute(
-            select(Batch.worker_id, func.sum(outstanding), func.sum(outstanding * _BATCH_RATE_COLUMN))
-            .where(Batch.station_id == station_id, Batch.status == "open", outstanding > 0)
-            .group_by(Batch.worker_id))}
+        holding = {}
+        for wid, due, n, v in db.session.execute(
+                select(Batch.worker_id, Batch.due_date, func.sum(outstanding), func.sum(outstanding * _BATCH_RATE_COLUMN))
+                .where(Batch.station_id == station_id, Batch.status == "open", outstanding > 0)
+                .group_by(Batch.worker_id, Batch.due_date)):
+            holding.setdefault(wid, []).append((due, int(n or 0), _rate_units(v)))
     who = select(Worker.id, Worker.name).where(Worker.station_id == station_id, Worker.active.is_(True))
     if registered_by is not None:
         who = who.where(Worker.registered_on < utc_start_of(registered_by + timedelta(days=1)))
@@ -106,11 +113,30 @@ def worker_paces(station_id: int, product_id: int, step_id: int, today: date | N
         value, span, mine = raw.get(worker_id, (prior, 0, False))
         weight = span if mine else span // 2  # history on other work only counts half
         pace = (weight * value + PRIOR_DAYS * prior) / (weight + PRIOR_DAYS)
-        pieces, load = holding.get(worker_id, (0, 0))
-        load_pieces = Decimal(load) / RATE_SCALE / rate if rate > 0 else Decimal(pieces)
-        out[worker_id] = Pace(worker_id, name, pace.quantize(Decimal("0.01")), span if mine else 0, span, pieces,
-                              load_pieces.quantize(Decimal("0.01")))
+        held = []
+        for due, pieces, load in sorted(holding.get(worker_id, ())):
+            load_pieces = Decimal(load) / RATE_SCALE / rate if rate > 0 else Decimal(pieces)
+            held.append((due, pieces, int(load_pieces.quantize(Decimal("0.01")) * 100)))
+        out[worker_id] = Pace(worker_id, name, pace.quantize(Decimal("0.01")), span if mine else 0, span,
+                              sum(n for _d, n, _l in held), Decimal(sum(h for _d, _n, h in held)) / 100,
+                              tuple((d, h) for d, _n, h in held))
     return out
+
+
+def competing_load100(pace: Pace, due_date: date, today: date) -> int:
+    """What of the work she holds competes with a new batch due on ``due_date``, in hundredths
+    of this step's pieces (docs/pace.md): held work due on or before that day (or overdue) in
+    full; held work due later only for the share of its days that fall by then —
+    ``load × days_left ÷ its own days left`` (both counted from today, both days included),
+    rounded down to a hundredth. The page's script (static/js/issue-quantity.js) sums the same."""
+    days_left = max((due_date - today).days + 1, 0)
+    total = 0
+    for held_due, load100 in pace.held:
+        if held_due <= due_date or held_due <= today:  # due first, or overdue: in full
+            total += load100
+        else:
+            total += load100 * days_left // ((held_due - today).days + 1)
+    return total
 
 
 # The stored integers of the rate columns (1/10,000 yuan), summed in SQL: exact on both databases.
@@ -173,10 +199,9 @@ def split(paces: dict[int, Pace], available: int, due_date: date, today: date) -
     """The split itself (docs/pace.md): ``available`` pieces over the workers of ``paces`` by
     capacity — PLAN_SHARE of what their pace makes by the due date, less what they hold —
     largest first. Returns (lines, unplaced, days late at the station's counted-on pace)."""
-    days_left = (due_date - today).days + 1
     capacity = []
     for pace in paces.values():
-        can = can_finish(pace, days_left)
+        can = can_finish(pace, due_date, today)
         if can > 0:
             capacity.append((can, pace))
     capacity.sort(key=lambda c: (-c[0], c[1].holding, c[1].worker_id))
@@ -185,7 +210,8 @@ def split(paces: dict[int, Pace], available: int, due_date: date, today: date) -
         if left <= 0:
             break
         quantity = min(can, left)
-        days = math.ceil((pace.holding_load + quantity) / pace.pace_per_day)
+        load = Decimal(competing_load100(pace, due_date, today)) / 100
+        days = math.ceil((load + quantity) / pace.pace_per_day)
         items.append(PlanLine(pace.worker_id, pace.name, quantity, pace.pace_per_day, pace.holding,
                               today + timedelta(days=max(days, 1) - 1)))
         left -= quantity
@@ -194,11 +220,15 @@ def split(paces: dict[int, Pace], available: int, due_date: date, today: date) -
     return items, left, days_late
 
 
-def can_finish(pace: Pace, days_left: int) -> int:
-    """Pieces of the step a worker can still finish in ``days_left`` days at the share of her
-    pace a plan counts on (PLAN_SHARE), less what she already holds (in this step's units);
-    never below 0."""
-    return max(math.floor(pace.pace_per_day * PLAN_SHARE * days_left - pace.holding_load), 0)
+def can_finish(pace: Pace, due_date: date, today: date) -> int:
+    """Pieces of the step a worker can still finish by ``due_date`` (today to it, both days
+    counted) at the share of her pace a plan counts on (PLAN_SHARE), less what she already
+    holds that competes with it (``competing_load100``); never below 0. Whole hundredths
+    throughout, as the page's script: ⌊(pace₁₀₀ × share₁₀₀ × days − load₁₀₀ × 100) / 10,000⌋."""
+    days_left = max((due_date - today).days + 1, 0)
+    pace100 = int(pace.pace_per_day * 100)
+    share100 = int(PLAN_SHARE * 100)
+    return max((pace100 * share100 * days_left - competing_load100(pace, due_date, today) * 100) // 10_000, 0)
 
 
 @dataclass
@@ -210,6 +240,7 @@ class BatchDefault:
     pace_per_day: Decimal
     holding_load: Decimal
     plan_quantity: int | None   # the suggested split's line for her, when it has one
+    held: tuple[tuple[date, int], ...] = ()  # Pace.held: what the page's script needs for another due date
 
 
 def batch_defaults(paces: dict[int, Pace], plan: Plan | None, available: int, due_date: date,
@@ -220,16 +251,16 @@ def batch_defaults(paces: dict[int, Pace], plan: Plan | None, available: int, du
     when it has a line for her, and no more than is available. 0 when what she holds already
     fills the days left; None when nobody at the station has a pace yet."""
     today = today or local_today()
-    days_left = max((due_date - today).days + 1, 0)
     planned = {ln.worker_id: ln.quantity for ln in plan.items} if plan else {}
     out = {}
     for worker_id, pace in paces.items():
         quantity = None
         if pace.pace_per_day > 0:
-            quantity = min(can_finish(pace, days_left), max(available, 0))
+            quantity = min(can_finish(pace, due_date, today), max(available, 0))
             if worker_id in planned:
                 quantity = min(quantity, planned[worker_id])
-        out[worker_id] = BatchDefault(worker_id, pace.name, quantity, pace.pace_per_day, pace.holding_load, planned.get(worker_id))
+        out[worker_id] = BatchDefault(worker_id, pace.name, quantity, pace.pace_per_day, pace.holding_load,
+                                      planned.get(worker_id), pace.held)
     return out
 
 

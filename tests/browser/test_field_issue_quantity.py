@@ -28,7 +28,12 @@ def test_the_quantity_follows_the_worker_tapped_and_the_due_date(live, page_at, 
     assert "交货日期前能做完 6 件" in page.inner_text("#quantity-why")
     page.fill(DUE, (clock.today + timedelta(days=2)).isoformat())
     page.dispatch_event(DUE, "change")
-    assert page.input_value(QTY) == ""  # 3 days at 70 % of 10 is less than the 50 she holds
+    # Her 50 are due in a week (8 days, both counted): for a batch due in 3 days they compete
+    # for 3/8 of them, 18.75, against 3 days at 70 % of 10 = 21: 2 (docs/pace.md).
+    assert page.input_value(QTY) == "2"
+    page.fill(DUE, clock.today.isoformat())
+    page.dispatch_event(DUE, "change")
+    assert page.input_value(QTY) == ""  # 1 day: 7 against 6.25 of hers is less than one piece
     assert "已够做到交货日期" in page.inner_text("#quantity-why")
     page.fill(DUE, (clock.today + timedelta(days=7)).isoformat())
     page.dispatch_event(DUE, "change")

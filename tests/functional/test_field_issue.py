@@ -102,7 +102,7 @@ def test_the_default_quantity_is_what_the_chosen_worker_can_finish_by_the_due_da
     page = client.get(f"/orders/{order.id}/issue?worker_id={fast.id}").text
     assert _quantity(page) == "56"
     assert "按王快的速度（每天 10.0 件），交货日期前能做完 56 件" in page
-    assert f'value="{fast.id}" checked' in page and 'data-pace100="1000"' in page and 'data-load100="0"' in page
+    assert f'value="{fast.id}" checked' in page and 'data-pace100="1000"' in page and 'data-held=""' in page
     assert 'data-share100="70"' in page  # the page's script counts on the same share
     # No worker chosen yet: the station's middle worker's figure, so a tap on anyone is sane too.
     assert _quantity(client.get(f"/orders/{order.id}/issue").text) == "56"
@@ -132,3 +132,41 @@ def test_the_default_never_exceeds_what_is_left_nor_the_workers_share_of_the_pla
     assert planning.batch_defaults(paces, plan, 30, clock.today + timedelta(days=7))[fast.id].quantity == 12
     idle = {w: planning.Pace(w, "x", Decimal("0"), 0, 0, 0, Decimal("0")) for w in (fast.id, new.id)}
     assert planning.batch_defaults(idle, None, 30, clock.today)[fast.id].quantity is None
+
+
+def test_held_work_due_later_competes_only_for_its_share_of_the_days(client, login_as, make, clock, api):
+    """王快 (10 a day) holds 30 due in 4 days and 100 due in 40 days; a new batch due in 10
+    days (today to it, both counted). The 30 compete in full, the 100 for 10 of its 40 days
+    (25): 30 + 25 = 55 against 70 % of 10 × 10 = 70, so 15 — the plan, the API, the form's
+    default and the page's data agree. Counting all 130 she holds she could take nothing."""
+    from app.services import planning, production
+
+    station, order, fast, new = _paced_station(make, clock)
+    later = make.order(station=station, product=order.product, quantity=500, due_in_days=60)
+    make.batch(order=order, worker=fast, quantity=30, due_date=clock.today + timedelta(days=3))
+    make.batch(order=later, worker=fast, quantity=100, due_date=clock.today + timedelta(days=39))
+    due = clock.today + timedelta(days=9)
+    step = production.order_steps(order)[0]
+    paces = planning.worker_paces(station.id, order.product_id, step["step_id"])
+    pace = paces[fast.id]
+    assert pace.pace_per_day == Decimal("10.00") and pace.holding == 130 and pace.holding_load == Decimal("130")
+    assert pace.held == ((clock.today + timedelta(days=3), 3000), (clock.today + timedelta(days=39), 10000))
+    assert planning.competing_load100(pace, due, clock.today) == 5500
+    assert planning.can_finish(pace, due, clock.today) == 15
+    # Due on the later batch's day or after it, everything she holds competes: 70 % × 10 × 40 − 130.
+    assert planning.can_finish(pace, clock.today + timedelta(days=39), clock.today) == 150
+    # Overdue work competes in full whatever the new due date.
+    clock.move_to(clock.today + timedelta(days=5))
+    assert planning.competing_load100(pace, clock.today, clock.today) == 3000 + 10000 * 1 // 35
+    clock.move_to(clock.today - timedelta(days=5))
+    plan = planning.suggest_plan(order, step_id=step["step_id"], due_date=due, paces=paces)
+    line = {ln.worker_id: ln for ln in plan.items}[fast.id]
+    assert line.quantity == 15 and line.expected_done == clock.today + timedelta(days=6)  # ⌈(55 + 15) / 10⌉ days
+    body = api(role="admin").get(f"/orders/{order.id}/plan?due_date={due.isoformat()}").get_json()
+    assert {i["worker_id"]: i["quantity"] for i in body["items"]}[fast.id] == 15
+    assert planning.batch_defaults(paces, plan, step["available"], due, clock.today)[fast.id].quantity == 15
+    login_as("supervisor", station=station)
+    page = client.get(f"/orders/{order.id}/issue?worker_id={fast.id}&due_date={due.isoformat()}").text
+    assert _quantity(page) == "15"
+    held = f'data-held="{(clock.today + timedelta(days=3)).isoformat()}:3000 {(clock.today + timedelta(days=39)).isoformat()}:10000"'
+    assert held in page
