@@ -127,6 +127,8 @@ def test_the_form_defaults_to_last_month_and_keeps_a_running_total_the_server_re
     assert invoice.period_end == last_month_end and invoice.period_start == clock.days_ago(ago + 3)
     detail = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "结算期间" in detail and last_month_end.isoformat() in detail
+    listed = client.get("/invoices/").get_data(as_text=True)
+    assert f"{clock.days_ago(ago + 3).isoformat()} 至 {last_month_end.isoformat()}" in listed
 
 
 def test_the_payment_terms_print_once(app, make, clock, tmp_path):
