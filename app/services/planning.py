@@ -175,8 +175,8 @@ def suggest_plan(order: Order, step_id: int | None = None, due_date: date | None
     """A split of what ``step_id`` (default: the first step with pieces available) of ``order``
     can hand out now across the station's active workers, so each can finish by ``due_date``
     (default: the order's) at their pace. Days left count from today to the due date, both
-    included. A worker gets at most floor(pace × PLAN_SHARE × days left − what they hold), in this step's
-    units; the largest capacities first (fewer, larger batches, to those who hold little).
+    included. A worker gets at most floor(pace × PLAN_SHARE × days left − what they hold that
+    competes with it: ``competing_load100``), in this step's units; the largest capacities first (fewer, larger batches, to those who hold little).
     What no one can take is ``unplaced``; ``days_late`` is how many more days the whole
     station would need for it at its total pace. Σ quantity + unplaced = available."""
     today = today or local_today()
@@ -197,8 +197,8 @@ def suggest_plan(order: Order, step_id: int | None = None, due_date: date | None
 
 def split(paces: dict[int, Pace], available: int, due_date: date, today: date) -> tuple[list[PlanLine], int, int]:
     """The split itself (docs/pace.md): ``available`` pieces over the workers of ``paces`` by
-    capacity — PLAN_SHARE of what their pace makes by the due date, less what they hold —
-    largest first. Returns (lines, unplaced, days late at the station's counted-on pace)."""
+    capacity — PLAN_SHARE of what their pace makes by the due date, less what they hold that
+    competes with it (``can_finish``) — largest first. Returns (lines, unplaced, days late at the station's counted-on pace)."""
     capacity = []
     for pace in paces.values():
         can = can_finish(pace, due_date, today)
