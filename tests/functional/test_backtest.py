@@ -70,6 +70,43 @@ def test_the_backtest_replays_a_hand_built_history_to_known_figures(app, make, c
     assert backtest(station.id, start=t - timedelta(days=3)).days == 0
 
 
+def test_the_replay_counts_held_work_due_later_only_for_its_share_of_the_days(app, make, clock):
+    """One worker at 1.00 a piece: 200 taken on day −30 and back by day −15 (10 a day); on
+    day −12 she took 100 due on day +30, nothing of it back; on day −10, 60 due on day −6,
+    40 back on day −8 and 20 on day −5. Replayed on day −10 the 100 due later compete for 5
+    of their 41 days only, as in the plan (planning.competing_load100)."""
+    t = clock.today
+    station = make.station()
+    product = make.product(piece_rate="1.0000", unit_price="2.0000")
+    order = make.order(station=station, product=product, quantity=1000, due_in_days=40)
+    a = make.worker(station=station, name="甲")
+    a.registered_on = utc_start_of(t - timedelta(days=60))
+    db.session.commit()
+
+    def batch(quantity, issued, due):
+        return make.batch(order=order, worker=a, quantity=quantity, issued_on=t - timedelta(days=issued),
+                          due_date=t - timedelta(days=due))
+
+    a1 = batch(200, 30, 16)
+    make.return_(batch=a1, accepted=100, work_date=t - timedelta(days=25))
+    make.return_(batch=a1, accepted=100, work_date=t - timedelta(days=15))
+    batch(100, 12, -30)
+    a2 = batch(60, 10, 6)
+    make.return_(batch=a2, accepted=40, work_date=t - timedelta(days=8))
+    make.return_(batch=a2, accepted=20, work_date=t - timedelta(days=5))
+
+    result = backtest(station.id, start=t - timedelta(days=10))
+    # As of day −11: 20 days of history, 200 back, pace (20·10 + 3·10)/23 = 10. Due on day −6:
+    # 5 days; the 100 due on day +30 (41 days away) compete for 100 × 5 / 41 = 12.19:
+    # ⌊10 · 0.7 · 5 − 12.19⌋ = 22 (all 100 counted, she would get nothing).
+    [line] = result.lines
+    assert (result.days, result.pieces, result.unplaced) == (1, 60, 38)
+    assert (line.quantity, line.pace, line.real_pace) == (22, Decimal("10.00"), Decimal("8.00"))
+    # Back: 200 before the day, then 12.19 of the held and the line's 22: the return of day −8
+    # brings her to 240 ≥ 234.19, before the due date.
+    assert (line.back_on, line.on_time) == (t - timedelta(days=8), True)
+
+
 def test_on_a_small_generated_history_the_forecast_is_level_and_most_batches_are_back_in_time(app, clock):
     from bench.history import generate
 
