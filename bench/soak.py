@@ -208,8 +208,11 @@ def run(dialect: str, args) -> tuple[str, bool]:
             d.start()
         drill = {}
         backup_at = started + args.seconds / 2
+        minute_load = []  # the 1-minute load average at the end of each minute
         while time.monotonic() < started + args.seconds:
             time.sleep(1)
+            if time.monotonic() - started >= 60 * (len(minute_load) + 1):
+                minute_load.append(os.getloadavg()[0])
             if len(load) < 2 and time.monotonic() > started + args.seconds / 2:
                 load.append(os.getloadavg())
             if not drill and not args.no_backup and time.monotonic() >= backup_at:
@@ -238,6 +241,8 @@ def run(dialect: str, args) -> tuple[str, bool]:
                  *(["- statuses by server (round robin): " + "; ".join(
                      f"{port}: " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.by_server[port].items(), key=str))
                      for port in ports)] if len(ports) > 1 else []),
+                 "- p95 of the signed-in pages and API calls, minute by minute (the machine's 1-minute load "
+                 "average at the minute's end): " + by_minute(stats, minute_load),
                  f"- ledger: {'every invariant holds' if not breaches else str(len(breaches)) + ' breach(es)'}",
                  *[f"  - {b}" for b in breaches[:20]]]
         if restored is not None:
@@ -249,6 +254,20 @@ def run(dialect: str, args) -> tuple[str, bool]:
                       f"{json.dumps(drill['totals'], ensure_ascii=False)}"
                       + ("" if restored["equal"] else f" vs copy {json.dumps(restored['totals'], ensure_ascii=False)}")]
         return "\n".join(lines), ok
+
+
+def by_minute(stats: Stats, minute_load: list[float]) -> str:
+    """p95 of every answer but the sign-ins, a minute at a time: whether the tail follows the
+    machine's load or stays whatever the load."""
+    minutes: dict[int, list[float]] = {}
+    for page, latencies in stats.latency.items():
+        if "login" in page:
+            continue
+        for seconds, at in zip(latencies, stats.when[page], strict=True):
+            minutes.setdefault(int(at // 60), []).append(seconds)
+    return ", ".join(f"{m + 1}: {percentile(v, 95) * 1000:.0f} ms"
+                     + (f" ({minute_load[m]:.1f})" if m < len(minute_load) else "")
+                     for m, v in sorted(minutes.items()))
 
 
 def backup_moment(app, pause: threading.Event, tmp: Path, started: float) -> dict:
