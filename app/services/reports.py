@@ -81,13 +81,24 @@ def _end_of_day_utc(day: date) -> datetime:
 # SQLite's planner, costing a date range without histogram statistics, would rather read the
 # (work_date, worker_id, ...) index and sort the whole range than read this one in order; named
 # here, the grouping streams without a sort and, with ANALYZE statistics, SQLite skip-scans
-# each (worker, product, rate) group straight to the dates asked for.
+# each (worker, product, rate) group straight to the dates asked for. For a range of a month
+# or less (the dashboard's month and the month before) the skip-scan's cost is the groups of
+# the whole history while the month's returns are few: there the (work_date, worker_id, ...)
+# index read over the range and sorted is about twice as fast (docs/performance.md).
 _LINES_SQLITE = """
 SELECT r.worker_id, r.product_id, r.step_id, r.piece_rate, SUM(r.accepted) AS pieces
-FROM returns AS r INDEXED BY ix_returns_worker_product_rate
+FROM returns AS r INDEXED BY {index}
 WHERE r.work_date >= :start AND r.work_date <= :end {station}
 GROUP BY r.worker_id, r.product_id, r.step_id, r.piece_rate
 """
+_LINES_SHORT_RANGE_DAYS = 31
+
+
+def _lines_index(start: date, end: date) -> str:
+    """The returns' index ``_LINES_SQLITE`` reads for [start, end]."""
+    if (end - start).days < _LINES_SHORT_RANGE_DAYS:
+        return "ix_returns_date_worker"
+    return "ix_returns_worker_product_rate"
 
 
 def earnings_totals(start: date, end: date, station_id: int | None = None) -> dict[int, tuple[int, Decimal]]:
@@ -108,8 +119,9 @@ def report_lines(start: date, end: date, station_id: int | None = None) -> list[
     """The earnings lines (worker, product, step, rate) behind ``earnings_totals``.
 
     One GROUP BY (worker, product, rate) on both databases. PostgreSQL hash-aggregates the
-    range; SQLite has no hash aggregate, so it is pointed at the returns' index in that order
-    (``_LINES_SQLITE``) rather than sort a year of returns. A test holds both paths equal.
+    range; SQLite has no hash aggregate, so for more than a month it is pointed at the returns'
+    index in that order (``_LINES_SQLITE``) rather than sort a year of returns, and for a month
+    or less at the date index, sorting the month's few returns. A test holds both paths equal.
     """
     if db.session.get_bind().dialect.name != "sqlite":
         worker_ids = None
@@ -117,6 +129,7 @@ def report_lines(start: date, end: date, station_id: int | None = None) -> list[
             worker_ids = db.session.scalars(select(Worker.id).where(Worker.station_id == station_id)).all()
         return earnings_lines(start, end, worker_ids=worker_ids)
     sql = _LINES_SQLITE.format(
+        index=_lines_index(start, end),
         station="AND r.worker_id IN (SELECT id FROM workers WHERE station_id = :station)" if station_id is not None else "")
     params: dict[str, object] = {"start": start.isoformat(), "end": end.isoformat()}
     if station_id is not None:

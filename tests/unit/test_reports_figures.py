@@ -147,16 +147,23 @@ def test_report_earnings_equal_the_shared_earnings_lines_for_every_station_and_r
 
 
 def test_report_earnings_on_sqlite_stream_from_the_worker_product_rate_index_without_a_sort(db):
+    """Longer than a month: the (worker, product, rate) index in order, no sort. A month or
+    less (the dashboard's): the date index over the range, its few returns sorted."""
     from sqlalchemy import text
 
-    from app.services.reports import _LINES_SQLITE
+    from app.services.reports import _LINES_SQLITE, _lines_index
     from tests.conftest import BACKEND
 
     if BACKEND != "sqlite":
         pytest.skip("SQLite's query plan")
-    for station in ("", "AND r.worker_id IN (SELECT id FROM workers WHERE station_id = :station)"):
-        plan = " / ".join(row[3] for row in db.session.execute(
-            text("EXPLAIN QUERY PLAN " + _LINES_SQLITE.format(station=station)),
-            {"start": "2026-01-01", "end": "2026-12-31", "station": 1}))
-        assert "COVERING INDEX ix_returns_worker_product_rate" in plan
-        assert "TEMP B-TREE" not in plan
+    ranges = [(date(2026, 1, 1), date(2026, 12, 31), "ix_returns_worker_product_rate", False),
+              (date(2026, 1, 1), date(2026, 2, 1), "ix_returns_worker_product_rate", False),
+              (date(2026, 1, 1), date(2026, 1, 31), "ix_returns_date_worker", True),
+              (date(2026, 2, 1), date(2026, 2, 1), "ix_returns_date_worker", True)]
+    for start, end, index, sorted_ in ranges:
+        for station in ("", "AND r.worker_id IN (SELECT id FROM workers WHERE station_id = :station)"):
+            plan = " / ".join(row[3] for row in db.session.execute(
+                text("EXPLAIN QUERY PLAN " + _LINES_SQLITE.format(index=_lines_index(start, end), station=station)),
+                {"start": start.isoformat(), "end": end.isoformat(), "station": 1}))
+            assert f"COVERING INDEX {index}" in plan
+            assert ("TEMP B-TREE" in plan) is sorted_
