@@ -85,9 +85,12 @@ def active_worker_ids(first: date, last: date, station_id: int | None = None):
 
 def uninsured_active_workers(first: date, last: date, station_id: int | None = None, active_ids=None) -> list[Worker]:
     """Workers active in [first, last] (of one station, or all) whom no policy in force then
-    covers. ``active_ids`` may pass the active workers already known; one query either way."""
-    stmt = (select(Worker).options(joinedload(Worker.station))
-            .where(~covered_condition(first, last)).order_by(Worker.station_id, Worker.name, Worker.id))
+    covers. ``active_ids`` may pass the active workers already known; one query either way.
+    The stations are joined in only for all stations: of one, the station is one look-up."""
+    stmt = (select(Worker).where(~covered_condition(first, last))
+            .order_by(Worker.station_id, Worker.name, Worker.id))
+    if station_id is None:
+        stmt = stmt.options(joinedload(Worker.station))
     if active_ids is not None:
         if not active_ids:
             return []
