@@ -26,8 +26,10 @@ def test_an_admin_defines_and_edits_the_steps_of_a_wig(live, page_at, shot, cloc
     page.get_by_role("button", name="上移 整理").click()  # trimming first: nothing handed out yet
     page.wait_for_selector("text=已调整工序顺序")
     assert "整理" in page.locator(".steps-table tbody tr").first.inner_text()
-    page.get_by_role("button", name="上移 假发").click()  # and back
-    page.wait_for_selector("text=已调整工序顺序")
+    # and back: the notice of the first move is still on the page, so wait for the new page itself
+    with page.expect_navigation():
+        page.get_by_role("button", name="上移 假发").click()
+    assert "假发" in page.locator(".steps-table tbody tr").first.inner_text()
     page.locator(".steps-table tbody tr").first.get_by_role("link", name="改名或调价").click()
     page.fill("input[name=rename-name]", "打结")
     page.get_by_role("button", name="保存名称").click()
