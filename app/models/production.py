@@ -159,6 +159,10 @@ class Batch(Model):
         # A station's batches by worker: each worker's last batch taken (the issue page's picker,
         # most recent first) reads this index alone, and what each holds reads its open entries.
         Index("ix_batches_station_worker", "station_id", "worker_id", "status", "issued_at"),
+        # One seek a worker: when each was last handed a batch (the picker's order) and the
+        # first batch of each one's pace history (planning.worker_paces).
+        Index("ix_batches_station_worker_issued_at", "station_id", "worker_id", "issued_at"),
+        Index("ix_batches_station_worker_issued_on", "station_id", "worker_id", "issued_on"),
     )
 
     @property

@@ -61,7 +61,7 @@ def worker_paces(station_id: int, product_id: int, step_id: int, today: date | N
     what a due date in calendar days needs. The pace pulls raw toward the station's median
     (of workers with history on this step, else of everyone's) by PRIOR_DAYS days of weight:
     pace = (n·raw + k·median) / (n + k), n the days of history (half of them when none of it
-    is on this step). Four queries, whatever the number of workers.
+    is on this step). Three queries, whatever the number of workers.
 
     ``holding`` (worker → [(due date, pieces out, Σ pieces × stored rate)], a row a due date)
     and ``registered_by`` (only
@@ -78,28 +78,21 @@ def worker_paces(station_id: int, product_id: int, step_id: int, today: date | N
         .where(Return.station_id == station_id, Return.work_date >= window_start, Return.work_date <= today)
         .group_by(Return.worker_id)).all()
     history = {worker_id: (int(own_pieces or 0), _rate_units(value)) for worker_id, own_pieces, value in rows}
-    # When each worker's history begins: their first batch in the window, or the window's start.
-    first: dict[int, date] = {wid: day for wid, day in db.session.execute(
-        select(Batch.worker_id, func.min(Batch.issued_on))
-        .where(Batch.station_id == station_id, Batch.issued_on >= window_start - timedelta(days=LOOKBACK_DAYS),
-               Batch.issued_on <= today)
-        .group_by(Batch.worker_id))}
     if holding is None:
-        outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
-        holding = {}
-        for wid, due, n, v in db.session.execute(
-                select(Batch.worker_id, Batch.due_date, func.sum(outstanding), func.sum(outstanding * _BATCH_RATE_COLUMN))
-                .where(Batch.station_id == station_id, Batch.status == "open", outstanding > 0)
-                .group_by(Batch.worker_id, Batch.due_date)):
-            holding.setdefault(wid, []).append((due, int(n or 0), _rate_units(v)))
-    who = select(Worker.id, Worker.name).where(Worker.station_id == station_id, Worker.active.is_(True))
+        holding = open_holding(station_id)
+    # When each worker's history begins: their first batch in the window and the LOOKBACK_DAYS
+    # before it (one seek a worker in ix_batches_station_worker_issued_on), else no history.
+    first = (select(func.min(Batch.issued_on))
+             .where(Batch.station_id == station_id, Batch.worker_id == Worker.id,
+                    Batch.issued_on >= window_start - timedelta(days=LOOKBACK_DAYS), Batch.issued_on <= today)
+             .scalar_subquery())
+    who = select(Worker.id, Worker.name, first).where(Worker.station_id == station_id, Worker.active.is_(True))
     if registered_by is not None:
         who = who.where(Worker.registered_on < utc_start_of(registered_by + timedelta(days=1)))
     workers = db.session.execute(who.order_by(Worker.id)).all()
 
     raw: dict[int, tuple[Decimal, int, bool]] = {}
-    for worker_id, _name in workers:
-        began = first.get(worker_id)
+    for worker_id, _name, began in workers:
         if began is None or rate <= 0:
             continue
         span = (today - max(began, window_start)).days + 1
@@ -109,7 +102,7 @@ def worker_paces(station_id: int, product_id: int, step_id: int, today: date | N
     pool = with_own or [r for r, _n, _mine in raw.values()]
     prior = Decimal(median(pool)) if pool else Decimal("0")
     out = {}
-    for worker_id, name in workers:
+    for worker_id, name, _began in workers:
         value, span, mine = raw.get(worker_id, (prior, 0, False))
         weight = span if mine else span // 2  # history on other work only counts half
         pace = (weight * value + PRIOR_DAYS * prior) / (weight + PRIOR_DAYS)
@@ -121,6 +114,25 @@ def worker_paces(station_id: int, product_id: int, step_id: int, today: date | N
                               sum(n for _d, n, _l in held), Decimal(sum(h for _d, _n, h in held)) / 100,
                               tuple((d, h) for d, _n, h in held))
     return out
+
+
+def open_holding(station_id: int) -> dict[int, list[tuple[date, int, int]]]:
+    """What each worker of the station holds now, as ``worker_paces`` takes it: worker → [(due
+    date, pieces out, Σ pieces × stored rate)], a row a due date. The station's open batches
+    are read as rows (a few hundred, through ix_batches_station_status_due) and summed here:
+    grouped in SQL, SQLite's planner would rather read every batch of the station in worker order."""
+    outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
+    sums: dict[tuple[int, date], list[int]] = {}
+    for wid, due, n, v in db.session.execute(
+            select(Batch.worker_id, Batch.due_date, outstanding, outstanding * _BATCH_RATE_COLUMN)
+            .where(Batch.station_id == station_id, Batch.status == "open", outstanding > 0)):
+        total = sums.setdefault((wid, due), [0, 0])
+        total[0] += int(n)
+        total[1] += _rate_units(v)
+    holding: dict[int, list[tuple[date, int, int]]] = {}
+    for (wid, due), (n, v) in sums.items():
+        holding.setdefault(wid, []).append((due, n, v))
+    return holding
 
 
 def competing_load100(pace: Pace, due_date: date, today: date) -> int:

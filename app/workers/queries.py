@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, null, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.batches.queries import batch_stmt
@@ -27,36 +27,45 @@ class WorkerRow:
     overdue: int = 0  # open batches past their due date with pieces still out
 
 
-def _holding_subquery(station_id: int | None, today: date | None = None):
-    outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
-    today = today or local_today()
-    stmt = (select(Batch.worker_id.label("worker_id"), func.sum(outstanding).label("holding"),
-                   func.count(Batch.id).label("open_batches"),
-                   func.sum(case((Batch.due_date < today, 1), else_=0)).label("overdue"))
-            # A batch all brought back but not yet closed holds nothing: it is not counted open.
-            .where(Batch.status == "open", outstanding > 0).group_by(Batch.worker_id))
+def _last_issued(station_id: int | None):
+    """When each worker was last handed a batch (of the station): one seek a worker in
+    ``ix_batches_station_worker_issued_at``, not a read of every batch of the station."""
+    stmt = select(func.max(Batch.issued_at)).where(Batch.worker_id == Worker.id)
     if station_id is not None:
         stmt = stmt.where(Batch.station_id == station_id)
-    return stmt.subquery()
+    return stmt.scalar_subquery().label("last_issued")
+
+
+def _figures(station_id: int | None, worker_ids: list[int], today: date) -> tuple[dict, dict]:
+    """For the workers of one page, two queries over their own batches and returns: worker →
+    (pieces held, open batches, overdue batches), and worker → pieces accepted lately."""
+    if not worker_ids:
+        return {}, {}
+    outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
+    # A batch all brought back but not yet closed holds nothing: it is not counted open.
+    held = (select(Batch.worker_id, func.sum(outstanding), func.count(Batch.id),
+                   func.sum(case((Batch.due_date < today, 1), else_=0)))
+            .where(Batch.worker_id.in_(worker_ids), Batch.status == "open", outstanding > 0)
+            .group_by(Batch.worker_id))
+    recent = (select(Return.worker_id, func.sum(Return.accepted))
+              .where(Return.worker_id.in_(worker_ids), Return.work_date > today - timedelta(days=FORECAST_DAYS),
+                     Return.work_date <= today)
+              .group_by(Return.worker_id))
+    if station_id is not None:  # a station's own rows only
+        held = held.where(Batch.station_id == station_id)
+        recent = recent.where(Return.station_id == station_id)
+    holding = {wid: (int(h), int(n), int(o)) for wid, h, n, o in db.session.execute(held)}
+    return holding, {wid: int(r or 0) for wid, r in db.session.execute(recent)}
 
 
 def worker_rows(station_id: int | None, search: str | None = None, page: int = 1,
                 per_page: int = PER_PAGE, today: date | None = None, recent_first: bool = False) -> Page:
-    """Workers with what they hold now and their recent daily output, one page in two queries.
+    """Workers with what they hold now and their recent daily output, one page in four queries:
+    the count, the page's workers, then what those workers hold and made lately.
 
     ``recent_first`` orders by who took a batch most recently (the batch picker)."""
     today = today or local_today()
-    holding = _holding_subquery(station_id, today)
-    recent_stmt = (select(Return.worker_id.label("worker_id"), func.sum(Return.accepted).label("recent"))
-                   .where(Return.work_date > today - timedelta(days=FORECAST_DAYS), Return.work_date <= today)
-                   .group_by(Return.worker_id))
-    last_stmt = select(Batch.worker_id.label("worker_id"), func.max(Batch.issued_at).label("last_issued")) \
-        .group_by(Batch.worker_id)
-    if station_id is not None:  # a station's own rows only: the aggregates stay small on a big database
-        recent_stmt = recent_stmt.where(Return.station_id == station_id)
-        last_stmt = last_stmt.where(Batch.station_id == station_id)
-    recent, last = recent_stmt.subquery(), last_stmt.subquery()
-    which = [visible(Worker)]  # the workers listed; the joins below only add figures to each
+    which = [visible(Worker)]  # the workers listed
     if station_id is not None:
         which.append(Worker.station_id == station_id)
     if search:
@@ -66,22 +75,19 @@ def worker_rows(station_id: int | None, search: str | None = None, page: int = 1
                      if by_pinyin else or_(Worker.name.like(like), Worker.phone.like(like)))
     if recent_first:
         which.append(Worker.active.is_(True))
-    stmt = (select(Worker, func.coalesce(holding.c.holding, 0), func.coalesce(holding.c.open_batches, 0),
-                   func.coalesce(recent.c.recent, 0), last.c.last_issued, func.coalesce(holding.c.overdue, 0))
-            .outerjoin(holding, holding.c.worker_id == Worker.id)
-            .outerjoin(recent, recent.c.worker_id == Worker.id)
-            .outerjoin(last, last.c.worker_id == Worker.id)
-            .options(joinedload(Worker.station))
-            .where(*which))
-    if recent_first:
-        stmt = stmt.order_by(
-            case((last.c.last_issued.is_(None), 1), else_=0), last.c.last_issued.desc(), Worker.name, Worker.id)
+        last = _last_issued(station_id)
+        stmt = select(Worker, last).order_by(last.desc().nulls_last(), Worker.name, Worker.id)
     else:
-        stmt = stmt.order_by(Worker.active.desc(), Worker.name, Worker.id)
-    # Counted without the aggregates (one row each per worker at most): half the page's time.
+        stmt = select(Worker, null()).order_by(Worker.active.desc(), Worker.name, Worker.id)
+    stmt = stmt.options(joinedload(Worker.station)).where(*which)
     result = paged(stmt, page, per_page, scalars=False, count_of=select(Worker.id).where(*which))
-    result.items = [WorkerRow(w, int(h), int(n), round(int(r) / FORECAST_DAYS, 1), li, int(o))
-                    for w, h, n, r, li, o in result.items]
+    holding, recent = _figures(station_id, [w.id for w, _last in result.items], today)
+    rows = []
+    for worker, last in result.items:
+        held, open_batches, overdue = holding.get(worker.id, (0, 0, 0))
+        rows.append(WorkerRow(worker, held, open_batches, round(recent.get(worker.id, 0) / FORECAST_DAYS, 1), last,
+                              overdue))
+    result.items = rows
     return result
 
 

@@ -170,3 +170,27 @@ def test_held_work_due_later_competes_only_for_its_share_of_the_days(client, log
     assert _quantity(page) == "15"
     held = f'data-held="{(clock.today + timedelta(days=3)).isoformat()}:3000 {(clock.today + timedelta(days=39)).isoformat()}:10000"'
     assert held in page
+
+
+def test_a_paces_history_begins_at_the_first_batch_looked_for_90_days_before_the_window(app, make, clock):
+    """28 days of history for a worker whose first batch is within the 90 days before the
+    window, the days since it for one who began inside the window, none (the median, weight 0)
+    for one whose only batch is older than that; what each holds is summed by due date over her
+    open batches of this station only."""
+    from app.services import planning, production
+
+    station, other = make.station(), make.station()
+    product = make.product()
+    order = make.order(station=station, product=product, quantity=5000)
+    settled, recent, lapsed = (make.worker(station=station, name=n) for n in ("老张", "小李", "老王"))
+    due = clock.today + timedelta(days=5)
+    for worker, days_ago in ((settled, 100), (recent, 9), (lapsed, 200)):
+        batch = make.batch(order=order, worker=worker, quantity=20, issued_on=clock.days_ago(days_ago), due_date=due)
+        production.record_return(batch=batch, accepted=10, work_date=clock.days_ago(min(days_ago, 3)))
+    make.batch(order=order, worker=recent, quantity=30, issued_on=clock.days_ago(2), due_date=due)
+    make.batch(order=make.order(station=other, product=product), quantity=40, issued_on=clock.days_ago(5), due_date=due)
+    step = production.order_steps(order)[0]
+    paces = planning.worker_paces(station.id, product.id, step["step_id"])
+    assert {w.id: paces[w.id].days for w in (settled, recent, lapsed)} == {settled.id: 28, recent.id: 10, lapsed.id: 0}
+    assert paces[recent.id].held == ((due, 4000),) and paces[recent.id].holding == 40
+    assert paces[settled.id].holding == 10 and sum(p.holding for p in paces.values()) == 60

@@ -1,7 +1,10 @@
 """What the issue page asks of a station's batches and returns reads the station's own rows
-from one index each (SQLite's query plans): the worker list (the picker, most recent first)
-through ``ix_batches_station_worker``, the pace behind the suggested split through the
-covering ``ix_returns_station_date`` — never every batch or return of every station."""
+from one index each (SQLite's query plans): the picker's order (each worker's last batch) one
+seek a worker in ``ix_batches_station_worker_issued_at``, what the page's workers hold through
+``ix_batches_station_worker``; the pace behind the suggested split through the covering
+``ix_returns_station_date``, each worker's first batch one seek in
+``ix_batches_station_worker_issued_on`` and what the station holds through
+``ix_batches_station_status_due`` — never every batch or return of every station."""
 import pytest
 from sqlalchemy import event, select
 
@@ -33,17 +36,20 @@ def _plans_of(app, db, user, marker: str, call) -> list[list[str]]:
             for sql, params in statements]
 
 
-def test_the_picker_reads_the_stations_batches_by_the_station_worker_index(app, db, make):
+def test_the_picker_seeks_each_workers_last_batch_and_reads_only_the_pages_open_batches(app, db, make):
     from app.workers.queries import worker_rows
 
     station = make.station()
     make.batch(order=make.order(station=station), worker=make.worker(station=station))
     supervisor = make.staff("supervisor", station=station)
-    [plan] = _plans_of(app, db, supervisor, "max(batches.issued_at)",
+    [order] = _plans_of(app, db, supervisor, "max(batches.issued_at)",
+                        lambda: worker_rows(station.id, per_page=12, recent_first=True))
+    batches = [step for step in order if " batches " in f" {step} "]
+    assert batches == ["SEARCH batches USING COVERING INDEX ix_batches_station_worker_issued_at "
+                       "(station_id=? AND worker_id=?)"], order
+    [held] = _plans_of(app, db, supervisor, "count(batches.id)",
                        lambda: worker_rows(station.id, per_page=12, recent_first=True))
-    batches = [step for step in plan if " batches " in f" {step} "]
-    assert batches and all("ix_batches_station_worker" in step for step in batches), plan
-    assert any("COVERING INDEX ix_batches_station_worker" in step for step in batches), plan
+    assert held == ["SEARCH batches USING INDEX ix_batches_station_worker (station_id=? AND worker_id=? AND status=?)"], held
 
 
 def test_the_pace_reads_the_stations_returns_from_the_station_date_index_alone(app, db, make):
@@ -58,3 +64,21 @@ def test_the_pace_reads_the_stations_returns_from_the_station_date_index_alone(a
     plans = _plans_of(app, db, supervisor, "GROUP BY returns.worker_id",
                       lambda: planning.worker_paces(station.id, order.product_id, step_id))
     assert all(any("COVERING INDEX ix_returns_station_date" in step for step in plan) for plan in plans), plans
+
+
+def test_the_pace_seeks_each_workers_first_batch_and_reads_only_the_stations_open_batches(app, db, make):
+    from app.models import ProductStep
+    from app.services import planning
+
+    station = make.station()
+    order = make.order(station=station)
+    make.batch(order=order, worker=make.worker(station=station))
+    supervisor = make.staff("supervisor", station=station)
+    step_id = db.session.scalar(select(ProductStep.id).where(ProductStep.product_id == order.product_id))
+    [first] = _plans_of(app, db, supervisor, "min(batches.issued_on)",
+                        lambda: planning.worker_paces(station.id, order.product_id, step_id))
+    assert "SEARCH batches USING COVERING INDEX ix_batches_station_worker_issued_on " \
+           "(station_id=? AND worker_id=? AND issued_on>? AND issued_on<?)" in first, first
+    [held] = _plans_of(app, db, supervisor, "batches.status = ?",
+                       lambda: planning.worker_paces(station.id, order.product_id, step_id))
+    assert held == ["SEARCH batches USING INDEX ix_batches_station_status_due (station_id=? AND status=?)"], held
