@@ -44,6 +44,12 @@ def paged(stmt, page: int, per_page: int = PER_PAGE, scalars: bool = True, count
     return Page(items, total, page, per_page)
 
 
+def page_of(items: list, page: int, per_page: int = PER_PAGE) -> Page:
+    """One page of a list already computed in full (its totals needed every row anyway)."""
+    page = max(page, 1)
+    return Page(items[(page - 1) * per_page:page * per_page], len(items), page, per_page)
+
+
 # No list has a million pages; past it an offset would not fit the database's integers.
 MAX_PAGE = 1_000_000
 

@@ -39,6 +39,7 @@ from app.models import (
 )
 from app.models.guards import lock_workers_in_order
 from app.money import round_money
+from app.paging import Page, page_of, paged
 from app.services import audit, chain
 from app.services.earnings import earnings_lines, line_descriptions, step_names
 from app.services.errors import ConflictError, ValidationError
@@ -451,17 +452,21 @@ def reopen_pay_period(period: PayPeriod, reason: str, user=None) -> PayPeriodReo
 # --- reading
 
 
+def _payslip_rows(period: PayPeriod, station_id: int | None):
+    # The columns shown, not whole statements: the district's period is some 2,000 rows.
+    stmt = (select(Payslip.worker_id, Payslip.worker_name, Payslip.station_id, Payslip.id.label("payslip_id"),
+                   Payslip.pieces, Payslip.gross, Payslip.adjustments, Payslip.deductions, Payslip.net)
+            .where(Payslip.pay_period_id == period.id).order_by(Payslip.station_id, Payslip.worker_name, Payslip.id))
+    if station_id is not None:
+        stmt = stmt.where(Payslip.station_id == station_id)
+    return stmt
+
+
 def period_totals(period: PayPeriod, station_id: int | None = None) -> list[dict]:
     """The overview of a period: one row per worker (pieces, gross, adjustments, deductions,
     net) — from the frozen payslips when closed, computed live while open."""
     if period.status == "closed":
-        # The columns shown, not whole statements: the district's period is some 2,000 rows.
-        stmt = (select(Payslip.worker_id, Payslip.worker_name, Payslip.station_id, Payslip.id.label("payslip_id"),
-                       Payslip.pieces, Payslip.gross, Payslip.adjustments, Payslip.deductions, Payslip.net)
-                .where(Payslip.pay_period_id == period.id).order_by(Payslip.station_id, Payslip.worker_name, Payslip.id))
-        if station_id is not None:
-            stmt = stmt.where(Payslip.station_id == station_id)
-        return [row._asdict() for row in db.session.execute(stmt)]
+        return [row._asdict() for row in db.session.execute(_payslip_rows(period, station_id))]
     rows = [{"worker_id": st.worker_id, "worker_name": st.worker_name, "station_id": st.station_id, "payslip_id": None,
              "pieces": st.pieces, "gross": st.gross, "adjustments": st.adjustments, "deductions": st.deductions,
              "net": st.net} for st in compute_statements(period, station_id=station_id)]
@@ -472,6 +477,28 @@ def sum_rows(rows: list[dict]) -> dict:
     return {"workers": len(rows), "pieces": sum(r["pieces"] for r in rows),
             "gross": sum((r["gross"] for r in rows), ZERO), "adjustments": sum((r["adjustments"] for r in rows), ZERO),
             "deductions": sum((r["deductions"] for r in rows), ZERO), "net": sum((r["net"] for r in rows), ZERO)}
+
+
+def period_page(period: PayPeriod, page: int, per_page: int, station_id: int | None = None) -> tuple[Page, dict]:
+    """One page of the period's overview (``period_totals``' rows, in the same order) and the
+    totals of the whole period (of the station, when given), never of the page's rows.
+
+    Closed: the totals, the page and its count are three SQL statements over the frozen
+    payslips. Open: the totals are the sum of every worker's statement as computed (rule 1
+    rounds each worker's lines), so all are computed and the page is a slice of them."""
+    if period.status == "closed":
+        rows = _payslip_rows(period, station_id)
+        sums = (select(func.count(Payslip.id), func.sum(Payslip.pieces), func.sum(Payslip.gross),
+                       func.sum(Payslip.adjustments), func.sum(Payslip.deductions), func.sum(Payslip.net))
+                .where(Payslip.pay_period_id == period.id))
+        if station_id is not None:
+            sums = sums.where(Payslip.station_id == station_id)
+        workers, pieces, gross, adjustments, deductions, net = db.session.execute(sums).one()
+        return paged(rows, page, per_page, scalars=False), {
+            "workers": workers, "pieces": int(pieces or 0), "gross": gross or ZERO,
+            "adjustments": adjustments or ZERO, "deductions": deductions or ZERO, "net": net or ZERO}
+    rows = period_totals(period, station_id)
+    return page_of(rows, page, per_page), sum_rows(rows)
 
 
 EARLY_IN_MONTH_DAYS = 7  # the phone shows last month's total beside this month's until the 7th

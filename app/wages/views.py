@@ -18,6 +18,7 @@ from app.extensions import db
 from app.main.views import HOME_PAGE_KEYS, HOME_PANELS
 from app.models import Adjustment, Batch, PayPeriod, Payslip, Worker, local_today
 from app.money import format_money
+from app.paging import int_arg
 from app.pdf import pdf_response
 from app.permissions import (
     get_visible_or_404,
@@ -95,22 +96,44 @@ def create_period():
     return render_template("wages/periods.html", periods=rows, totals={}, form=form), form_status(form)
 
 
+# A page of the statements list: the district's period is some 2,000 workers; 50 rows is an
+# office screen or two of the payroll table, and ~20 KB of HTML.
+PERIOD_PER_PAGE = 50
+
+
 @bp.get("/pay-periods/<int:period_id>")
 @require_roles(*STAFF)
 def period(period_id):
     period = db.session.get(PayPeriod, period_id) or abort(404)
-    rows = wages.period_totals(period, station_id=station_scope())
-    adjustment_form = reopen_form = None
+    return _period_page(period)
+
+
+def _period_page(period: PayPeriod, adjustment_form: AdjustmentForm | None = None):
+    """The period's page: its totals, one page of its statements (``?page=``), the admin's
+    actions."""
+    scope = station_scope()
+    page, total = wages.period_page(period, int_arg("page"), PERIOD_PER_PAGE, station_id=scope)
+    reopen_form = None
     reopen_blockers = []
     if current_user.role == "admin" and period.status == "open":
-        adjustment_form = _adjustment_form(period)
+        adjustment_form = adjustment_form if adjustment_form is not None else _adjustment_form(period)
     elif current_user.role == "admin":
         reopen_blockers = wages.reopen_blockers(period)
         reopen_form = None if reopen_blockers else ReopenPeriodForm()
-    return no_store(render_template("wages/period.html", period=period, rows=rows, total=wages.sum_rows(rows),
-                                    adjustment_form=adjustment_form, adjustments=_adjustments(period),
-                                    reopen_form=reopen_form, reopen_blockers=reopen_blockers,
-                                    days_left=wages.days_left(period)))
+    html = render_template("wages/period.html", period=period, page=page, total=total, bad_page=_bad_page_number(),
+                           adjustment_form=adjustment_form, adjustments=_adjustments(period),
+                           reopen_form=reopen_form, reopen_blockers=reopen_blockers,
+                           days_left=wages.days_left(period))
+    return no_store(html), 200
+
+
+def _bad_page_number() -> bool:
+    """``?page=`` given but no whole number of 1 or more (``int_arg`` shows the first page)."""
+    raw = request.args.get("page")
+    try:
+        return raw is not None and int(raw) < 1
+    except ValueError:
+        return True
 
 
 def _adjustment_form(period: PayPeriod, formdata=None) -> AdjustmentForm:
@@ -146,9 +169,8 @@ def add_adjustment(period_id):
 
         if done := record_once(form, action):
             return done
-    rows = wages.period_totals(period)
-    return render_template("wages/period.html", period=period, rows=rows, total=wages.sum_rows(rows),
-                           adjustment_form=form, adjustments=_adjustments(period)), form_status(form)
+    html, _status = _period_page(period, adjustment_form=form)
+    return html, form_status(form)
 
 
 @bp.route("/pay-periods/<int:period_id>/close", methods=["GET", "POST"])

@@ -1,0 +1,104 @@
+"""The pay period's page lists its statements a page at a time: the next page goes on in the
+same order, the totals above are always the whole period's, and a page that does not exist
+says so."""
+import re
+from datetime import timedelta
+
+import pytest
+
+from app.money import format_money
+from app.services import wages
+from tests.wages_fixtures import close, issue_on, period_for, previous_month, return_on
+
+pytestmark = pytest.mark.calendar  # runs again on the hard days (scripts/test.sh)
+
+PER_PAGE = 2  # the page's size, small so that five workers make three pages
+
+
+@pytest.fixture(autouse=True)
+def small_pages(monkeypatch):
+    monkeypatch.setattr("app.wages.views.PERIOD_PER_PAGE", PER_PAGE)
+
+
+@pytest.fixture
+def period(make):
+    """Last month: five workers at one station with different output, one at another
+    station, and the period still open."""
+    start, end = previous_month()
+    here, there = make.station(), make.station()
+    workers = {}
+    for station, names in ((here, ("赵丽", "钱芳", "孙敏", "李娜", "周静")), (there, ("吴燕",))):
+        order = make.order(station=station, product=make.product(piece_rate="0.1000"), quantity=5000)
+        for i, name in enumerate(names):
+            worker = make.worker(station=station, name=name, phone=f"1390000{len(workers):04d}")
+            return_on(issue_on(make, order, worker, 100, start), start + timedelta(days=1), accepted=10 + i)
+            workers[name] = worker
+    return {"period": period_for(start, end), "here": here, "there": there, "workers": workers}
+
+
+def listed_names(html: str) -> list[str]:
+    """The workers named in the statements table, in its order."""
+    table = html.split('<table class="payroll">', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<td><a href="/wages/workers/\d+[^"]*">([^<]+)</a></td>', table)
+
+
+def stat(html: str, label: str) -> str:
+    return re.search(r'<div class="stat-value">([^<]*)</div><div class="stat-label">' + label, html).group(1)
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["open", "closed"])
+def test_page_two_shows_the_next_workers_in_the_same_order_and_the_whole_periods_totals(
+        client, login_as, period, closed):
+    if closed:
+        close(period["period"])
+    login_as("admin")
+    url = f"/pay-periods/{period['period'].id}"
+    everyone = wages.period_totals(period["period"])  # the whole period, in the page's order
+    pages = [client.get(f"{url}?page={n}").get_data(as_text=True) for n in (1, 2, 3, 4)]
+    assert [listed_names(html) for html in pages[:3]] == [
+        [r["worker_name"] for r in everyone[i:i + PER_PAGE]] for i in (0, 2, 4)]
+    assert len(everyone) == 6
+    whole = wages.sum_rows(everyone)
+    for n, html in enumerate(pages[:3], start=1):  # every page: the period's figures, not its rows'
+        assert stat(html, "人数") == "6"
+        assert stat(html, "件数") == f"{whole['pieces']:,}" == "70"
+        assert format_money(whole["net"]) in html and "¥7.00" in html
+        assert f"第 {n} 页，共 3 页" in html
+    assert f'href="{url}?page=3"' in pages[1]  # the pager goes on
+    assert "上一页" in pages[1] and "下一页" in pages[1] and "下一页" not in pages[2]
+    # Every page keeps the period's actions.
+    for html in pages[:3]:
+        if closed:
+            assert f"{url}/statements.pdf" in html and f"{url}/export.xlsx" in html and f"{url}/export.csv" in html
+            assert len(re.findall(r'href="/payslips/\d+\.pdf"', html)) == len(listed_names(html))
+        else:
+            assert f"{url}/close" in html and f"{url}/adjustments" in html
+    assert "没有第 4 页" in pages[3] and "最后一页是第 3 页" in pages[3] and f"{url}?page=3" in pages[3]
+
+
+def test_supervisor_pages_and_totals_are_their_stations_only(client, login_as, period):
+    close(period["period"])
+    login_as("supervisor", station=period["there"])
+    html = client.get(f"/pay-periods/{period['period'].id}").get_data(as_text=True)
+    assert listed_names(html) == ["吴燕"]
+    assert stat(html, "人数") == "1" and stat(html, "件数") == "10"
+    assert "下一页" not in html  # one page: no pager
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "2.5"])
+def test_a_bad_page_number_shows_the_first_page_and_says_so(client, login_as, period, page):
+    login_as("admin")
+    resp = client.get(f"/pay-periods/{period['period'].id}", query_string={"page": page})
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert f"“{page}”不是页码，这是第一页" in html
+    assert listed_names(html) == [r["worker_name"] for r in wages.period_totals(period["period"])[:PER_PAGE]]
+
+
+def test_the_page_reads_in_english(client, login_as, period):
+    close(period["period"])
+    login_as("admin")
+    url = f"/pay-periods/{period['period'].id}"
+    html = client.get(url, query_string={"page": "x", "lang": "en"}).get_data(as_text=True)
+    assert "“x” is not a page number: this is the first page." in html and "Page 1 of 3" in html
+    assert "There is no page 9: the last page is 3." in client.get(url, query_string={"page": 9}).get_data(as_text=True)
