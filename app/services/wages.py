@@ -479,15 +479,20 @@ def sum_rows(rows: list[dict]) -> dict:
             "deductions": sum((r["deductions"] for r in rows), ZERO), "net": sum((r["net"] for r in rows), ZERO)}
 
 
-def period_page(period: PayPeriod, page: int, per_page: int, station_id: int | None = None) -> tuple[Page, dict]:
+def period_page(period: PayPeriod, page: int, per_page: int, station_id: int | None = None,
+                worker_ids=None) -> tuple[Page, dict]:
     """One page of the period's overview (``period_totals``' rows, in the same order) and the
     totals of the whole period (of the station, when given), never of the page's rows.
 
-    Closed: the totals, the page and its count are three SQL statements over the frozen
-    payslips. Open: the totals are the sum of every worker's statement as computed (rule 1
-    rounds each worker's lines), so all are computed and the page is a slice of them."""
+    ``worker_ids``: a statement selecting the ids of the workers to list (a search); the
+    totals stay the period's. Closed: the totals, the page and its count are three SQL
+    statements over the frozen payslips. Open: the totals are the sum of every worker's
+    statement as computed (rule 1 rounds each worker's lines), so all are computed and the
+    page is a slice of them."""
     if period.status == "closed":
         rows = _payslip_rows(period, station_id)
+        if worker_ids is not None:
+            rows = rows.where(Payslip.worker_id.in_(worker_ids))
         sums = (select(func.count(Payslip.id), func.sum(Payslip.pieces), func.sum(Payslip.gross),
                        func.sum(Payslip.adjustments), func.sum(Payslip.deductions), func.sum(Payslip.net))
                 .where(Payslip.pay_period_id == period.id))
@@ -498,7 +503,11 @@ def period_page(period: PayPeriod, page: int, per_page: int, station_id: int | N
             "workers": workers, "pieces": int(pieces or 0), "gross": gross or ZERO,
             "adjustments": adjustments or ZERO, "deductions": deductions or ZERO, "net": net or ZERO}
     rows = period_totals(period, station_id)
-    return page_of(rows, page, per_page), sum_rows(rows)
+    totals = sum_rows(rows)
+    if worker_ids is not None:
+        listed = set(db.session.scalars(worker_ids))
+        rows = [r for r in rows if r["worker_id"] in listed]
+    return page_of(rows, page, per_page), totals
 
 
 EARLY_IN_MONTH_DAYS = 7  # the phone shows last month's total beside this month's until the 7th

@@ -36,6 +36,7 @@ from app.submission import flash_refusal, form_status, record_once
 from app.templating import NAV_EXTRA
 from app.wages import documents
 from app.wages.forms import AdjustmentForm, ClosePeriodForm, PayPeriodForm, ReopenPeriodForm
+from app.workers import queries as worker_queries
 
 bp = Blueprint("wages", __name__)
 
@@ -109,10 +110,17 @@ def period(period_id):
 
 
 def _period_page(period: PayPeriod, adjustment_form: AdjustmentForm | None = None):
-    """The period's page: its totals, one page of its statements (``?page=``), the admin's
-    actions."""
+    """The period's page: its totals, one page of its statements (``?page=``, ``?q=`` a worker
+    by name or phone), the admin's actions. A refused search answers 422 with the reason."""
     scope = station_scope()
-    page, total = wages.period_page(period, int_arg("page"), PERIOD_PER_PAGE, station_id=scope)
+    try:
+        search = worker_queries.search_text(request.args.get("q"))
+        errors = {}
+    except ValidationError as exc:
+        search, errors = "", exc.fields
+    matching = (select(Worker.id).where(visible(Worker), worker_queries.worker_search(scope, search))
+                if search else None)
+    page, total = wages.period_page(period, int_arg("page"), PERIOD_PER_PAGE, station_id=scope, worker_ids=matching)
     reopen_form = None
     reopen_blockers = []
     if current_user.role == "admin" and period.status == "open":
@@ -120,11 +128,12 @@ def _period_page(period: PayPeriod, adjustment_form: AdjustmentForm | None = Non
     elif current_user.role == "admin":
         reopen_blockers = wages.reopen_blockers(period)
         reopen_form = None if reopen_blockers else ReopenPeriodForm()
-    html = render_template("wages/period.html", period=period, page=page, total=total, bad_page=_bad_page_number(),
+    html = render_template("wages/period.html", period=period, page=page, total=total, search=search,
+                           typed=request.args.get("q", ""), errors=errors, bad_page=_bad_page_number(),
                            adjustment_form=adjustment_form, adjustments=_adjustments(period),
                            reopen_form=reopen_form, reopen_blockers=reopen_blockers,
                            days_left=wages.days_left(period))
-    return no_store(html), 200
+    return no_store(html), 422 if errors else 200
 
 
 def _bad_page_number() -> bool:

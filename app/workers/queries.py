@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, null, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -14,6 +15,7 @@ from app.extensions import db
 from app.models import Batch, Product, Return, Worker, local_today
 from app.paging import PER_PAGE, Page, paged
 from app.permissions import visible
+from app.services.errors import ValidationError
 from app.services.production import FORECAST_DAYS
 
 
@@ -69,10 +71,7 @@ def worker_rows(station_id: int | None, search: str | None = None, page: int = 1
     if station_id is not None:
         which.append(Worker.station_id == station_id)
     if search:
-        like = f"%{search.strip()}%"
-        by_pinyin = pinyin_matches(station_id, search)
-        which.append(or_(Worker.name.like(like), Worker.phone.like(like), Worker.id.in_(by_pinyin))
-                     if by_pinyin else or_(Worker.name.like(like), Worker.phone.like(like)))
+        which.append(worker_search(station_id, search))
     if recent_first:
         which.append(Worker.active.is_(True))
         last = _last_issued(station_id)
@@ -89,6 +88,29 @@ def worker_rows(station_id: int | None, search: str | None = None, page: int = 1
                               overdue))
     result.items = rows
     return result
+
+
+def worker_search(station_id: int | None, search: str):
+    """The condition on ``Worker`` of a search box: part of the name or the phone number, or
+    the name's pinyin (``pinyin_matches``)."""
+    like = f"%{search.strip()}%"
+    by_pinyin = pinyin_matches(station_id, search)
+    return (or_(Worker.name.like(like), Worker.phone.like(like), Worker.id.in_(by_pinyin))
+            if by_pinyin else or_(Worker.name.like(like), Worker.phone.like(like)))
+
+
+SEARCH_MAX_LENGTH = 50
+
+
+def search_text(raw: str | None) -> str:
+    """What was typed in a worker search box, trimmed ("" for none). Longer than a name or a
+    phone number could be, or with control characters in it, it is refused (ValidationError
+    on ``q``), so the page says why instead of finding nobody."""
+    text = (raw or "").strip()
+    if len(text) > SEARCH_MAX_LENGTH or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise ValidationError(fields={"q": _("Type part of a name or a phone number (at most %(n)s characters).",
+                                             n=SEARCH_MAX_LENGTH)})
+    return text
 
 
 def history_of_worker(worker: Worker, page: int) -> Page:

@@ -1,11 +1,14 @@
 """The pay period's page lists its statements a page at a time: the next page goes on in the
-same order, the totals above are always the whole period's, and a page that does not exist
-says so."""
+same order, the totals above are always the whole period's, a worker's statement is found by
+name or phone within the viewer's station, and a page that does not exist says so."""
 import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
+from app.extensions import db
+from app.models import AuditEvent
 from app.money import format_money
 from app.services import wages
 from tests.wages_fixtures import close, issue_on, period_for, previous_month, return_on
@@ -85,6 +88,52 @@ def test_supervisor_pages_and_totals_are_their_stations_only(client, login_as, p
     assert "下一页" not in html  # one page: no pager
 
 
+@pytest.mark.parametrize("closed", [False, True], ids=["open", "closed"])
+def test_search_finds_a_workers_statement_by_name_or_phone_and_keeps_the_totals(client, login_as, period, closed):
+    if closed:
+        close(period["period"])
+    login_as("admin")
+    url = f"/pay-periods/{period['period'].id}"
+    by_name = client.get(url, query_string={"q": "孙"}).get_data(as_text=True)
+    assert listed_names(by_name) == ["孙敏"]
+    assert "6 份结算单中有 1 份与“孙”相符" in by_name
+    assert stat(by_name, "人数") == "6" and stat(by_name, "件数") == "70"  # still the period's
+    phone = period["workers"]["周静"].phone
+    assert listed_names(client.get(url, query_string={"q": phone[-4:]}).get_data(as_text=True)) == ["周静"]
+    assert listed_names(client.get(url, query_string={"q": "sunmin"}).get_data(as_text=True)) == ["孙敏"]  # pinyin
+    nobody = client.get(url, query_string={"q": "欧阳"}).get_data(as_text=True)
+    assert listed_names(nobody) == [] and "本期没有与“欧阳”相符的结算单" in nobody
+    # Matches are paged too, with the search kept in the links.
+    many = client.get(url, query_string={"q": "1390000"}).get_data(as_text=True)
+    assert listed_names(many) == [r["worker_name"] for r in wages.period_totals(period["period"])[:PER_PAGE]]
+    assert "q=1390000" in many and "page=2" in many
+
+
+def test_supervisor_search_never_finds_another_stations_worker(client, login_as, make, period):
+    close(period["period"])
+    login_as("supervisor", station=period["here"])
+    url = f"/pay-periods/{period['period'].id}"
+    theirs = period["workers"]["吴燕"]
+    for typed in ("吴燕", theirs.phone, "wuyan"):
+        html = client.get(url, query_string={"q": typed}).get_data(as_text=True)
+        assert listed_names(html) == [] and f"/wages/workers/{theirs.id}" not in html
+        assert stat(html, "人数") == "5"  # the station's own statements
+    assert listed_names(client.get(url, query_string={"q": "赵丽"}).get_data(as_text=True)) == ["赵丽"]
+
+
+@pytest.mark.parametrize("typed", ["x" * 51, "王\x00", "李\t娜"])
+def test_bad_search_is_refused_with_a_message_and_stores_nothing(client, login_as, period, typed):
+    close(period["period"])
+    login_as("admin")
+    events = db.session.scalar(select(func.count(AuditEvent.id)))
+    resp = client.get(f"/pay-periods/{period['period'].id}", query_string={"q": typed})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "请输入姓名或手机号的一部分（最多 50 个字）" in html
+    assert '<table class="payroll">' not in html and stat(html, "人数") == "6"
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == events
+
+
 @pytest.mark.parametrize("page", ["abc", "0", "-1", "2.5"])
 def test_a_bad_page_number_shows_the_first_page_and_says_so(client, login_as, period, page):
     login_as("admin")
@@ -99,6 +148,6 @@ def test_the_page_reads_in_english(client, login_as, period):
     close(period["period"])
     login_as("admin")
     url = f"/pay-periods/{period['period'].id}"
-    html = client.get(url, query_string={"page": "x", "lang": "en"}).get_data(as_text=True)
-    assert "“x” is not a page number: this is the first page." in html and "Page 1 of 3" in html
+    html = client.get(url, query_string={"q": "孙", "lang": "en"}).get_data(as_text=True)
+    assert "Find a worker's statement by name or phone" in html and "1 of 6 statements match “孙”." in html
     assert "There is no page 9: the last page is 3." in client.get(url, query_string={"page": 9}).get_data(as_text=True)
