@@ -11,10 +11,11 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from statistics import median
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, case, func, select, type_coerce
+from sqlalchemy import BigInteger, bindparam, case, func, select, type_coerce
 
 from app.extensions import db
 from app.models import Batch, Order, ProductStep, Return, Worker, local_today, utc_start_of
@@ -28,6 +29,7 @@ PRIOR_DAYS = 3          # weight of the station's median, in days of history
 # weeks nobody can see coming (chosen by the backtest, bench/README.md "The plan's backtest").
 PLAN_SHARE = Decimal("0.70")
 RATE_SCALE = 10_000     # Rate columns hold 1/10,000 yuan
+_CENT = Decimal("0.01")
 
 
 @dataclass
@@ -72,24 +74,15 @@ def worker_paces(station_id: int, product_id: int, step_id: int, today: date | N
     step = db.session.get(ProductStep, step_id)
     rate = Decimal(step.piece_rate) if step is not None else Decimal("0")
     window_start = today - timedelta(days=WINDOW_DAYS - 1)
-    own = case((Return.step_id == step_id, Return.accepted), else_=0)
-    rows = db.session.connection().execute(  # plain rows: a row a worker
-        select(Return.worker_id, func.sum(own), func.sum(Return.accepted * _RATE_COLUMN))
-        .where(Return.station_id == station_id, Return.work_date >= window_start, Return.work_date <= today)
-        .group_by(Return.worker_id)).all()
+    params = {"station_id": station_id, "step_id": step_id, "window_start": window_start, "today": today,
+              "lookback_start": window_start - timedelta(days=LOOKBACK_DAYS)}
+    rows = db.session.connection().execute(_HISTORY_STMT, params).all()  # plain rows: a row a worker
     history = {worker_id: (int(own_pieces or 0), _rate_units(value)) for worker_id, own_pieces, value in rows}
     if holding is None:
         holding = open_holding(station_id)
-    # When each worker's history begins: their first batch in the window and the LOOKBACK_DAYS
-    # before it (one seek a worker in ix_batches_station_worker_issued_on), else no history.
-    first = (select(func.min(Batch.issued_on))
-             .where(Batch.station_id == station_id, Batch.worker_id == Worker.id,
-                    Batch.issued_on >= window_start - timedelta(days=LOOKBACK_DAYS), Batch.issued_on <= today)
-             .scalar_subquery())
-    who = select(Worker.id, Worker.name, first).where(Worker.station_id == station_id, Worker.active.is_(True))
     if registered_by is not None:
-        who = who.where(Worker.registered_on < utc_start_of(registered_by + timedelta(days=1)))
-    workers = db.session.execute(who.order_by(Worker.id)).all()
+        params["registered_before"] = utc_start_of(registered_by + timedelta(days=1))
+    workers = db.session.execute(_workers_stmt(registered_by is not None), params).all()
 
     raw: dict[int, tuple[Decimal, int, bool]] = {}
     for worker_id, _name, began in workers:
@@ -106,13 +99,15 @@ def worker_paces(station_id: int, product_id: int, step_id: int, today: date | N
         value, span, mine = raw.get(worker_id, (prior, 0, False))
         weight = span if mine else span // 2  # history on other work only counts half
         pace = (weight * value + PRIOR_DAYS * prior) / (weight + PRIOR_DAYS)
-        held = []
+        pieces_out, load100, held = 0, 0, []
         for due, pieces, load in sorted(holding.get(worker_id, ())):
             load_pieces = Decimal(load) / RATE_SCALE / rate if rate > 0 else Decimal(pieces)
-            held.append((due, pieces, int(load_pieces.quantize(Decimal("0.01")) * 100)))
-        out[worker_id] = Pace(worker_id, name, pace.quantize(Decimal("0.01")), span if mine else 0, span,
-                              sum(n for _d, n, _l in held), Decimal(sum(h for _d, _n, h in held)) / 100,
-                              tuple((d, h) for d, _n, h in held))
+            due_load100 = int(load_pieces.quantize(_CENT) * 100)
+            pieces_out += pieces
+            load100 += due_load100
+            held.append((due, due_load100))
+        out[worker_id] = Pace(worker_id, name, pace.quantize(_CENT), span if mine else 0, span,
+                              pieces_out, Decimal(load100) / 100, tuple(held))
     return out
 
 
@@ -121,11 +116,8 @@ def open_holding(station_id: int) -> dict[int, list[tuple[date, int, int]]]:
     date, pieces out, Σ pieces × stored rate)], a row a due date. The station's open batches
     are read as rows (a few hundred, through ix_batches_station_status_due) and summed here:
     grouped in SQL, SQLite's planner would rather read every batch of the station in worker order."""
-    outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
     sums: dict[tuple[int, date], list[int]] = {}
-    for wid, due, n, v in db.session.execute(
-            select(Batch.worker_id, Batch.due_date, outstanding, outstanding * _BATCH_RATE_COLUMN)
-            .where(Batch.station_id == station_id, Batch.status == "open", outstanding > 0)):
+    for wid, due, n, v in db.session.execute(_OPEN_BATCHES_STMT, {"station_id": station_id}):
         total = sums.setdefault((wid, due), [0, 0])
         total[0] += int(n)
         total[1] += _rate_units(v)
@@ -154,6 +146,39 @@ def competing_load100(pace: Pace, due_date: date, today: date) -> int:
 # The stored integers of the rate columns (1/10,000 yuan), summed in SQL: exact on both databases.
 _RATE_COLUMN = type_coerce(Return.__table__.c.piece_rate, BigInteger)
 _BATCH_RATE_COLUMN = type_coerce(Batch.__table__.c.piece_rate, BigInteger)
+
+# The pace's statements, built once (building and keying them cost ~0.6 ms a page, as much as
+# the workers' query itself): what each worker brought back in the window, in all and of this
+# step, valued at the stored rates; the station's open batches; its workers.
+_HISTORY_STMT = (
+    select(Return.worker_id,
+           func.sum(case((Return.step_id == bindparam("step_id"), Return.accepted), else_=0)),
+           func.sum(Return.accepted * _RATE_COLUMN))
+    .where(Return.station_id == bindparam("station_id"), Return.work_date >= bindparam("window_start"),
+           Return.work_date <= bindparam("today"))
+    .group_by(Return.worker_id))
+
+
+_OUTSTANDING = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
+_OPEN_BATCHES_STMT = (
+    select(Batch.worker_id, Batch.due_date, _OUTSTANDING, _OUTSTANDING * _BATCH_RATE_COLUMN)
+    .where(Batch.station_id == bindparam("station_id"), Batch.status == "open", _OUTSTANDING > 0))
+
+
+@lru_cache(maxsize=2)
+def _workers_stmt(registered: bool):
+    """The station's active workers (registered before ``registered_before``, for a replayed
+    day), by id, with when each one's history begins: their first batch in the window and the
+    LOOKBACK_DAYS before it — one seek a worker in ix_batches_station_worker_issued_on."""
+    first = (select(func.min(Batch.issued_on))
+             .where(Batch.station_id == bindparam("station_id"), Batch.worker_id == Worker.id,
+                    Batch.issued_on >= bindparam("lookback_start"), Batch.issued_on <= bindparam("today"))
+             .scalar_subquery())
+    stmt = select(Worker.id, Worker.name, first).where(Worker.station_id == bindparam("station_id"),
+                                                        Worker.active.is_(True))
+    if registered:
+        stmt = stmt.where(Worker.registered_on < bindparam("registered_before"))
+    return stmt.order_by(Worker.id)
 
 
 @dataclass

@@ -194,3 +194,16 @@ def test_a_paces_history_begins_at_the_first_batch_looked_for_90_days_before_the
     assert {w.id: paces[w.id].days for w in (settled, recent, lapsed)} == {settled.id: 28, recent.id: 10, lapsed.id: 0}
     assert paces[recent.id].held == ((due, 4000),) and paces[recent.id].holding == 40
     assert paces[settled.id].holding == 10 and sum(p.holding for p in paces.values()) == 60
+
+
+def test_the_paces_statements_are_built_once_and_a_replayed_day_gets_its_own(app, make, clock):
+    from app.services import planning, production
+
+    station, order, fast, _new = _paced_station(make, clock)
+    step_id = production.order_steps(order)[0]["step_id"]
+    planning._workers_stmt.cache_clear()
+    now = [planning.worker_paces(station.id, order.product_id, step_id) for _ in range(3)]
+    before = planning.worker_paces(station.id, order.product_id, step_id, registered_by=clock.days_ago(400))
+    info = planning._workers_stmt.cache_info()
+    assert (info.hits, info.misses) == (2, 2)
+    assert now[0] == now[2] and now[0][fast.id].pace_per_day == Decimal("10.00") and before == {}
