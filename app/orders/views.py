@@ -18,6 +18,7 @@ from app.forms import form_view
 from app.models import Order, Product, Station, local_today
 from app.orders import queries
 from app.orders.forms import OrderEditForm, OrderForm
+from app.orders.progress import progress_bar
 from app.paging import int_arg, paged
 from app.permissions import STAFF, get_visible_or_404, require_roles, station_choices_for, station_scope
 from app.services import production
@@ -26,6 +27,7 @@ from app.submission import expected_version, form_status, record_once
 from app.templating import NAV_EXTRA
 
 bp = Blueprint("orders", __name__)
+bp.add_app_template_global(progress_bar)  # the bar of _macros/production.html
 
 NAV_EXTRA.extend([
     ("orders.board", _l("Orders board"), STAFF),
@@ -140,3 +142,4 @@ def station_board(station_id: int):
     stations = station_choices_for() if current_user.role == "admin" else [station]
     return render_template("orders/board.html", station=station, rows=rows, stations=stations,
                            overdue=overdue_count(station.id), today=local_today())
+
