@@ -86,9 +86,18 @@ def scope_params(user=None) -> dict:
 @lru_cache(maxsize=64)
 def _visible_by_id(model, role: str):
     # One statement per model and role, built once (about 140 µs to build, 0.1 µs to find, on
-    # this machine under load): every record page and API call asks it. Loader options are added
-    # per call: freshly built joinedload() objects never compare equal, so they cannot be a key.
+    # this machine under load): every record page and API call asks it.
     return select(model).where(model.id == bindparam("object_id"), visible_to_role(model, role))
+
+
+@lru_cache(maxsize=64)
+def _visible_by_id_loading(model, role: str, options: tuple):
+    # The same statement with a caller's loader options, built once for each tuple of them.
+    # joinedload() objects compare by identity, so only a tuple built once (a module constant)
+    # finds its statement again. Built per call, five joinedloads cost ~85 µs to make and
+    # ~130 µs for SQLAlchemy to key the new statement for its compiled cache; the return page's
+    # batch loaded in ~450 µs, against ~230 µs from a statement kept here.
+    return _visible_by_id(model, role).options(*options)
 
 
 # The largest record id (PostgreSQL's ``integer``): a larger number names no record, and is
@@ -120,8 +129,9 @@ def is_record_id(value) -> bool:
     return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID
 
 
-def get_visible_or_404(model, object_id, user=None, options=()):
-    """The row if ``user`` may see it; otherwise 404, whether it exists or not."""
+def get_visible_or_404(model, object_id, user=None, options: tuple = ()):
+    """The row if ``user`` may see it; otherwise 404, whether it exists or not. ``options``
+    (loader options): a tuple built once, at import, so its statement is built once too."""
     try:
         object_id = int(object_id)
     except (TypeError, ValueError):
@@ -131,9 +141,7 @@ def get_visible_or_404(model, object_id, user=None, options=()):
     user = user if user is not None else current_user
     if not getattr(user, "is_authenticated", False):
         abort(404)
-    stmt = _visible_by_id(model, user.role)
-    if options:
-        stmt = stmt.options(*options)
+    stmt = _visible_by_id_loading(model, user.role, options) if options else _visible_by_id(model, user.role)
     obj = db.session.scalar(stmt, {"object_id": object_id, **scope_params(user)})
     if obj is None:
         abort(404)

@@ -125,6 +125,8 @@ def batch_json(b: Batch, today=None) -> dict:
 BATCH_LOADS = (joinedload(Batch.order), joinedload(Batch.worker), joinedload(Batch.product),
                joinedload(Batch.product_step))
 ORDER_LOADS = (joinedload(Order.client), joinedload(Order.product))
+# Built once, at import, like those: get_visible_or_404 keeps a statement for each tuple.
+PRODUCT_WITH_RATES = (selectinload(Product.rates), selectinload(Product.steps).selectinload(ProductStep.rates))
 
 
 def _int_arg(name: str) -> int | None:
@@ -197,8 +199,7 @@ def api_list_products():
 
 @api_endpoint("/products/<int:product_id>", "GET", roles=("admin",), summary="One product with its rate history")
 def api_get_product(product_id):
-    product = get_visible_or_404(Product, product_id, options=(
-        selectinload(Product.rates), selectinload(Product.steps).selectinload(ProductStep.rates)))
+    product = get_visible_or_404(Product, product_id, options=PRODUCT_WITH_RATES)
     return product_json(product, with_rates=True)
 
 

@@ -31,6 +31,12 @@ from app.workers.queries import worker_rows
 
 bp = Blueprint("batches", __name__)
 
+# Loader options built once, at import: get_visible_or_404 keeps a statement for each tuple.
+ISSUE_ORDER_LOADS = (joinedload(Order.product), joinedload(Order.client))
+BATCH_PAGE_LOADS = (joinedload(Batch.worker), joinedload(Batch.product), joinedload(Batch.station),
+                    joinedload(Batch.product_step), joinedload(Batch.order).joinedload(Order.client))
+RECEIPT_LOADS = (joinedload(Return.recorded_by),)
+
 NAV_EXTRA.append(("batches.batches", _l("Batches"), STAFF))
 
 
@@ -49,7 +55,7 @@ HOME_PANELS["supervisor"].append(supervisor_home_panel)
 @require_roles(*STAFF)
 @form_view
 def issue_batch(order_id: int):
-    order = get_visible_or_404(Order, order_id, options=(joinedload(Order.product), joinedload(Order.client)))
+    order = get_visible_or_404(Order, order_id, options=ISSUE_ORDER_LOADS)
     form = BatchForm()
     steps = production.order_steps(order)
     asked = request.args.get("step_id", "")
@@ -197,9 +203,7 @@ def overdue_batches():
 
 
 def _batch(batch_id: int) -> Batch:
-    return get_visible_or_404(Batch, batch_id, options=(
-        joinedload(Batch.worker), joinedload(Batch.product), joinedload(Batch.station), joinedload(Batch.product_step),
-        joinedload(Batch.order).joinedload(Order.client)))
+    return get_visible_or_404(Batch, batch_id, options=BATCH_PAGE_LOADS)
 
 
 @bp.get("/batches/<int:batch_id>")
@@ -279,7 +283,7 @@ def record_return(batch_id: int):
 @bp.get("/returns/<int:return_id>/receipt")
 @require_roles(*STAFF)
 def return_receipt(return_id: int):
-    row = get_visible_or_404(Return, return_id, options=(joinedload(Return.recorded_by),))
+    row = get_visible_or_404(Return, return_id, options=RECEIPT_LOADS)
     batch = _batch(row.batch_id)
     return render_template("batches/receipt.html", r=row, batch=batch,
                            pays=line_amount(row.accepted, row.piece_rate),

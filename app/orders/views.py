@@ -29,6 +29,10 @@ from app.templating import NAV_EXTRA
 bp = Blueprint("orders", __name__)
 bp.add_app_template_global(progress_bar)  # the bar of _macros/production.html
 
+# Loader options built once, at import: get_visible_or_404 keeps a statement for each tuple.
+ORDER_PAGE_LOADS = (joinedload(Order.client), joinedload(Order.product), joinedload(Order.station))
+WITH_PRODUCT = (joinedload(Order.product),)
+
 NAV_EXTRA.extend([
     ("orders.board", _l("Orders board"), STAFF),
     ("orders.orders", _l("Orders"), STAFF),
@@ -90,8 +94,7 @@ def order_new():
 @bp.get("/orders/<int:order_id>")
 @require_roles(*STAFF)
 def order_detail(order_id: int):
-    order = get_visible_or_404(Order, order_id, options=(joinedload(Order.client), joinedload(Order.product),
-                                                         joinedload(Order.station)))
+    order = get_visible_or_404(Order, order_id, options=ORDER_PAGE_LOADS)
     row = queries.with_forecasts([order])[0]
     page = batches_page(None, int_arg("page"), order_id=order.id)
     return render_template("orders/order_detail.html", row=row, order=order, page=page, today=local_today())
@@ -101,7 +104,7 @@ def order_detail(order_id: int):
 @require_roles(*STAFF)
 @form_view
 def order_edit(order_id: int):
-    order = get_visible_or_404(Order, order_id, options=(joinedload(Order.product),))
+    order = get_visible_or_404(Order, order_id, options=WITH_PRODUCT)
     form = OrderEditForm(obj=order)
     if request.method == "GET":
         form.version.data = order.version
@@ -113,7 +116,7 @@ def order_edit(order_id: int):
 
         if done := record_once(form, action):
             return done
-        order = get_visible_or_404(Order, order_id, options=(joinedload(Order.product),))
+        order = get_visible_or_404(Order, order_id, options=WITH_PRODUCT)
     status = form_status(form)
     return render_template("orders/order_edit.html", form=form, order=order), status
 

@@ -40,6 +40,10 @@ from app.workers import queries as worker_queries
 
 bp = Blueprint("wages", __name__)
 
+# Loader options built once, at import: get_visible_or_404 keeps a statement for each tuple.
+BATCH_WITH_PRODUCT = (joinedload(Batch.product),)
+PAYSLIP_LOADS = (selectinload(Payslip.lines), joinedload(Payslip.pay_period))
+
 NAV_EXTRA.append(("wages.periods", _l("Pay periods"), ("admin", "supervisor")))
 NAV_EXTRA.append(("wages.me_earnings", _l("My earnings"), ("worker",)))
 NAV_EXTRA.append(("wages.me_batches", _l("What I hold"), ("worker",)))
@@ -390,7 +394,7 @@ PER_PAGE = 30
 def me_batch(batch_id):
     """One of her batches: what she took, what came back (and what was rejected, and why), what
     is still out — where her own ticket's QR code lands."""
-    batch = get_visible_or_404(Batch, batch_id, options=(joinedload(Batch.product),))
+    batch = get_visible_or_404(Batch, batch_id, options=BATCH_WITH_PRODUCT)
     rows = wages.worker_returns(current_user.id, batch_id=batch.id, limit=200)
     return no_store(render_template("wages/me_batch.html", batch=batch, rows=rows, today=local_today()))
 
@@ -410,7 +414,7 @@ def worker_scanning_her_ticket():
 def me_payslip(payslip_id):
     """A pay statement on the phone: its lines, bonuses and deductions, net, whether it went
     for payment; the A4 PDF one tap further."""
-    slip = get_visible_or_404(Payslip, payslip_id, options=(selectinload(Payslip.lines), joinedload(Payslip.pay_period)))
+    slip = get_visible_or_404(Payslip, payslip_id, options=PAYSLIP_LOADS)
     return no_store(render_template("wages/me_payslip.html", slip=slip, paid=wages.payroll_exported_on(slip.pay_period_id)))
 
 

@@ -21,6 +21,9 @@ from app.workers.forms import PinResetForm, WorkerEditForm, WorkerForm
 
 bp = Blueprint("workers", __name__)
 
+# Loader options built once, at import: get_visible_or_404 keeps a statement for each tuple.
+WITH_STATION = (joinedload(Worker.station),)
+
 
 class RevealForm(BaseForm):
     """A button with its CSRF token: revealing is a deliberate, audited act."""
@@ -72,7 +75,7 @@ def worker_new():
 @bp.get("/workers/<int:worker_id>")
 @require_roles(*STAFF)
 def worker_detail(worker_id: int, revealed: dict | None = None):
-    worker = get_visible_or_404(Worker, worker_id, options=(joinedload(Worker.station),))
+    worker = get_visible_or_404(Worker, worker_id, options=WITH_STATION)
     holding = queries.open_batches_of_worker(worker)
     history = queries.history_of_worker(worker, int_arg("page"))
     recent = queries.recent_accepted_of_worker(worker.id)
@@ -119,7 +122,7 @@ def worker_edit(worker_id: int):
 def worker_reset_pin(worker_id: int):
     """A new random PIN, shown once on a slip to print and hand over; every session and token
     of the worker ends (accounts.reset_worker_pin)."""
-    worker = get_visible_or_404(Worker, worker_id, options=(joinedload(Worker.station),))
+    worker = get_visible_or_404(Worker, worker_id, options=WITH_STATION)
     if not PinResetForm().validate_on_submit():
         return redirect(url_for("workers.worker_detail", worker_id=worker.id), 303)
     pin = accounts.reset_worker_pin(worker)
