@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, null, or_, select
+from sqlalchemy import and_, bindparam, case, func, null, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.batches.queries import batch_stmt
@@ -38,26 +38,36 @@ def _last_issued(station_id: int | None):
     return stmt.scalar_subquery().label("last_issued")
 
 
+@lru_cache(maxsize=2)
+def _figures_stmts(one_station: bool):
+    """What the workers of one page (``worker_ids``) hold and made lately, built once: building
+    and keying the two statements cost about as much as running them."""
+    outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
+    # A batch all brought back but not yet closed holds nothing: it is not counted open.
+    held = (select(Batch.worker_id, func.sum(outstanding), func.count(Batch.id),
+                   func.sum(case((Batch.due_date < bindparam("today"), 1), else_=0)))
+            .where(Batch.worker_id.in_(bindparam("worker_ids", expanding=True)), Batch.status == "open", outstanding > 0)
+            .group_by(Batch.worker_id))
+    recent = (select(Return.worker_id, func.sum(Return.accepted))
+              .where(Return.worker_id.in_(bindparam("worker_ids", expanding=True)), Return.work_date > bindparam("since"),
+                     Return.work_date <= bindparam("today"))
+              .group_by(Return.worker_id))
+    if one_station:  # a station's own rows only
+        held = held.where(Batch.station_id == bindparam("station_id"))
+        recent = recent.where(Return.station_id == bindparam("station_id"))
+    return held, recent
+
+
 def _figures(station_id: int | None, worker_ids: list[int], today: date) -> tuple[dict, dict]:
     """For the workers of one page, two queries over their own batches and returns: worker →
     (pieces held, open batches, overdue batches), and worker → pieces accepted lately."""
     if not worker_ids:
         return {}, {}
-    outstanding = Batch.quantity - Batch.accepted - Batch.rejected - Batch.unused
-    # A batch all brought back but not yet closed holds nothing: it is not counted open.
-    held = (select(Batch.worker_id, func.sum(outstanding), func.count(Batch.id),
-                   func.sum(case((Batch.due_date < today, 1), else_=0)))
-            .where(Batch.worker_id.in_(worker_ids), Batch.status == "open", outstanding > 0)
-            .group_by(Batch.worker_id))
-    recent = (select(Return.worker_id, func.sum(Return.accepted))
-              .where(Return.worker_id.in_(worker_ids), Return.work_date > today - timedelta(days=FORECAST_DAYS),
-                     Return.work_date <= today)
-              .group_by(Return.worker_id))
-    if station_id is not None:  # a station's own rows only
-        held = held.where(Batch.station_id == station_id)
-        recent = recent.where(Return.station_id == station_id)
-    holding = {wid: (int(h), int(n), int(o)) for wid, h, n, o in db.session.execute(held)}
-    return holding, {wid: int(r or 0) for wid, r in db.session.execute(recent)}
+    held, recent = _figures_stmts(station_id is not None)
+    params = {"worker_ids": worker_ids, "today": today, "since": today - timedelta(days=FORECAST_DAYS),
+              "station_id": station_id}
+    holding = {wid: (int(h), int(n), int(o)) for wid, h, n, o in db.session.execute(held, params)}
+    return holding, {wid: int(r or 0) for wid, r in db.session.execute(recent, params)}
 
 
 def worker_rows(station_id: int | None, search: str | None = None, page: int = 1,

@@ -207,3 +207,31 @@ def test_the_paces_statements_are_built_once_and_a_replayed_day_gets_its_own(app
     info = planning._workers_stmt.cache_info()
     assert (info.hits, info.misses) == (2, 2)
     assert now[0] == now[2] and now[0][fast.id].pace_per_day == Decimal("10.00") and before == {}
+
+
+def test_the_pickers_figures_come_from_statements_built_once_and_count_only_open_work(app, make, clock):
+    """What each worker of the picker's page holds and made lately: the same two statements on
+    every visit; a batch all brought back holds nothing, one past its due date is overdue."""
+    from flask_login import login_user
+
+    from app.services import production
+    from app.workers import queries
+
+    station = make.station()
+    order = make.order(station=station)
+    busy, idle = make.worker(station=station, name="忙"), make.worker(station=station, name="闲")
+    late = make.batch(order=order, worker=busy, quantity=30, issued_on=clock.days_ago(9), due_date=clock.days_ago(1))
+    production.record_return(batch=late, accepted=10, work_date=clock.days_ago(2))
+    done = make.batch(order=order, worker=idle, quantity=5, issued_on=clock.days_ago(3))
+    production.record_return(batch=done, accepted=5, work_date=clock.days_ago(1))
+    queries._figures_stmts.cache_clear()
+    with app.test_request_context("/"):
+        login_user(make.staff("supervisor", station=station))
+        for _ in range(2):
+            page = queries.worker_rows(station.id, per_page=12, recent_first=True)
+    rows = {r.worker.id: (r.holding, r.open_batches, r.overdue, r.recent_per_day) for r in page.items}
+    assert rows == {busy.id: (20, 1, 1, round(10 / production.FORECAST_DAYS, 1)),
+                    idle.id: (0, 0, 0, round(5 / production.FORECAST_DAYS, 1))}
+    assert [r.worker.id for r in page.items] == [idle.id, busy.id]  # who took a batch most recently first
+    info = queries._figures_stmts.cache_info()
+    assert (info.hits, info.misses) == (1, 1)
