@@ -44,6 +44,16 @@ def paged(stmt, page: int, per_page: int = PER_PAGE, scalars: bool = True, count
     return Page(items, total, page, per_page)
 
 
+def paged_built(stmt, count, params: dict, page: int, per_page: int = PER_PAGE, scalars: bool = True) -> Page:
+    """``paged`` for statements built once: ``stmt`` with ``limit`` and ``offset`` as bound
+    parameters, ``count`` the statement that counts its rows, both run with ``params``."""
+    page = max(page, 1)
+    total = db.session.scalar(count, params) or 0
+    result = db.session.execute(stmt, {**params, "limit": per_page, "offset": (page - 1) * per_page})
+    items = list(result.unique().scalars()) if scalars else list(result.all())
+    return Page(items, total, page, per_page)
+
+
 def page_of(items: list, page: int, per_page: int = PER_PAGE) -> Page:
     """One page of a list already computed in full (its totals needed every row anyway)."""
     page = max(page, 1)

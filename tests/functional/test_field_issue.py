@@ -235,3 +235,33 @@ def test_the_pickers_figures_come_from_statements_built_once_and_count_only_open
     assert [r.worker.id for r in page.items] == [idle.id, busy.id]  # who took a batch most recently first
     info = queries._figures_stmts.cache_info()
     assert (info.hits, info.misses) == (1, 1)
+
+
+def test_the_picker_and_the_worker_list_come_from_statements_built_once_for_each_viewer(app, make):
+    """Without a search, the list's page and count are the same statements on every visit (one
+    per role); the viewer's scope is a bound value: a supervisor lists her own station's
+    workers, never another's, and the admin every station's."""
+    from flask_login import login_user
+
+    from app.workers import queries
+
+    here, there = make.station(), make.station()
+    ours = [make.worker(station=here) for _ in range(3)]
+    theirs = make.worker(station=there)
+    queries._list_stmts.cache_clear()
+
+    def listed(user, station_id, **kw):
+        with app.test_request_context("/"):
+            login_user(user)
+            page = queries.worker_rows(station_id, **kw)
+        return page.total, {r.worker.id for r in page.items}
+
+    supervisor, other, admin = (make.staff("supervisor", station=here), make.staff("supervisor", station=there),
+                                make.staff("admin"))
+    assert listed(supervisor, here.id, per_page=12, recent_first=True) == (3, {w.id for w in ours})
+    assert listed(supervisor, here.id, per_page=2, page=2, recent_first=True)[0] == 3
+    assert listed(other, here.id, per_page=12, recent_first=True) == (0, set())
+    assert listed(other, there.id, per_page=12, recent_first=True) == (1, {theirs.id})
+    assert listed(admin, None) == (4, {theirs.id, *(w.id for w in ours)})
+    info = queries._list_stmts.cache_info()
+    assert (info.hits, info.misses) == (3, 2)
