@@ -55,7 +55,15 @@ class Payslip(Model):
     station: Mapped[Station] = relationship()
     lines: Mapped[list[PayslipLine]] = relationship(order_by="PayslipLine.id")
 
-    __table_args__ = (UniqueConstraint("pay_period_id", "worker_id", name="uq_payslips_period_worker"),)
+    __table_args__ = (
+        UniqueConstraint("pay_period_id", "worker_id", name="uq_payslips_period_worker"),
+        # The period's page from the index alone: its statements in the page's order (a page
+        # reads its 50 entries, not a sort of the period's ~2,000), the totals summed over it,
+        # and the reopen check's printed statements and last seq. Written at the close (pdf_id when
+        # a statement is first printed).
+        Index("ix_payslips_period_list", "pay_period_id", "station_id", "worker_name", "id", "worker_id", "pieces",
+              "gross", "adjustments", "deductions", "net", "pdf_id", "seq"),
+    )
 
 
 class PayslipLine(Model):

@@ -481,29 +481,44 @@ def sum_rows(rows: list[dict]) -> dict:
             "deductions": sum((r["deductions"] for r in rows), ZERO), "net": sum((r["net"] for r in rows), ZERO)}
 
 
+@lru_cache(maxsize=4)
+def _closed_page_stmts(one_station: bool):
+    # The period's page asks both on every visit: built once (building them cost about as much
+    # as running them). Both read ix_payslips_period_list alone, the page in its order.
+    of_period = [Payslip.pay_period_id == bindparam("period_id")]
+    if one_station:
+        of_period.append(Payslip.station_id == bindparam("station_id"))
+    sums = select(func.count(Payslip.id), func.sum(Payslip.pieces), func.sum(Payslip.gross),
+                  func.sum(Payslip.adjustments), func.sum(Payslip.deductions), func.sum(Payslip.net)).where(*of_period)
+    rows = (select(Payslip.worker_id, Payslip.worker_name, Payslip.station_id, Payslip.id.label("payslip_id"),
+                   Payslip.pieces, Payslip.gross, Payslip.adjustments, Payslip.deductions, Payslip.net)
+            .where(*of_period).order_by(Payslip.station_id, Payslip.worker_name, Payslip.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+    return sums, rows
+
+
 def period_page(period: PayPeriod, page: int, per_page: int, station_id: int | None = None,
                 worker_ids=None) -> tuple[Page, dict]:
     """One page of the period's overview (``period_totals``' rows, in the same order) and the
     totals of the whole period (of the station, when given), never of the page's rows.
 
     ``worker_ids``: a statement selecting the ids of the workers to list (a search); the
-    totals stay the period's. Closed: the totals, the page and its count are three SQL
-    statements over the frozen payslips. Open: the totals are the sum of every worker's
-    statement as computed (rule 1 rounds each worker's lines), so all are computed and the
-    page is a slice of them."""
+    totals stay the period's. Closed: the totals (their count is the list's, unless searched)
+    and the page are two SQL statements over the frozen payslips, a search's count a third.
+    Open: the totals are the sum of every worker's statement as computed (rule 1 rounds each
+    worker's lines), so all are computed and the page is a slice of them."""
     if period.status == "closed":
-        rows = _payslip_rows(period, station_id)
+        sums, rows = _closed_page_stmts(station_id is not None)
+        params = {"period_id": period.id, "station_id": station_id}
+        workers, pieces, gross, adjustments, deductions, net = db.session.execute(sums, params).one()
+        totals = {"workers": workers, "pieces": int(pieces or 0), "gross": gross or ZERO,
+                  "adjustments": adjustments or ZERO, "deductions": deductions or ZERO, "net": net or ZERO}
         if worker_ids is not None:
-            rows = rows.where(Payslip.worker_id.in_(worker_ids))
-        sums = (select(func.count(Payslip.id), func.sum(Payslip.pieces), func.sum(Payslip.gross),
-                       func.sum(Payslip.adjustments), func.sum(Payslip.deductions), func.sum(Payslip.net))
-                .where(Payslip.pay_period_id == period.id))
-        if station_id is not None:
-            sums = sums.where(Payslip.station_id == station_id)
-        workers, pieces, gross, adjustments, deductions, net = db.session.execute(sums).one()
-        return paged(rows, page, per_page, scalars=False), {
-            "workers": workers, "pieces": int(pieces or 0), "gross": gross or ZERO,
-            "adjustments": adjustments or ZERO, "deductions": deductions or ZERO, "net": net or ZERO}
+            found = _payslip_rows(period, station_id).where(Payslip.worker_id.in_(worker_ids))
+            return paged(found, page, per_page, scalars=False), totals
+        page = max(page, 1)
+        items = db.session.execute(rows, {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
+        return Page(list(items), workers, page, per_page), totals
     rows = period_totals(period, station_id)
     totals = sum_rows(rows)
     if worker_ids is not None:
