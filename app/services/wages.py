@@ -375,6 +375,21 @@ def close_pay_period(period: PayPeriod, user=None, early: bool = False) -> Close
 # --- reopening a period closed too soon
 
 
+@lru_cache(maxsize=1)
+def _reopen_facts_stmt():
+    # One statement for the five facts, built once: the period's page asks them on every visit
+    # (building it cost more than running it). The payslips' two read ix_payslips_period_list.
+    period_id: BindParameter[int] = bindparam("period_id", type_=Integer)
+    of_period = Payslip.pay_period_id == period_id
+    return select(
+        select(func.count(Payslip.id)).where(of_period, Payslip.pdf_id.is_not(None)).scalar_subquery(),
+        select(func.count(StatementsPdf.id)).where(StatementsPdf.pay_period_id == period_id).scalar_subquery(),
+        select(func.count(AuditEvent.id)).where(AuditEvent.entity == "pay_period", AuditEvent.entity_id == period_id,
+                                                AuditEvent.action == "export").scalar_subquery(),
+        select(func.max(Payslip.seq)).where(of_period).scalar_subquery(),
+        select(func.max(Payslip.seq)).scalar_subquery())
+
+
 def reopen_blockers(period: PayPeriod) -> list[str]:
     """Why ``period`` may not be reopened; empty when it may.
 
@@ -384,15 +399,8 @@ def reopen_blockers(period: PayPeriod) -> list[str]:
     """
     if period.status != "closed":
         return [str(_l("The period is open."))]
-    of_period = Payslip.pay_period_id == period.id
-    # One statement for the five facts: the period's page asks them on every visit.
-    printed, bulk, exported, own_last, chain_last = db.session.execute(select(
-        select(func.count(Payslip.id)).where(of_period, Payslip.pdf_id.is_not(None)).scalar_subquery(),
-        select(func.count(StatementsPdf.id)).where(StatementsPdf.pay_period_id == period.id).scalar_subquery(),
-        select(func.count(AuditEvent.id)).where(AuditEvent.entity == "pay_period", AuditEvent.entity_id == period.id,
-                                                AuditEvent.action == "export").scalar_subquery(),
-        select(func.max(Payslip.seq)).where(of_period).scalar_subquery(),
-        select(func.max(Payslip.seq)).scalar_subquery())).one()
+    printed, bulk, exported, own_last, chain_last = db.session.execute(_reopen_facts_stmt(),
+                                                                       {"period_id": period.id}).one()
     reasons = []
     if printed or bulk:
         reasons.append(str(_l("Its pay statements have been printed or downloaded.")))

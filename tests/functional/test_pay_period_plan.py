@@ -44,3 +44,8 @@ def test_a_page_and_the_totals_read_the_index_alone_in_the_pages_order(app, db, 
     assert steps and all(INDEX in step for step in steps), plans
     assert not any("TEMP B-TREE" in step for plan in plans for step in plan), plans
 
+
+def test_the_reopen_check_counts_printed_statements_from_the_index(app, db, make, closed):
+    plans = _plans_of(app, db, make.staff("admin"), "payslips", lambda: wages.reopen_blockers(closed["period"]))
+    of_period = [step for step in payslip_steps(plans) if "pay_period_id=?" in step]
+    assert of_period and all(INDEX in step for step in of_period), plans
