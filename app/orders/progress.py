@@ -8,6 +8,7 @@ same widths from the same arithmetic, so the HTML is the same byte for byte.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 from markupsafe import Markup
@@ -31,7 +32,8 @@ class ProgressBar(NamedTuple):
 
 
 def progress_bar(order) -> ProgressBar:
-    gettext = request_translations().ugettext  # by that name the catalog's extractor finds the strings
+    translations = request_translations()
+    gettext = translations.ugettext  # by that name the catalog's extractor finds the strings
     quantity = order.quantity or 1
     out = order.out_with_workers
     counts = {"a": order.accepted, "r": order.rejected, "o": out, "u": order.unissued, "q": order.quantity}
@@ -41,6 +43,13 @@ def progress_bar(order) -> ProgressBar:
         accepted_width=round(100 * order.accepted / quantity, 2),
         rejected_width=round(100 * order.rejected / quantity, 2),
         out_width=round(100 * out / quantity, 2),
-        legend=Legend(accepted=Markup(gettext("Accepted")), rejected=Markup(gettext("Rejected")),
-                      out=Markup(gettext("Out with workers")), unissued=Markup(gettext("Unissued"))),
+        legend=_legend(translations),
     )
+
+
+@lru_cache(maxsize=8)
+def _legend(translations) -> Legend:
+    # The same four words on every bar: once per catalog (a language), not once per bar.
+    gettext = translations.ugettext
+    return Legend(accepted=Markup(gettext("Accepted")), rejected=Markup(gettext("Rejected")),
+                  out=Markup(gettext("Out with workers")), unissued=Markup(gettext("Unissued")))
