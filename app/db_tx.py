@@ -88,7 +88,9 @@ def _sqlite_on_begin(conn):
     if _wants_write_lock():
         _begin_immediate(conn.connection.dbapi_connection, conn.connection.info.get("busy_timeout_ms", 30000))
     else:
-        conn.exec_driver_sql("BEGIN")
+        # On the driver's connection, as BEGIN IMMEDIATE is: through SQLAlchemy's execution
+        # (events, result) the BEGIN every read request sends cost ~15 µs, on the driver 0.4.
+        conn.connection.dbapi_connection.execute("BEGIN")
 
 
 class GatedConnection(sqlite3.Connection):
