@@ -1,6 +1,7 @@
 """Wages pages: pay periods for admins and supervisors, and the worker's own phone view."""
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -337,11 +338,21 @@ def worker_home_panel():
     digits = f"{spoken_digits(summary['today_amount'])} ... {spoken_digits(summary['month_amount'])}"
     recent = wages.worker_returns(worker_id, limit=3)  # activity_seq moves with each: the cache holds
     return "wages/_worker_home.html", {**summary, "batches": held_batches(worker_id), "payslips": payslips,
-                                       "recent_returns": recent,
+                                       "recent_returns": recent, **chart_of_days(summary["days"]),
                                        "speech": speech, "speech_digits": digits, "today_date": today}
 
 
 HOME_PANELS["worker"].append(worker_home_panel)
+
+
+def chart_of_days(days: list[tuple[date, Decimal]]) -> dict:
+    """The 30-day chart's data for its script, and its bars for a phone without script (each
+    day's height in percent of the best day, floored). Worked out here, not through Jinja's
+    filters (map, list, max, round over 30 days): about 150 µs of the rendered page."""
+    top = max(amount for _day, amount in days) or 1
+    return {"chart": {"labels": [str(day) for day, _amount in days], "values": [str(amount) for _day, amount in days],
+                      "currency": "¥"},
+            "bars": [(day, amount, float(math.floor(amount / top * 100))) for day, amount in days]}
 
 
 def worker_home_key() -> tuple:
