@@ -101,6 +101,16 @@ def page_targets(db_path: Path, station_id: int, seed: int = 20) -> dict:
     return {"open_batches": batches, "open_orders": orders, "phones": rng.sample(phones, CLIENT_WORKERS)}
 
 
+def period_last_page(db_path: Path, period_id: int) -> int:
+    """The last page of the period's statements (the page lists 50; a page's OFFSET is its cost)."""
+    from app.wages.views import PERIOD_PER_PAGE
+
+    conn = sqlite3.connect(db_path)
+    [count] = conn.execute("SELECT count(*) FROM payslips WHERE pay_period_id = ?", (period_id,)).fetchone()
+    conn.close()
+    return max(1, -(-count // PERIOD_PER_PAGE))
+
+
 def schema_fingerprint() -> str:
     """The tables, columns and indexes the app expects: a database built for others is built again."""
     import hashlib
@@ -129,6 +139,7 @@ def prepare_sqlite(db_path: Path, reuse: bool) -> dict:
     meta["period_id"] = add_pay_period(db_path)
     meta["period_closed_in_s"] = round(time.perf_counter() - t0, 1)
     meta.update(page_targets(db_path, meta["stations"][0]))
+    meta["period_last_page"] = period_last_page(db_path, meta["period_id"])
     meta_path.write_text(json.dumps(meta))
     print(f"built in {meta['built_in_s']} s; pay period closed in {meta['period_closed_in_s']} s", flush=True)
     return meta
@@ -233,13 +244,17 @@ def page_requests(port: int, meta: dict) -> dict:
     workers = [{"Cookie": Browser(port).sign_in("/w/login", {"phone": phone, "pin": PIN})} for phone in meta["phones"]]
     rng = random.Random(3)
     as_sup = {"Cookie": sup}
+    # The pay period's first page and its last, in turn (a database built before knew only the first).
+    period = f"/pay-periods/{meta['period_id']}"
+    last = meta.get("period_last_page", 1)
+    period_paths = [period] + ([f"{period}?page={last}"] if last > 1 else [])
     return {
         "bare": ([("GET", "/healthz", None, {})], None),
         "sup_home": ([("GET", "/home", None, as_sup)], None),
         "board": ([("GET", f"/stations/{station}/board", None, as_sup)], None),
         "return": ([("GET", f"/batches/{b}/return", None, as_sup) for b in rng.sample(meta["open_batches"], min(400, len(meta["open_batches"])))], None),
         "issue": ([("GET", f"/orders/{o}/issue", None, as_sup) for o in meta["open_orders"]], None),
-        "period": ([("GET", f"/pay-periods/{meta['period_id']}", None, {"Cookie": admin})], None),
+        "period": ([("GET", path, None, {"Cookie": admin}) for path in period_paths], None),
         "home_served": ([("GET", "/home", None, {})], workers),
         "home_rendered": ([("GET", "/home", None, {})], workers),
     }
