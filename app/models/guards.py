@@ -167,3 +167,67 @@ for _table, _trigger, _sql in touch_triggers("postgresql"):
     event.listen(_TABLES[_table], "after_create", DDL(_sql).execute_if(dialect="postgresql"))
 for _table, _trigger, _sql in touch_triggers("sqlite"):
     event.listen(_TABLES[_table], "after_create", DDL(_sql).execute_if(dialect="sqlite"))
+
+
+# --- the monthly rollup of the returns (app/models/production.py ReturnMonth)
+
+# A return's earnings line (rule 1) and the month it counts in; what each trigger adds to.
+ROLLUP_KEY = "month, worker_id, product_id, step_id, piece_rate"
+# The rollup's counted columns: an UPDATE of any other column of a return changes nothing in it.
+ROLLUP_COUNTED = "work_date, worker_id, product_id, step_id, piece_rate, accepted"
+ROLLUP_MONTH = {"sqlite": "date({day}, 'start of month')", "postgresql": "CAST(date_trunc('month', CAST({day} AS timestamp)) AS date)"}
+
+
+def rollup_upsert(dialect: str, row: str, sign: str) -> str:
+    """The statement adding (``sign`` "+") or taking away ("-") the return ``row`` (NEW or OLD)."""
+    month = ROLLUP_MONTH[dialect].format(day=f"{row}.work_date")
+    return (f"INSERT INTO return_months ({ROLLUP_KEY}, pieces) VALUES ({month}, {row}.worker_id, "
+            f"{row}.product_id, COALESCE({row}.step_id, 0), {row}.piece_rate, {sign}{row}.accepted) "
+            f"ON CONFLICT ({ROLLUP_KEY}) DO UPDATE SET pieces = return_months.pieces + excluded.pieces")
+
+
+def rollup_backfill(dialect: str) -> list[str]:
+    """The rollup filled anew from the returns (a migration, a bulk load)."""
+    month = ROLLUP_MONTH[dialect].format(day="work_date")
+    return ["DELETE FROM return_months",
+            f"INSERT INTO return_months ({ROLLUP_KEY}, pieces) "
+            f"SELECT {month}, worker_id, product_id, COALESCE(step_id, 0), piece_rate, SUM(accepted) FROM returns "
+            f"GROUP BY {month}, worker_id, product_id, COALESCE(step_id, 0), piece_rate"]
+
+
+PG_ROLLUP_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION jijian_return_months() RETURNS trigger AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN
+    {rollup_upsert("postgresql", "OLD", "-")};
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    {rollup_upsert("postgresql", "NEW", "")};
+  END IF;
+  RETURN NULL;
+END
+$$ LANGUAGE plpgsql
+"""
+
+
+def rollup_triggers(dialect: str) -> list[tuple[str, str]]:
+    """(trigger name, CREATE statement) of the triggers keeping ``return_months`` (the function
+    first on PostgreSQL). Not deferred: the rollup moves in the statement that writes the
+    return. Returns are append-only (the guards above refuse UPDATE and DELETE first); the
+    UPDATE and DELETE triggers keep the rollup exact wherever those guards are lifted."""
+    if dialect == "postgresql":
+        return [("returns_months", f"CREATE TRIGGER returns_months AFTER INSERT OR UPDATE OF {ROLLUP_COUNTED} "
+                                   f"OR DELETE ON returns FOR EACH ROW EXECUTE FUNCTION jijian_return_months()")]
+    return [("returns_months_insert", "CREATE TRIGGER returns_months_insert AFTER INSERT ON returns BEGIN "
+                                      f"{rollup_upsert('sqlite', 'NEW', '')}; END"),
+            ("returns_months_update", f"CREATE TRIGGER returns_months_update AFTER UPDATE OF {ROLLUP_COUNTED} "
+                                      f"ON returns BEGIN {rollup_upsert('sqlite', 'OLD', '-')}; "
+                                      f"{rollup_upsert('sqlite', 'NEW', '')}; END"),
+            ("returns_months_delete", "CREATE TRIGGER returns_months_delete AFTER DELETE ON returns BEGIN "
+                                      f"{rollup_upsert('sqlite', 'OLD', '-')}; END")]
+
+
+event.listen(Return.__table__, "after_create", DDL(PG_ROLLUP_FUNCTION).execute_if(dialect="postgresql"))
+for _dialect in ("postgresql", "sqlite"):
+    for _trigger, _sql in rollup_triggers(_dialect):
+        event.listen(Return.__table__, "after_create", DDL(_sql).execute_if(dialect=_dialect))

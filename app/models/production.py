@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, and_
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
@@ -245,6 +245,25 @@ class Return(Model):
         # from the index alone.
         Index("ix_returns_station_date", "station_id", "work_date", "worker_id", "step_id", "piece_rate", "accepted"),
     )
+
+
+class ReturnMonth(Model):
+    """Accepted pieces of one earnings line (worker, product, step, rate: rule 1) in one
+    calendar month, moved by database triggers in the same statement as every INSERT,
+    UPDATE and DELETE of a return (app/models/guards.py), so it holds exactly what the month's
+    returns sum to. Reports over whole months read its few rows, not every return;
+    ``check-ledger`` compares the two.
+    """
+
+    __tablename__ = "return_months"
+    # The first day of the returns' work_date month.
+    month: Mapped[date] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    # 0 for returns without a step: a key column cannot be NULL and still match on upsert.
+    step_id: Mapped[int] = mapped_column(primary_key=True)
+    piece_rate: Mapped[Decimal] = mapped_column(Rate(), primary_key=True)
+    pieces: Mapped[int] = mapped_column(BigInteger)
 
 
 class OrderDayTally(Model):

@@ -14,6 +14,8 @@ bug in a service shows up as a ``Breach`` naming the rule, the table and the row
   policy.
 - ``return_copy``: a return's worker, station, order, product and rate are its batch's.
 - ``day_tallies``: the order's daily tallies equal the accepted pieces of its returns.
+- ``return_months``: the monthly rollup holds, for each month and earnings line, what its
+  returns accepted (its triggers keep it so; a row changed behind them shows here).
 - ``invoiced_once``: an order's invoiced pieces are the lines of its invoices that are not
   void, and never more than it accepted (rule 6).
 - ``invoice_numbers`` / ``credit_note_numbers``: per year 1, 2, … without a gap or a repeat,
@@ -158,6 +160,25 @@ def check_day_tallies() -> list[Breach]:
         if want != have:
             out.append(Breach("day_tallies", "order", key[0],
                               f"tally of {key[1].isoformat()} is {have}, its returns accepted {want}"))
+    return out
+
+
+def check_return_months() -> list[Breach]:
+    from app.models.guards import ROLLUP_KEY, ROLLUP_MONTH
+
+    # Plain SQL on both sides, so each month and rate reads back in the same raw form.
+    month = ROLLUP_MONTH[db.session.get_bind().dialect.name].format(day="work_date")
+    returns = text(f"SELECT {month}, worker_id, product_id, COALESCE(step_id, 0), piece_rate, SUM(accepted) "
+                   f"FROM returns GROUP BY {month}, worker_id, product_id, COALESCE(step_id, 0), piece_rate")
+    want = {tuple(r[:5]): int(r[5]) for r in _rows(returns)}
+    have = {tuple(r[:5]): int(r[5]) for r in _rows(text(f"SELECT {ROLLUP_KEY}, pieces FROM return_months"))}
+    out = []
+    for key in sorted(set(want) | set(have), key=str):
+        if want.get(key, 0) != have.get(key, 0):
+            month_first, worker_id, product_id, step_id, rate = key
+            out.append(Breach("return_months", "worker", worker_id,
+                              f"{str(month_first)[:7]}, product {product_id}, step {step_id}, scaled rate {rate}: "
+                              f"the rollup holds {have.get(key, 0)} pieces, its returns accepted {want.get(key, 0)}"))
     return out
 
 
@@ -346,8 +367,8 @@ def check_integrity() -> list[Breach]:
     return out
 
 
-RULES = (check_batches, check_orders, check_day_tallies, check_invoicing, check_chains, check_periods,
-         check_audit, check_constraints, check_integrity)
+RULES = (check_batches, check_orders, check_day_tallies, check_return_months, check_invoicing, check_chains,
+         check_periods, check_audit, check_constraints, check_integrity)
 
 
 def check_ledger() -> list[Breach]:

@@ -92,6 +92,16 @@ def a_daily_tally_apart_from_the_returns_is_named(world):
 
 
 @case
+def a_monthly_rollup_apart_from_the_returns_is_named(world):
+    bo = world["workers"][1]
+    found = _breaches_after("UPDATE return_months SET pieces = pieces + 3 WHERE worker_id = :id", id=bo)
+    assert _named(found, "return_months", "worker", bo)
+    assert {b.rule for b in found} == {"return_months"}
+    found = _breaches_after("DELETE FROM return_months WHERE worker_id = :id", id=bo)
+    assert _named(found, "return_months", "worker", bo) and "the rollup holds 0 pieces" in found[0].detail
+
+
+@case
 def pieces_invoiced_twice_or_freed_without_a_credit_note_are_named(world):
     found = _breaches_after("UPDATE orders SET invoiced = invoiced - 1 WHERE id = :id", id=world["order"])
     assert _named(found, "invoiced_once", "order", world["order"])

@@ -14,6 +14,16 @@ BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 MIGRATIONS = str(Path(__file__).resolve().parents[2] / "migrations")
 
 
+# A station, a worker and a client: what a database needs before its first product and batch.
+STATION_WORKER_CLIENT = (
+    "INSERT INTO stations (id, name, shortfall_policy, created_at) VALUES (1, 'S', 'none', '2026-01-01')",
+    "INSERT INTO workers (id, station_id, name, phone, pin_hash, is_disabled, is_relocated, is_laid_off, "
+    "is_flexible, active, registered_on, created_at) VALUES (1, 1, 'W', '13800000000', 'x', false, false, "
+    "false, false, true, '2026-01-01', '2026-01-01')",
+    "INSERT INTO clients (id, name, payment_terms_days, version, created_at) VALUES (1, 'C', 30, 1, '2026-01-01')",
+)
+
+
 def _empty_database_url(tmp_path, database_url):
     if BACKEND == "sqlite":
         return f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
@@ -104,11 +114,7 @@ def test_0007_gives_every_product_its_one_step_links_batches_and_returns_and_goe
         upgrade(directory=MIGRATIONS, revision="0005")
         with db.engine.begin() as conn:
             for stmt in (
-                "INSERT INTO stations (id, name, shortfall_policy, created_at) VALUES (1, 'S', 'none', '2026-01-01')",
-                "INSERT INTO workers (id, station_id, name, phone, pin_hash, is_disabled, is_relocated, is_laid_off, "
-                "is_flexible, active, registered_on, created_at) VALUES (1, 1, 'W', '13800000000', 'x', false, false, "
-                "false, false, true, '2026-01-01', '2026-01-01')",
-                "INSERT INTO clients (id, name, payment_terms_days, version, created_at) VALUES (1, 'C', 30, 1, '2026-01-01')",
+                *STATION_WORKER_CLIENT,
                 "INSERT INTO products (id, client_id, name, unit, piece_rate, unit_price, material_cost, batch_size, "
                 "active, version, created_at) VALUES (1, 1, '假发手工钩针', '顶', 400000, 550000, 0, 5, true, 2, '2026-01-01')",
                 "INSERT INTO product_rates (product_id, piece_rate, unit_price, material_cost, effective_at, changed_by) "
@@ -176,3 +182,48 @@ def test_0010_finds_the_statements_already_printed_under_their_old_names(app, tm
                                      "ORDER BY file_id")).all()
         db.engine.dispose()
     assert [tuple(r) for r in rows] == [(7, None, 1, 1, f"{1:064d}"), (7, 3, 2, 2, f"{2:064d}")]
+
+
+def test_0014_fills_the_monthly_rollup_from_the_returns_and_goes_down_and_up(app, tmp_path, database_url):
+    """Returns recorded before 0014 are in the rollup it makes, one row per month and earnings
+    line; the rollup follows a return inserted after it; down drops it, up fills it again."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade
+
+    before = ScriptDirectory(str(Path(MIGRATIONS))).get_revision("0014").down_revision
+    url = _empty_database_url(tmp_path, database_url)
+    migrated = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": url})
+    insert_return = ("INSERT INTO returns (batch_id, worker_id, station_id, order_id, product_id, step_id, piece_rate, "
+                     "accepted, rejected, unused, work_date, recorded_at) VALUES (1, 1, 1, 1, 1, :step, :rate, :n, 0, 0, "
+                     ":day, '2026-03-01')")
+    with migrated.app_context():
+        upgrade(directory=MIGRATIONS, revision=before)
+        with db.engine.begin() as conn:
+            for stmt in (
+                *STATION_WORKER_CLIENT,
+                "INSERT INTO products (id, client_id, name, unit, piece_rate, unit_price, material_cost, batch_size, "
+                "active, version, created_at) VALUES (1, 1, '纸盒', '个', 350, 700, 0, 5, true, 1, '2026-01-01')",
+                "INSERT INTO orders (id, number, client_id, product_id, station_id, quantity, taken_on, due_date, unit_price, "
+                "status, committed, accepted, rejected, invoiced, at_risk, created_at, version) VALUES (1, 'D2026-00001', "
+                "1, 1, 1, 100, '2026-01-02', '2026-03-01', 700, 'open', 100, 0, 0, 0, false, '2026-01-02', 1)",
+                "INSERT INTO batches (id, code, order_id, worker_id, station_id, product_id, quantity, piece_rate, "
+                "material_cost, issued_on, issued_at, due_date, status, overdue, accepted, rejected, unused) VALUES "
+                "(1, 'ABC234', 1, 1, 1, 1, 100, 350, 0, '2026-01-02', '2026-01-02', '2026-01-09', 'open', false, 0, 0, 0)",
+            ):
+                conn.execute(text(stmt))
+            for day, n, rate in (("2026-01-03", 4, 350), ("2026-01-31", 5, 350), ("2026-01-31", 2, 355),
+                                 ("2026-02-01", 6, 350)):
+                conn.execute(text(insert_return), {"step": None, "rate": rate, "n": n, "day": day})
+        upgrade(directory=MIGRATIONS)
+        rollup = "SELECT month, step_id, piece_rate, pieces FROM return_months ORDER BY month, piece_rate"
+        filled = [("2026-01-01", 0, 350, 9), ("2026-01-01", 0, 355, 2), ("2026-02-01", 0, 350, 6)]
+        with db.engine.begin() as conn:
+            assert [(str(r[0]), *r[1:]) for r in conn.execute(text(rollup))] == filled
+            conn.execute(text(insert_return), {"step": None, "rate": 350, "n": 1, "day": "2026-02-28"})
+        downgrade(directory=MIGRATIONS, revision=before)
+        assert "return_months" not in inspect(db.engine).get_table_names()
+        assert not [name for name in _triggers(db.engine) if "months" in name]
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            assert [(str(r[0]), *r[1:]) for r in conn.execute(text(rollup))] == [*filled[:2], ("2026-02-01", 0, 350, 7)]
+        db.engine.dispose()
