@@ -60,6 +60,18 @@ def line_amount(pieces: int, rate: Decimal) -> Decimal:
     return round_money(Decimal(pieces) * Decimal(rate))
 
 
+def line_amount_fen_sql(pieces: str, scaled_rate: str) -> str:
+    """``line_amount`` as a SQL expression over integer columns, for aggregates that must not
+    bring every line back to Python: pieces × the rate as stored (1/10,000 yuan) is the
+    exact product, and integer division by 100 with half of it added to the magnitude first
+    rounds it half-up (ties away from zero, as ``ROUND_HALF_UP``) to whole fen, negative lines
+    too. Both operands must be integers (on PostgreSQL a SUM of bigint is numeric: cast it), so
+    both databases divide as integers, truncating toward zero; a test holds it equal to ``line_amount``."""
+    exact = f"({pieces}) * ({scaled_rate})"
+    step = 10 ** (RATE_PLACES - 2)
+    return f"(CASE WHEN {exact} < 0 THEN -(({step // 2} - {exact}) / {step}) ELSE ({exact} + {step // 2}) / {step} END)"
+
+
 def parse_decimal(text, places: int) -> Decimal:
     """Parse user input into a Decimal with at most ``places`` decimals; ValueError otherwise."""
     if isinstance(text, float):
