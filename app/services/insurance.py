@@ -11,10 +11,11 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import InsurancePolicy, PolicyCoverage, Return, Worker
+from app.models import InsurancePolicy, PolicyCoverage, Return, Station, Worker
 from app.services import audit
 from app.services.errors import ConflictError, NotFound, ValidationError
 
@@ -83,23 +84,21 @@ def active_worker_ids(first: date, last: date, station_id: int | None = None):
     return stmt
 
 
-def uninsured_active_workers(first: date, last: date, station_id: int | None = None, active_ids=None) -> list[Worker]:
+def uninsured_active_workers(first: date, last: date, station_id: int | None = None, active_ids=None) -> list[Row]:
     """Workers active in [first, last] (of one station, or all) whom no policy in force then
-    covers. ``active_ids`` may pass the active workers already known; one query either way.
-    The stations are joined in only for all stations: of one, the station is one look-up."""
-    stmt = (select(Worker).where(~covered_condition(first, last))
+    covers, as rows of what the pages show of them: ``id``, ``station_id``, ``name`` and
+    ``station_name`` (a station's dashboard lists about 400: plain rows, not Worker objects).
+    ``active_ids`` may pass the active workers already known; one query either way."""
+    stmt = (select(Worker.id, Worker.station_id, Worker.name, Station.name.label("station_name"))
+            .join(Station, Station.id == Worker.station_id).where(~covered_condition(first, last))
             .order_by(Worker.station_id, Worker.name, Worker.id))
-    if station_id is None:
-        stmt = stmt.options(joinedload(Worker.station))
-    if active_ids is not None:
-        if not active_ids:
-            return []
-        stmt = stmt.where(Worker.id.in_(list(active_ids)))
-    else:
-        stmt = stmt.where(Worker.id.in_(active_worker_ids(first, last, station_id)))
     if station_id is not None:
         stmt = stmt.where(Worker.station_id == station_id)
-    return list(db.session.scalars(stmt).all())
+    if active_ids is None:
+        return list(db.session.execute(stmt.where(Worker.id.in_(active_worker_ids(first, last, station_id)))).all())
+    # Known: the uncovered workers are kept in Python, not sent back as an IN list of hundreds.
+    active = set(active_ids)
+    return [row for row in db.session.execute(stmt).all() if row.id in active] if active else []
 
 
 def cover_uninsured(policy_id: int, first: date, last: date, station_id: int | None = None, user=None) -> int:
