@@ -13,9 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import NamedTuple
 
-from sqlalchemy import Date, and_, bindparam, case, exists, func, or_, select, text
+from sqlalchemy import Date, Select, and_, bindparam, case, exists, func, or_, select, text
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.sql.elements import BindParameter
 
 from app.dates import month_bounds, months_touched, previous_month
 from app.extensions import db
@@ -407,6 +410,37 @@ def earnings_bands(amounts, width: Decimal = BAND) -> list[tuple[Decimal, Decima
     return [(width * i, width * (i + 1), counts.get(i, 0)) for i in range(max(counts) + 1)]
 
 
+class DashboardStatements(NamedTuple):
+    per_day: Select
+    batches: Select
+    orders_at_risk: Select
+    orders_at_risk_count: Select
+
+
+@lru_cache(maxsize=2)
+def _dashboard_statements(one_station: bool) -> DashboardStatements:
+    """The dashboard's statements, with bound parameters ``first_day``, ``today`` and
+    ``station_id``: every supervisor's home asks them, and building them cost about as much as
+    running them (0.8 ms a render). Built once for a station and once for the district."""
+    per_day = (select(Return.work_date, func.sum(Return.accepted))
+               .where(Return.work_date >= bindparam("first_day"), Return.work_date <= bindparam("today"))
+               .group_by(Return.work_date))
+    batches = select(
+        func.count(Batch.id),
+        func.coalesce(func.sum(case((Batch.overdue_clause(bindparam("today")), 1), else_=0)), 0),
+    ).where(Batch.status == "open")
+    orders = (select(Order).options(joinedload(Order.product)).where(Order.status == "open", Order.at_risk.is_(True))
+              .order_by(Order.due_date, Order.id).limit(10))
+    at_risk_count = select(func.count(Order.id)).where(Order.status == "open", Order.at_risk.is_(True))
+    if one_station:
+        station: BindParameter[int] = bindparam("station_id")
+        per_day = per_day.where(Return.station_id == station)
+        batches = batches.where(Batch.station_id == station)
+        orders = orders.where(Order.station_id == station)
+        at_risk_count = at_risk_count.where(Order.station_id == station)
+    return DashboardStatements(per_day, batches, orders, at_risk_count)
+
+
 def station_dashboard(station_id: int | None = None, today: date | None = None, days: int = 30) -> dict:
     """What a station (or, with no station, the whole district) looks like today.
 
@@ -420,23 +454,10 @@ def station_dashboard(station_id: int | None = None, today: date | None = None, 
     first_day = today - timedelta(days=days - 1)
     month_first, _month_last = month_bounds(today)
 
-    per_day_stmt = (select(Return.work_date, func.sum(Return.accepted))
-                    .where(Return.work_date >= first_day, Return.work_date <= today)
-                    .group_by(Return.work_date))
-    batches_stmt = select(
-        func.count(Batch.id),
-        func.coalesce(func.sum(case((Batch.overdue_clause(today), 1), else_=0)), 0),
-    ).where(Batch.status == "open")
-    orders_stmt = (select(Order).options(joinedload(Order.product)).where(Order.status == "open", Order.at_risk.is_(True))
-                   .order_by(Order.due_date, Order.id).limit(10))
-    at_risk_count_stmt = select(func.count(Order.id)).where(Order.status == "open", Order.at_risk.is_(True))
-    if station_id is not None:
-        per_day_stmt = per_day_stmt.where(Return.station_id == station_id)
-        batches_stmt = batches_stmt.where(Batch.station_id == station_id)
-        orders_stmt = orders_stmt.where(Order.station_id == station_id)
-        at_risk_count_stmt = at_risk_count_stmt.where(Order.station_id == station_id)
+    stmts = _dashboard_statements(station_id is not None)
+    params = {"first_day": first_day, "today": today, "station_id": station_id}
 
-    per_day = {d: int(n or 0) for d, n in db.session.execute(per_day_stmt)}
+    per_day = {d: int(n or 0) for d, n in db.session.execute(stmts.per_day, params)}
     pieces_by_day = [(first_day + timedelta(days=i), per_day.get(first_day + timedelta(days=i), 0))
                      for i in range(days)]
     totals = {wid: t for wid, t in earnings_totals(month_first, today, station_id).items() if t[0] > 0}
@@ -445,7 +466,7 @@ def station_dashboard(station_id: int | None = None, today: date | None = None, 
     previous_first, previous_last = previous_month(today)
     previous = {wid: t for wid, t in earnings_totals(previous_first, previous_last, station_id).items() if t[0] > 0}
     bands_month, band_totals = (month_first, totals) if totals else (previous_first, previous)
-    batches_out, batches_overdue = db.session.execute(batches_stmt).one()
+    batches_out, batches_overdue = db.session.execute(stmts.batches, params).one()
     uninsured = insurance.uninsured_active_workers(month_first, today, station_id=station_id, active_ids=list(totals))
     return {
         "today": today,
@@ -463,7 +484,7 @@ def station_dashboard(station_id: int | None = None, today: date | None = None, 
         "workers_active_previous_month": len(previous),
         "batches_out": int(batches_out or 0),
         "batches_overdue": int(batches_overdue or 0),
-        "orders_at_risk": db.session.scalars(orders_stmt).all(),
-        "orders_at_risk_count": db.session.scalar(at_risk_count_stmt) or 0,
+        "orders_at_risk": db.session.scalars(stmts.orders_at_risk, params).all(),
+        "orders_at_risk_count": db.session.scalar(stmts.orders_at_risk_count, params) or 0,
         "uninsured": uninsured,
     }

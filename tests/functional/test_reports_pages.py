@@ -208,6 +208,13 @@ def test_dashboard_shows_the_station_in_a_fixed_number_of_queries(client, login_
     assert len(many) == len(few)
     sr_table = re.search(r'<table class="sr-only" id="table-pieces">.*?</table>', html, re.S).group(0)
     assert f"<th scope=\"row\">{local_today().isoformat()}</th><td>30</td>" in sr_table
+    # Its statements are built once for a station, and asked again with new parameters.
+    from app.services.reports import _dashboard_statements
+
+    built = _dashboard_statements.cache_info()
+    client.get("/home")
+    assert _dashboard_statements.cache_info().hits == built.hits + 1
+    assert _dashboard_statements.cache_info().misses == built.misses
 
 
 def test_admin_home_shows_the_district_and_can_pick_a_station(client, login_as, make):
