@@ -151,3 +151,26 @@ def test_the_page_reads_in_english(client, login_as, period):
     html = client.get(url, query_string={"q": "孙", "lang": "en"}).get_data(as_text=True)
     assert "Find a worker's statement by name or phone" in html and "1 of 6 statements match “孙”." in html
     assert "There is no page 9: the last page is 3." in client.get(url, query_string={"page": 9}).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["open", "closed"])
+def test_the_adjustments_listed_are_the_viewers_stations_newest_first(client, login_as, period, closed):
+    from decimal import Decimal
+
+    workers = period["workers"]
+    for name, reason in (("赵丽", "全勤奖"), ("吴燕", "夜班补贴"), ("钱芳", "返工扣款")):
+        wages.add_adjustment(worker=workers[name], period=period["period"], amount=Decimal("20.00"), reason=reason)
+    db.session.commit()
+    if closed:
+        close(period["period"])
+    url = f"/pay-periods/{period['period'].id}"
+
+    def reasons(html: str) -> list[str]:  # the adjustments table's rows, in its order
+        return re.findall(r"<td>(全勤奖|夜班补贴|返工扣款)</td>", html)
+
+    login_as("admin")
+    assert reasons(client.get(url).get_data(as_text=True)) == ["返工扣款", "夜班补贴", "全勤奖"]
+    login_as("supervisor", station=period["here"])
+    assert reasons(client.get(url).get_data(as_text=True)) == ["返工扣款", "全勤奖"]
+    login_as("supervisor", station=period["there"])
+    assert reasons(client.get(url).get_data(as_text=True)) == ["夜班补贴"]
