@@ -237,8 +237,9 @@ def split(paces: dict[int, Pace], available: int, due_date: date, today: date) -
     capacity — PLAN_SHARE of what their pace makes by the due date, less what they hold that
     competes with it (``can_finish``) — largest first. Returns (lines, unplaced, days late at the station's counted-on pace)."""
     capacity = []
+    share_days = _share_days(due_date, today)
     for pace in paces.values():
-        can = can_finish(pace, due_date, today)
+        can = _can_finish(pace, share_days, due_date, today)
         if can > 0:
             capacity.append((can, pace))
     capacity.sort(key=lambda c: (-c[0], c[1].holding, c[1].worker_id))
@@ -252,7 +253,8 @@ def split(paces: dict[int, Pace], available: int, due_date: date, today: date) -
         items.append(PlanLine(pace.worker_id, pace.name, quantity, pace.pace_per_day, pace.holding,
                               today + timedelta(days=max(days, 1) - 1)))
         left -= quantity
-    total_pace = sum((p.pace_per_day * PLAN_SHARE for p in paces.values()), Decimal("0"))
+    # PLAN_SHARE × Σ paces is Σ (pace × PLAN_SHARE) exactly: hundredths times hundredths.
+    total_pace = PLAN_SHARE * sum((p.pace_per_day for p in paces.values()), Decimal("0")) if left > 0 else 0
     days_late = math.ceil(left / total_pace) if left > 0 and total_pace > 0 else (0 if left == 0 else -1)
     return items, left, days_late
 
@@ -262,10 +264,19 @@ def can_finish(pace: Pace, due_date: date, today: date) -> int:
     counted) at the share of her pace a plan counts on (PLAN_SHARE), less what she already
     holds that competes with it (``competing_load100``); never below 0. Whole hundredths
     throughout, as the page's script: ⌊(pace₁₀₀ × share₁₀₀ × days − load₁₀₀ × 100) / 10,000⌋."""
-    days_left = max((due_date - today).days + 1, 0)
-    pace100 = int(pace.pace_per_day * 100)
-    share100 = int(PLAN_SHARE * 100)
-    return max((pace100 * share100 * days_left - competing_load100(pace, due_date, today) * 100) // 10_000, 0)
+    return _can_finish(pace, _share_days(due_date, today), due_date, today)
+
+
+def _can_finish(pace: Pace, share_days: int, due_date: date, today: date) -> int:
+    """``can_finish`` with share₁₀₀ × days left (``_share_days``) worked out once for a whole
+    station's workers."""
+    load100 = competing_load100(pace, due_date, today) if pace.held else 0
+    return max((int(pace.pace_per_day * 100) * share_days - load100 * 100) // 10_000, 0)
+
+
+def _share_days(due_date: date, today: date) -> int:
+    """share₁₀₀ × the days left to ``due_date`` (PLAN_SHARE read now: the backtest replays others)."""
+    return int(PLAN_SHARE * 100) * max((due_date - today).days + 1, 0)
 
 
 @dataclass
@@ -290,10 +301,11 @@ def batch_defaults(paces: dict[int, Pace], plan: Plan | None, available: int, du
     today = today or local_today()
     planned = {ln.worker_id: ln.quantity for ln in plan.items} if plan else {}
     out = {}
+    share_days = _share_days(due_date, today)
     for worker_id, pace in paces.items():
         quantity = None
         if pace.pace_per_day > 0:
-            quantity = min(can_finish(pace, due_date, today), max(available, 0))
+            quantity = min(_can_finish(pace, share_days, due_date, today), max(available, 0))
             if worker_id in planned:
                 quantity = min(quantity, planned[worker_id])
         out[worker_id] = BatchDefault(worker_id, pace.name, quantity, pace.pace_per_day, pace.holding_load,
