@@ -5,6 +5,7 @@ import math
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -34,7 +35,7 @@ from app.services.earnings import worker_earnings
 from app.services.errors import ValidationError
 from app.services.periods import period_covering
 from app.submission import flash_refusal, form_status, record_once
-from app.templating import NAV_EXTRA
+from app.templating import NAV_EXTRA, url_for_ids
 from app.wages import documents
 from app.wages.forms import AdjustmentForm, ClosePeriodForm, PayPeriodForm, ReopenPeriodForm
 from app.workers import queries as worker_queries
@@ -133,12 +134,40 @@ def _period_page(period: PayPeriod, adjustment_form: AdjustmentForm | None = Non
     elif current_user.role == "admin":
         reopen_blockers = wages.reopen_blockers(period)
         reopen_form = None if reopen_blockers else ReopenPeriodForm()
-    html = render_template("wages/period.html", period=period, page=page, total=total, search=search,
+    html = render_template("wages/period.html", period=period, page=page, statements=_statement_rows(period, page.items),
+                           total=total, search=search,
                            typed=request.args.get("q", ""), errors=errors, bad_page=_bad_page_number(),
                            adjustment_form=adjustment_form, adjustments=_adjustments(period),
                            reopen_form=reopen_form, reopen_blockers=reopen_blockers,
                            days_left=wages.days_left(period))
     return no_store(html), 422 if errors else 200
+
+
+class StatementRow(NamedTuple):
+    """A row of the period's statements table, its cells written as the page shows them."""
+    worker_url: str
+    worker_name: str
+    pieces: str
+    gross: str
+    adjustments: str
+    deductions: str  # negated: what the worker loses
+    net: str
+    pdf_url: str | None  # closed periods only
+
+
+def _statement_rows(period: PayPeriod, rows) -> list[StatementRow]:
+    """The page's statements (``wages.period_page``'s rows or dicts) as their cells: written
+    here once rather than through seven template expressions and filters a row (50 a page)."""
+    worker_url = url_for_ids("wages.worker_detail", "worker_id", period=period.id)
+    pdf_url = url_for_ids("wages.payslip_pdf", "payslip_id")
+    cells = []
+    for row in rows:
+        r = row if isinstance(row, dict) else row._mapping
+        cells.append(StatementRow(worker_url(r["worker_id"]), r["worker_name"], f"{r['pieces']:,}",
+                                  format_money(r["gross"]), format_money(r["adjustments"]),
+                                  format_money(-r["deductions"]), format_money(r["net"]),
+                                  pdf_url(r["payslip_id"]) if r["payslip_id"] else None))
+    return cells
 
 
 def _bad_page_number() -> bool:
