@@ -10,7 +10,7 @@ from flask import Flask, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import escape
 from werkzeug.routing import BuildError
 
 from app.i18n import install_template_gettext, remember_language
@@ -60,11 +60,11 @@ def _nav_for(role: str, current: str | None, locale: str, script_root: str) -> t
     links = []
     for endpoint, label, roles in NAV + NAV_EXTRA:
         if role in roles:
-            links.append((endpoint, NavEntry(Markup(str(label)), url_for(endpoint), current == endpoint)))
+            links.append((endpoint, NavEntry(escape(str(label)), url_for(endpoint), current == endpoint)))
     if len(links) <= NAV_FLAT_MAX:
         return tuple(entry for _endpoint, entry in links)
     group_of = {view: key for key, _label, views in NAV_GROUPS for view in views}
-    groups = {key: NavEntry(Markup(str(label))) for key, label, _views in NAV_GROUPS}
+    groups = {key: NavEntry(escape(str(label))) for key, label, _views in NAV_GROUPS}
     out: list[NavEntry] = []
     for endpoint, entry in links:
         key = group_of.get(endpoint.rsplit(".", 1)[-1])
@@ -77,6 +77,18 @@ def _nav_for(role: str, current: str | None, locale: str, script_root: str) -> t
         group.items.append(entry)
         group.active = group.active or entry.active
     return tuple(out)
+
+
+def fixed_url(endpoint: str, **values) -> str:
+    """``url_for(endpoint, **values)`` for a link that is the same on every page (the
+    stylesheets, scripts and links of ``base.html``), built once per process for each mount
+    point: every signed-in page asked ~20 of them, ~6 µs each."""
+    return _fixed_url(request.script_root, endpoint, tuple(sorted(values.items())))
+
+
+@lru_cache(maxsize=256)
+def _fixed_url(script_root: str, endpoint: str, values: tuple) -> str:
+    return url_for(endpoint, **dict(values))
 
 
 def lang_url(lang: str) -> str:
@@ -150,7 +162,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["days_before"] = lambda day, n: day - timedelta(days=n)
     app.jinja_env.filters["local_dt"] = lambda v: to_local(v).strftime("%Y-%m-%d %H:%M") if v else ""
     app.jinja_env.filters["day"] = format_day
-    app.jinja_env.globals.update(nav_items=nav_items, lang_url=lang_url, get_locale=get_locale, url_for_ids=url_for_ids,
+    app.jinja_env.globals.update(nav_items=nav_items, fixed_url=fixed_url, lang_url=lang_url, get_locale=get_locale, url_for_ids=url_for_ids,
                                  sees_sensitive=sees_sensitive)
     app.jinja_env.add_extension("jinja2.ext.do")
     install_template_gettext(app)
