@@ -59,3 +59,33 @@ def test_url_for_ids_builds_what_url_for_builds(app, endpoint, key, values, ids)
         assert [link(i) for i in ids] == [url_for(endpoint, **values, **{key: i}) for i in ids]
         assert render_template_string("{% set u = url_for_ids(e, k) %}{{ u(5) }}", e=endpoint, k=key) == \
             url_for(endpoint, **{key: 5})
+
+
+def test_a_navigation_label_with_markup_characters_shows_as_text(app, monkeypatch):
+    from app import templating
+
+    monkeypatch.setattr(templating, "NAV", [("main.home", "R&D <b>", ("admin",))])
+    monkeypatch.setattr(templating, "NAV_EXTRA", [])
+    templating._nav_for.cache_clear()
+    try:
+        with app.test_request_context("/"):
+            (entry,) = templating._nav_for("admin", "main.home", "en", "")
+            html = render_template_string("{{ label }}", label=entry.label)
+    finally:
+        templating._nav_for.cache_clear()
+    assert html == "R&amp;D &lt;b&gt;"
+
+
+@pytest.mark.parametrize("endpoint, values, script_root", [
+    ("static", {"filename": "css/app.css"}, ""),
+    ("static", {"filename": ""}, "/jijian"),
+    ("auth.logout", {}, "/jijian"),
+])
+def test_fixed_url_builds_what_url_for_builds_under_each_mount_point(app, endpoint, values, script_root):
+    from flask import url_for
+
+    from app.templating import fixed_url
+
+    for root in ("", script_root):
+        with app.test_request_context("/", environ_overrides={"SCRIPT_NAME": root}):
+            assert fixed_url(endpoint, **values) == url_for(endpoint, **values)
