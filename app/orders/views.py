@@ -3,6 +3,7 @@ open orders with their forecast."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -24,7 +25,7 @@ from app.permissions import STAFF, get_visible_or_404, require_roles, station_ch
 from app.services import production
 from app.services.errors import ValidationError
 from app.submission import expected_version, form_status, record_once
-from app.templating import NAV_EXTRA
+from app.templating import NAV_EXTRA, format_day, url_for_ids
 
 bp = Blueprint("orders", __name__)
 bp.add_app_template_global(progress_bar)  # the bar of _macros/production.html
@@ -141,8 +142,35 @@ def board():
 @require_roles(*STAFF)
 def station_board(station_id: int):
     station = get_visible_or_404(Station, station_id)
-    rows = queries.board_rows(station.id)
+    cards = _board_cards(queries.board_rows(station.id))
     stations = station_choices_for() if current_user.role == "admin" else [station]
-    return render_template("orders/board.html", station=station, rows=rows, stations=stations,
+    return render_template("orders/board.html", station=station, cards=cards, stations=stations,
                            overdue=overdue_count(station.id), today=local_today())
 
+
+class BoardCard(NamedTuple):
+    """An open order's card on the board, its cells written as the card shows them."""
+    row: queries.BoardRow  # the order (its progress bar), risk, forecast and steps
+    id: int
+    href: str
+    product: Product | queries.BoardProduct  # for its picture and name
+    client: str
+    number: str
+    due: str
+    forecast: str | None  # None: no pace yet
+    counts: str  # accepted / quantity unit
+    issue_href: str | None  # None: nothing to hand out now
+
+
+def _board_cards(rows: list[queries.BoardRow]) -> list[BoardCard]:
+    """The board's rows as their cards: written here once rather than through a dozen template
+    expressions, links and filters a card (fifteen cards a station)."""
+    order_url = url_for_ids("orders.order_detail", "order_id")
+    issue_url = url_for_ids("batches.issue_batch", "order_id")
+    cards = []
+    for row in rows:
+        o = row.order
+        cards.append(BoardCard(row, o.id, order_url(o.id), o.product, o.client.name, o.number, format_day(o.due_date),
+                               format_day(row.forecast) or None, f"{o.accepted} / {o.quantity} {o.product.unit}",
+                               issue_url(o.id) if row.can_issue else None))
+    return cards
