@@ -98,8 +98,9 @@ def board_rows(station_id: int, today: date | None = None) -> list[BoardRow]:
     and whether it has steps are read with the orders: a statement saved each, ~110-150 µs of
     the board's ~2.8 ms."""
     today = today or local_today()
-    rows = db.session.execute(_board_stmt(current_user.role),
-                              {"station_id": station_id, **recent_window(today), **scope_params()}).all()
+    # Plain rows, through the connection: the ORM's execution adds ~45 µs to a statement of columns.
+    rows = db.session.connection().execute(_board_stmt(current_user.role),
+                                           {"station_id": station_id, **recent_window(today), **scope_params()}).all()
     orders = [BoardOrder(id=r.id, number=r.number, quantity=r.quantity, due_date=r.due_date, status=r.status,
                          committed=r.committed, accepted=r.accepted, rejected=r.rejected, product_id=r.product_id,
                          product=BoardProduct(r.product_id, r.product_name, r.unit, r.picture_id),
